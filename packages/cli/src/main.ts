@@ -1,0 +1,47 @@
+import { CrystalError } from "@ionrank/crystal";
+import { inspect, inspectHelp } from "./commands/inspect.js";
+import { UsageError, type Output } from "./io.js";
+
+const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => Promise<number>; help: string }> = {
+  inspect: { run: inspect, help: inspectHelp },
+};
+
+const USAGE = `Usage: ionrank <command> [options]
+
+Commands:
+${Object.values(COMMANDS)
+  .map((c) => "  " + c.help.split("\n")[0])
+  .join("\n")}
+
+Run "ionrank <command> --help" for details.`;
+
+/** Run the CLI; returns the exit code. Exit 2 = usage error, 1 = some input failed. */
+export async function main(argv: readonly string[], out: Output): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    out.stdout(USAGE + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    out.stderr(`error: unknown command "${name}"\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    out.stdout(command.help + "\n");
+    return 0;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.stderr(`error: ${e.message}\n\n${command.help}\n`);
+      return 2;
+    }
+    if (e instanceof CrystalError) {
+      out.stderr(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

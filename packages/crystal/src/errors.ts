@@ -1,0 +1,65 @@
+/** Where in an input a problem was found. Every field is optional because not every format has blocks or lines. */
+export interface SourceLocation {
+  /** File name or other source label ("<stdin>", a database id). */
+  file?: string;
+  /** CIF data block name, dataset entry id, or frame number. */
+  block?: string;
+  /** 1-based line number. */
+  line?: number;
+}
+
+/** Base class of every error this package throws on purpose. */
+export class CrystalError extends Error {
+  override name = "CrystalError";
+}
+
+/** An input file or document could not be read as a structure. */
+export class ParseError extends CrystalError {
+  override name = "ParseError";
+  readonly file: string | undefined;
+  readonly block: string | undefined;
+  readonly line: number | undefined;
+  readonly reason: string;
+
+  constructor(reason: string, where: SourceLocation = {}) {
+    super(formatLocation(where) + reason);
+    this.reason = reason;
+    this.file = where.file;
+    this.block = where.block;
+    this.line = where.line;
+  }
+
+  /** The same error, with the file name filled in when the parser did not know it. */
+  withFile(file: string): ParseError {
+    if (this.file !== undefined) return this;
+    return new ParseError(this.reason, { file, block: this.block, line: this.line });
+  }
+}
+
+/** A structure is physically or numerically invalid (singular lattice, NaN coordinates, …). */
+export class InvalidStructureError extends CrystalError {
+  override name = "InvalidStructureError";
+}
+
+/** An operation needs every site fully occupied by one element, and this structure has partial occupancy. */
+export class DisorderedStructureError extends CrystalError {
+  override name = "DisorderedStructureError";
+  constructor(
+    readonly operation: string,
+    readonly sites: number[],
+  ) {
+    const shown = sites.slice(0, 5).join(", ") + (sites.length > 5 ? `, … (${sites.length} in all)` : "");
+    super(
+      `${operation} needs an ordered structure, but site(s) ${shown} are partially occupied; ` +
+        `order the structure first (IonRank does not invent an ordering)`,
+    );
+  }
+}
+
+function formatLocation(where: SourceLocation): string {
+  const parts: string[] = [];
+  if (where.file !== undefined) parts.push(where.file);
+  if (where.block !== undefined) parts.push(`block ${where.block}`);
+  if (where.line !== undefined) parts.push(`line ${where.line}`);
+  return parts.length > 0 ? parts.join(", ") + ": " : "";
+}

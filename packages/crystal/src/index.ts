@@ -1,0 +1,19 @@
+export { ELEMENT_SYMBOLS, atomicNumber, isElement, resolveElement, type ElementSymbol } from "./elements.js";
+export { CrystalError, ParseError, InvalidStructureError, DisorderedStructureError, type SourceLocation } from "./errors.js";
+export { Lattice, norm, dot, cross, det3, matmul, type Vec3, type Mat3, type LatticeParameters } from "./lattice.js";
+export { Structure, wrap01, OCCUPANCY_TOLERANCE, type Site } from "./structure.js";
+export { Composition } from "./composition.js";
+export {
+  neighbourList,
+  nearestNeighbours,
+  coordination,
+  type NeighbourList,
+  type NeighbourOptions,
+  type NearestNeighbourOptions,
+} from "./neighbours.js";
+export { readCif, parseCifBlocks, parseSymmetryOperation, type CifBlock, type CifReadOptions, type SymmetryOperation } from "./io/cif.js";
+export { writeCif } from "./io/cif-writer.js";
+export { readPoscar, writePoscar, type PoscarReadOptions, type PoscarWriteOptions } from "./io/poscar.js";
+export { readExtxyz, writeExtxyz } from "./io/xyz.js";
+export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvisAtoms } from "./io/json.js";
+export { detectFormat, readStructures, readStructureFile, type StructureFormat, type ReadOptions } from "./io/read.js";

@@ -1,0 +1,81 @@
+import { gunzipSync } from "node:zlib";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { ParseError } from "../errors.js";
+import type { Structure } from "../structure.js";
+import { readCif } from "./cif.js";
+import { readJsonStructures } from "./json.js";
+import { readPoscar } from "./poscar.js";
+import { readExtxyz } from "./xyz.js";
+
+export type StructureFormat = "cif" | "poscar" | "extxyz" | "json";
+
+export interface ReadOptions {
+  /** Name used in error messages and as the structures' source. */
+  file?: string;
+  /** Force a format instead of detecting it. */
+  format?: StructureFormat;
+  /** Species for VASP 4 POSCARs. */
+  species?: readonly string[];
+}
+
+/**
+ * Detect a structure format from the file name, then from the content.
+ * Names: .cif; POSCAR, CONTCAR, .vasp, .poscar; .xyz, .extxyz; .json (each optionally .gz).
+ */
+export function detectFormat(text: string, file?: string): StructureFormat {
+  const name = file ? basename(file).toLowerCase().replace(/\.gz$/, "") : "";
+  if (name.endsWith(".cif") || name.endsWith(".mcif")) return "cif";
+  if (name.endsWith(".json")) return "json";
+  if (name.endsWith(".xyz") || name.endsWith(".extxyz")) return "extxyz";
+  if (/(^|[._-])(poscar|contcar)([._-]|$)/.test(name) || name.endsWith(".vasp")) return "poscar";
+  const head = text.slice(0, 4096).trimStart();
+  if (head.startsWith("{") || head.startsWith("[")) return "json";
+  if (/^(#\\#CIF_|data_)/im.test(head) || /^\s*data_\S*/m.test(head)) return "cif";
+  const lines = head.split(/\r?\n/);
+  if (/^\d+\s*$/.test(lines[0] ?? "") && /lattice\s*=/i.test(lines[1] ?? "")) return "extxyz";
+  if (lines.length > 5 && /^\s*-?[\d.]+(\s+[\d.]+){0,2}\s*$/.test(lines[1] ?? "")) return "poscar";
+  throw new ParseError("cannot tell the format from the name or the content (expected CIF, POSCAR, extended XYZ or JSON)", {
+    ...(file !== undefined ? { file } : {}),
+  });
+}
+
+/** Read every structure in a text, detecting its format. Throws ParseError only. */
+export function readStructures(text: string, options: ReadOptions = {}): Structure[] {
+  const file = options.file;
+  const format = options.format ?? detectFormat(text, file);
+  try {
+    switch (format) {
+      case "cif":
+        return readCif(text, { ...(file !== undefined ? { file } : {}) });
+      case "poscar":
+        return [readPoscar(text, { ...(file !== undefined ? { file } : {}), ...(options.species ? { species: options.species } : {}) })];
+      case "extxyz":
+        return readExtxyz(text, { ...(file !== undefined ? { file } : {}) });
+      case "json":
+        return readJsonStructures(text, { ...(file !== undefined ? { file } : {}) });
+    }
+  } catch (e) {
+    if (e instanceof ParseError) throw e;
+    // Anything else escaping a reader is a bug in IonRank, but the caller still gets a ParseError naming the input.
+    throw new ParseError(`unexpected error while reading ${format}: ${(e as Error).message}`, { ...(file !== undefined ? { file } : {}) });
+  }
+}
+
+/** Read a file (plain or gzip) from disk. */
+export async function readStructureFile(path: string, options: Omit<ReadOptions, "file"> = {}): Promise<Structure[]> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    throw new ParseError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+  }
+  if (buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file: path });
+    }
+  }
+  return readStructures(buf.toString("utf8"), { ...options, file: path });
+}

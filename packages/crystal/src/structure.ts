@@ -1,0 +1,194 @@
+import { DisorderedStructureError, InvalidStructureError } from "./errors.js";
+import { isElement, type ElementSymbol } from "./elements.js";
+import { Lattice, type Mat3, type Vec3 } from "./lattice.js";
+
+/** One crystallographic site: an element at a fractional position, possibly partially occupied. */
+export interface Site {
+  element: ElementSymbol;
+  /** Fractional coordinates along the lattice vectors (not wrapped into [0, 1)). */
+  frac: Vec3;
+  /** Fraction of the site the element occupies, 0 < occupancy ≤ 1. Defaults to 1. */
+  occupancy?: number;
+  /** Crystallographic label ("Li1", "O2a"), when the source had one. */
+  label?: string;
+}
+
+/** Occupancies within this of 1 count as full (CIFs print 0.9999 for 1). */
+export const OCCUPANCY_TOLERANCE = 1e-3;
+
+/** A periodic crystal structure: a lattice and its sites. Immutable. */
+export class Structure {
+  readonly lattice: Lattice;
+  readonly sites: readonly Readonly<Site>[];
+  /** Free-form provenance: where the structure was read from. */
+  readonly source: { file?: string; block?: string } | undefined;
+
+  constructor(lattice: Lattice | ArrayLike<ArrayLike<number>>, sites: readonly Site[], source?: { file?: string; block?: string }) {
+    this.lattice = lattice instanceof Lattice ? lattice : new Lattice(lattice);
+    sites.forEach((s, i) => {
+      if (!isElement(s.element)) throw new InvalidStructureError(`site ${i}: "${String(s.element)}" is not an element symbol`);
+      if (s.frac.length !== 3 || !s.frac.every(Number.isFinite)) {
+        throw new InvalidStructureError(`site ${i} (${s.element}): fractional coordinates must be three finite numbers`);
+      }
+      const occ = s.occupancy ?? 1;
+      if (!(occ > 0 && occ <= 1 + OCCUPANCY_TOLERANCE)) {
+        throw new InvalidStructureError(`site ${i} (${s.element}): occupancy ${occ} is outside (0, 1]`);
+      }
+    });
+    this.sites = sites.map((s) => Object.freeze({ ...s, frac: [s.frac[0], s.frac[1], s.frac[2]] as Vec3 }));
+    this.source = source;
+    Object.freeze(this.sites);
+  }
+
+  /** Build from Cartesian positions in Å. */
+  static fromCartesian(
+    lattice: Lattice | ArrayLike<ArrayLike<number>>,
+    elements: readonly ElementSymbol[],
+    cart: readonly ArrayLike<number>[],
+    source?: { file?: string; block?: string },
+  ): Structure {
+    const lat = lattice instanceof Lattice ? lattice : new Lattice(lattice);
+    return new Structure(
+      lat,
+      elements.map((element, i) => ({ element, frac: lat.toFractional(cart[i]!) })),
+      source,
+    );
+  }
+
+  get length(): number {
+    return this.sites.length;
+  }
+
+  get elements(): ElementSymbol[] {
+    return this.sites.map((s) => s.element);
+  }
+
+  get fracCoords(): Vec3[] {
+    return this.sites.map((s) => [...s.frac] as Vec3);
+  }
+
+  get cartCoords(): Vec3[] {
+    return this.sites.map((s) => this.lattice.toCartesian(s.frac));
+  }
+
+  /** Indices of sites whose occupancy is below 1. */
+  get partiallyOccupiedSites(): number[] {
+    const out: number[] = [];
+    this.sites.forEach((s, i) => {
+      if ((s.occupancy ?? 1) < 1 - OCCUPANCY_TOLERANCE) out.push(i);
+    });
+    return out;
+  }
+
+  get isOrdered(): boolean {
+    return this.partiallyOccupiedSites.length === 0;
+  }
+
+  /** Throw DisorderedStructureError unless every site is fully occupied. */
+  assertOrdered(operation: string): void {
+    const partial = this.partiallyOccupiedSites;
+    if (partial.length > 0) throw new DisorderedStructureError(operation, partial);
+  }
+
+  /** Density in g/cm³ would need masses; number density (atoms/Å³) is enough for neighbour estimates. */
+  get numberDensity(): number {
+    return this.sites.length / this.lattice.volume;
+  }
+
+  /** Same sites with every fractional coordinate wrapped into [0, 1). */
+  wrapped(): Structure {
+    return new Structure(
+      this.lattice,
+      this.sites.map((s) => ({ ...s, frac: s.frac.map(wrap01) as Vec3 })),
+      this.source,
+    );
+  }
+
+  /** Move every site by a Cartesian vector (Å). */
+  translated(cart: ArrayLike<number>): Structure {
+    const df = this.lattice.toFractional(cart);
+    return new Structure(
+      this.lattice,
+      this.sites.map((s) => ({ ...s, frac: [s.frac[0] + df[0], s.frac[1] + df[1], s.frac[2] + df[2]] as Vec3 })),
+      this.source,
+    );
+  }
+
+  /** Sites reordered: new site i is old site order[i]. */
+  permuted(order: readonly number[]): Structure {
+    if (order.length !== this.sites.length || new Set(order).size !== order.length) {
+      throw new InvalidStructureError("a permutation must list every site index exactly once");
+    }
+    return new Structure(
+      this.lattice,
+      order.map((i) => {
+        const s = this.sites[i];
+        if (s === undefined) throw new InvalidStructureError(`no site ${i}`);
+        return s;
+      }),
+      this.source,
+    );
+  }
+
+  /**
+   * A supercell whose lattice vectors are the rows of `scaling` (integer matrix, non-zero determinant)
+   * in terms of this lattice's vectors. Sites are listed image by image of each original site.
+   */
+  supercell(scaling: Mat3 | Vec3): Structure {
+    const S: Mat3 = Array.isArray(scaling[0])
+      ? (scaling as Mat3)
+      : [
+          [scaling[0] as number, 0, 0],
+          [0, scaling[1] as number, 0],
+          [0, 0, scaling[2] as number],
+        ];
+    if (!S.flat().every(Number.isInteger)) throw new InvalidStructureError("supercell matrix must be integer");
+    const newLattice = this.lattice.scaled(S);
+    const n = Math.round(newLattice.volume / this.lattice.volume);
+    if (n < 1) throw new InvalidStructureError("supercell matrix is singular");
+    // Lattice points of the old lattice inside the new cell: search the bounding box of the new cell's corners.
+    const lo = [0, 0, 0];
+    const hi = [0, 0, 0];
+    for (let c = 0; c < 8; c++) {
+      const corner = [0, 1, 2].map((r) => ((c >> r) & 1 ? S[r]! : [0, 0, 0]));
+      for (let j = 0; j < 3; j++) {
+        const v = corner[0]![j]! + corner[1]![j]! + corner[2]![j]!;
+        lo[j] = Math.min(lo[j]!, v);
+        hi[j] = Math.max(hi[j]!, v);
+      }
+    }
+    const newLat = newLattice;
+    const points: Vec3[] = [];
+    for (let i = lo[0]!; i <= hi[0]!; i++)
+      for (let j = lo[1]!; j <= hi[1]!; j++)
+        for (let k = lo[2]!; k <= hi[2]!; k++) {
+          const f = newLat.toFractional(this.lattice.toCartesian([i, j, k]));
+          if (f.every((x) => x > -1e-8 && x < 1 - 1e-8)) points.push([i, j, k]);
+        }
+    if (points.length !== n) throw new InvalidStructureError(`supercell search found ${points.length} of ${n} lattice points`);
+    const sites: Site[] = [];
+    for (const s of this.sites) {
+      for (const p of points) {
+        const cart = this.lattice.toCartesian([s.frac[0] + p[0], s.frac[1] + p[1], s.frac[2] + p[2]]);
+        sites.push({ ...s, frac: newLat.toFractional(cart) });
+      }
+    }
+    return new Structure(newLat, sites, this.source);
+  }
+
+  /** A new structure with sites removed. */
+  withoutSites(indices: Iterable<number>): Structure {
+    const drop = new Set(indices);
+    return new Structure(
+      this.lattice,
+      this.sites.filter((_, i) => !drop.has(i)),
+      this.source,
+    );
+  }
+}
+
+export function wrap01(x: number): number {
+  const w = x - Math.floor(x);
+  // x - floor(x) can round up to exactly 1 for tiny negative x.
+  return w >= 1 ? 0 : w;
+}

@@ -1,0 +1,75 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const FIX = join(ROOT, "packages/crystal/test/fixtures");
+
+/** Run the installed binary (node_modules/.bin/ionrank, what `npx ionrank` resolves to) from the repository root. */
+function ionrank(...args: string[]) {
+  const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 28 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npx ionrank inspect", () => {
+  it("prints one JSON object per structure with the documented fields", () => {
+    const r = ionrank("inspect", join(FIX, "LiFePO4.cif"), join(FIX, "multi.cif"), join(FIX, "Li7La3Zr2O12.cif"), "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows.map((x) => x.block)).toEqual(["LiFePO4", "KCl", "triclinic_test", "LLZO"]);
+    const lfp = rows[0];
+    expect(Object.keys(lfp).sort()).toEqual(["block", "elements", "file", "formula", "frac", "lattice", "natoms", "reducedFormula"]);
+    expect(lfp).toMatchObject({ formula: "Li4Fe4P4O16", reducedFormula: "LiFePO4", natoms: 28 });
+    expect(lfp.lattice.a).toBeCloseTo(10.332, 6);
+    expect(lfp.lattice.volume).toBeCloseTo(291.351, 2);
+    expect(lfp.elements).toHaveLength(28);
+    expect(lfp.frac).toHaveLength(28);
+    // Partial occupancy is reported, not hidden.
+    expect(rows[3].occupancy).toHaveLength(256);
+    expect(rows[3].occupancy.filter((o: number) => o < 1)).toHaveLength(120);
+  });
+
+  it("reports each bad input on its own stderr line and exits non-zero, still printing the good ones", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-"));
+    const bad = join(dir, "broken.cif");
+    writeFileSync(
+      bad,
+      "data_x\n_cell_length_a 5\n_cell_length_b 5\n_cell_length_c five\n_cell_angle_alpha 90\n_cell_angle_beta 90\n" +
+        "_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nNa1 0 0 0\n",
+    );
+    const r = ionrank("inspect", join(FIX, "NaCl.cif"), bad, join(dir, "missing.cif"), "--json");
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain("broken.cif");
+    expect(lines[0]).toMatch(/block x, line 4: _cell_length_c is "five", not a number/);
+    expect(lines[1]).toContain("missing.cif");
+  });
+
+  it("reads the shared training data (559 JARVIS entries) and VASP 4 POSCARs with --species", () => {
+    const data = join(ROOT, "../shared/data/em/train.json");
+    const r = ionrank("inspect", data, "--json");
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split("\n");
+    expect(rows).toHaveLength(559);
+    const v4 = ionrank("inspect", join(FIX, "NaCl_vasp4.POSCAR"), "--species", "Na,Cl", "--json");
+    expect(v4.code).toBe(0);
+    expect(JSON.parse(v4.stdout).reducedFormula).toBe("NaCl");
+  });
+
+  it("runs through npx from the repository root", () => {
+    const r = spawnSync("npx", ["--no-install", "ionrank", "inspect", join(FIX, "NaCl.cif"), "--json"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).formula).toBe("Na4Cl4");
+  });
+
+  it("gives usage errors exit code 2", () => {
+    expect(ionrank("inspect").code).toBe(2);
+    expect(ionrank("inspect", "--frobnicate", "x.cif").code).toBe(2);
+    expect(ionrank("nonsense").code).toBe(2);
+  });
+});
