@@ -51,8 +51,9 @@ export class Lattice {
     const { a, b, c } = p;
     const [ca, cb, cg] = [p.alpha, p.beta, p.gamma].map((x) => cosDeg(x)) as Vec3;
     const sg = Math.sin(p.gamma * DEG);
-    for (const [name, v] of Object.entries(p)) {
-      if (!Number.isFinite(v) || v <= 0) throw new InvalidStructureError(`cell parameter ${name} must be a positive number, got ${v}`);
+    for (const name of ["a", "b", "c", "alpha", "beta", "gamma"] as const) {
+      const v = p[name];
+      if (!Number.isFinite(v) || v <= 0 || (name.length > 1 && v >= 180)) throw new InvalidStructureError(`cell parameter ${name} is ${v}: lengths must be positive, angles between 0 and 180°`);
     }
     const cy = (ca - cb * cg) / sg;
     const cz2 = 1 - cb * cb - cy * cy;

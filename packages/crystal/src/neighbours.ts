@@ -3,7 +3,8 @@ import type { Structure } from "./structure.js";
 
 /**
  * Neighbours of every site, in compressed-sparse-row form: the neighbours of centre i are the
- * entries offsets[i] … offsets[i+1]−1, sorted by distance, then neighbour index, then image.
+ * entries offsets[i] … offsets[i+1]−1, sorted by distance (distances equal to ~1e-12 relative come in
+ * a deterministic scan order).
  */
 export interface NeighbourList {
   /** Length natoms + 1. */
@@ -61,7 +62,8 @@ export function neighbourList(structure: Structure, cutoff: number, options: Nei
   });
 
   // Bins: as many per axis as fit with width ≥ cutoff, capped so empty bins do not dominate.
-  const m = spacing.map((d) => Math.max(1, Math.floor(d / cutoff)));
+  // Bins half the cutoff wide: each centre scans only the bins its sphere's bounding box touches.
+  const m = spacing.map((d) => Math.max(1, Math.floor((2 * d) / cutoff)));
   while (m[0]! * m[1]! * m[2]! > Math.max(8, 2 * n)) {
     const a = m.indexOf(Math.max(...m));
     m[a] = Math.max(1, Math.floor(m[a]! / 2));
@@ -90,7 +92,16 @@ export function neighbourList(structure: Structure, cutoff: number, options: Nei
     isCentre[c] = 1;
   }
 
-  const out = new Builder(estimateEntries(structure, cutoff, centres?.length ?? n));
+  // Refuse work that cannot finish: a nearly flat cell or a huge cutoff would scan billions of images.
+  const scanned = (centres?.length ?? n) * [0, 1, 2].reduce((p, a) => p * (2 * reach[a]! * m[a]! + 2), 1);
+  const expected = estimateEntries(structure, cutoff, centres?.length ?? n);
+  if (scanned > 5e8 || expected > 2e8) {
+    throw new InvalidStructureError(
+      `neighbour search within ${cutoff} Å would scan ~${scanned.toExponential(1)} image cells for ~${expected.toExponential(1)} pairs: ` +
+        `the cell is nearly flat or the cutoff too large for ${n} sites`,
+    );
+  }
+  const out = new Builder(expected);
   const offsets = new Int32Array(n + 1);
   const r2 = cutoff * cutoff;
   const La = L[0], Lb = L[1], Lc = L[2];
@@ -207,6 +218,21 @@ function estimateEntries(structure: Structure, cutoff: number, centres: number):
   return Math.max(64, Math.ceil(centres * perAtom * 1.1));
 }
 
+/** Local indices fit the low 12 mantissa bits (relative distance resolution 2^-40, ~1e-12). */
+const SORT_INDEX_MASK = 0xfff;
+let keyBuf = new Float64Array(256);
+function scratchKeys(n: number): Float64Array {
+  if (keyBuf.length < n) keyBuf = new Float64Array(2 * n);
+  return keyBuf;
+}
+let entryBuf = { index: new Int32Array(256), distance: new Float64Array(256), image: new Int32Array(768), vector: new Float64Array(768) };
+function scratchEntries(n: number) {
+  if (entryBuf.index.length < n) {
+    entryBuf = { index: new Int32Array(2 * n), distance: new Float64Array(2 * n), image: new Int32Array(6 * n), vector: new Float64Array(6 * n) };
+  }
+  return entryBuf;
+}
+
 /** Growable typed-array storage for neighbour entries. */
 class Builder {
   length = 0;
@@ -235,34 +261,48 @@ class Builder {
     this.vector[3 * p + 2] = v2;
   }
 
-  /** Sort entries [start, end) by distance, then neighbour index, then image — a deterministic order. */
+  /**
+   * Sort entries [start, end) by distance; exact ties keep scan order, which is deterministic.
+   * Fast path: the entry's local index is written into the low mantissa bits of its distance, so a
+   * native Float64Array sort (no comparator) orders entries — the stored distances stay exact.
+   */
   sortRange(start: number, end: number): void {
     const cnt = end - start;
     if (cnt < 2) return;
-    const order = Array.from({ length: cnt }, (_, q) => start + q);
-    const { index, image, distance } = this;
-    order.sort(
-      (p, q) =>
-        distance[p]! - distance[q]! ||
-        index[p]! - index[q]! ||
-        image[3 * p]! - image[3 * q]! ||
-        image[3 * p + 1]! - image[3 * q + 1]! ||
-        image[3 * p + 2]! - image[3 * q + 2]!,
-    );
-    const idx = Int32Array.from(order, (p) => index[p]!);
-    const img = new Int32Array(3 * cnt);
-    const dst = Float64Array.from(order, (p) => distance[p]!);
-    const vec = new Float64Array(3 * cnt);
-    order.forEach((p, q) => {
+    if (cnt > SORT_INDEX_MASK) return this.sortRangeSlow(start, end);
+    const keys = scratchKeys(cnt);
+    const bits = new Uint32Array(keys.buffer, 0, 2 * cnt);
+    for (let q = 0; q < cnt; q++) {
+      keys[q] = this.distance[start + q]!;
+      // Little-endian: the low word holds the least significant mantissa bits.
+      bits[2 * q] = (bits[2 * q]! & ~SORT_INDEX_MASK) | q;
+    }
+    keys.subarray(0, cnt).sort();
+    this.permute(start, cnt, (q) => bits[2 * q]! & SORT_INDEX_MASK);
+  }
+
+  private sortRangeSlow(start: number, end: number): void {
+    const order = Array.from({ length: end - start }, (_, q) => q);
+    order.sort((p, q) => this.distance[start + p]! - this.distance[start + q]! || p - q);
+    this.permute(start, end - start, (q) => order[q]!);
+  }
+
+  /** Reorder entries so that new local entry q is old local entry from(q). */
+  private permute(start: number, cnt: number, from: (q: number) => number): void {
+    const t = scratchEntries(cnt);
+    for (let q = 0; q < cnt; q++) {
+      const p = start + from(q);
+      t.index[q] = this.index[p]!;
+      t.distance[q] = this.distance[p]!;
       for (let a = 0; a < 3; a++) {
-        img[3 * q + a] = image[3 * p + a]!;
-        vec[3 * q + a] = this.vector[3 * p + a]!;
+        t.image[3 * q + a] = this.image[3 * p + a]!;
+        t.vector[3 * q + a] = this.vector[3 * p + a]!;
       }
-    });
-    index.set(idx, start);
-    image.set(img, 3 * start);
-    distance.set(dst, start);
-    this.vector.set(vec, 3 * start);
+    }
+    this.index.set(t.index.subarray(0, cnt), start);
+    this.distance.set(t.distance.subarray(0, cnt), start);
+    this.image.set(t.image.subarray(0, 3 * cnt), 3 * start);
+    this.vector.set(t.vector.subarray(0, 3 * cnt), 3 * start);
   }
 
   finish(offsets: Int32Array): NeighbourList {

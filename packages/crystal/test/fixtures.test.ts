@@ -49,7 +49,7 @@ function siteAt(s: Structure, element: string, frac: number[]): number {
 
 describe("structures read from fixtures agree with pymatgen", () => {
   const byFile = new Map<string, Expected[]>();
-  for (const e of expected as Expected[]) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
+  for (const e of expected as unknown as Expected[]) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
 
   for (const [file, blocks] of byFile) {
     it(`${file}: ${blocks.map((b) => b.block).join(", ")}`, () => {

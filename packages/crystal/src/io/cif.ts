@@ -231,8 +231,9 @@ function number(v: CifValue | undefined, what: string, file: string | undefined,
   if (!v) return null;
   if (!v.quoted && (v.text === "?" || v.text === ".")) return null;
   const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?:\(\d+\))?$/.exec(v.text.trim());
-  if (!m) throw new ParseError(`${what} is "${v.text.slice(0, 40)}", not a number`, { file, block, line: v.line });
-  return Number(m[1]);
+  const x = m ? Number(m[1]) : NaN;
+  if (!Number.isFinite(x)) throw new ParseError(`${what} is "${v.text.slice(0, 40)}", not a number`, { file, block, line: v.line });
+  return x;
 }
 
 function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance: number): Structure {
@@ -294,7 +295,11 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     sites.push(...expandSite(base, ops, lattice, mergeTolerance));
   }
   if (sites.length === 0) throw new ParseError("block has an atom-site loop but no atoms", where(b.line));
-  return new Structure(lattice, sites, { ...(file !== undefined ? { file } : {}), block: b.name });
+  try {
+    return new Structure(lattice, sites, { ...(file !== undefined ? { file } : {}), block: b.name });
+  } catch (e) {
+    throw new ParseError((e as Error).message, where(b.line));
+  }
 }
 
 /** A symmetry operation x' = R·x + t on fractional coordinates. */

@@ -78,6 +78,9 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
   if (counts.length !== species.length) {
     fail(`${species.length} species (${species.join(" ")}) but ${counts.length} counts`, countLine);
   }
+  const total = counts.reduce((a, b) => a + b, 0);
+  // Checked before allocating, so a corrupt count cannot make the reader build a huge array.
+  if (total > lines.length) fail(`species counts add up to ${total} atoms but the file has only ${lines.length} lines`, countLine);
   const elements: ElementSymbol[] = [];
   species.forEach((s, k) => {
     if (!isElement(s)) fail(`species "${s}" is not an element symbol`, countLine - 1);

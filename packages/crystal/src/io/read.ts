@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { ParseError } from "../errors.js";
+import { CrystalError, ParseError } from "../errors.js";
 import type { Structure } from "../structure.js";
 import { readCif } from "./cif.js";
 import { readJsonStructures } from "./json.js";
@@ -57,6 +57,7 @@ export function readStructures(text: string, options: ReadOptions = {}): Structu
     }
   } catch (e) {
     if (e instanceof ParseError) throw e;
+    if (e instanceof CrystalError) throw new ParseError(e.message, { ...(file !== undefined ? { file } : {}) });
     // Anything else escaping a reader is a bug in IonRank, but the caller still gets a ParseError naming the input.
     throw new ParseError(`unexpected error while reading ${format}: ${(e as Error).message}`, { ...(file !== undefined ? { file } : {}) });
   }

@@ -50,7 +50,7 @@ export function readExtxyz(text: string, options: { file?: string } = {}): Struc
     for (let i = 0; i < n; i++) {
       const lineIndex = ln + 2 + i;
       const raw = lines[lineIndex];
-      if (raw === undefined) throw new ParseError(`frame declares ${n} atoms but the file ends after ${i}`, where(lineIndex - 1));
+      if (raw === undefined || raw.trim() === "") throw new ParseError(`frame declares ${n} atoms but the file ends after ${i}`, where(lineIndex - 1));
       const w = raw.trim().split(/\s+/);
       const el = resolveElement(w[speciesCol] ?? "");
       if (!el) throw new ParseError(`"${w[speciesCol] ?? ""}" is not an element`, where(lineIndex));

@@ -1,0 +1,287 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  Composition,
+  detectFormat,
+  neighbourList,
+  ParseError,
+  parseSymmetryOperation,
+  readCif,
+  readJsonStructures,
+  readPoscar,
+  readStructures,
+  toJarvisAtoms,
+  toOptimade,
+  toPymatgenDict,
+  writeCif,
+  writeExtxyz,
+  writePoscar,
+  type Structure,
+} from "../src/index.js";
+import { fixture } from "./helpers.js";
+
+const CIFS = ["NaCl.cif", "LiCoO2.cif", "LiFePO4.cif", "LiMn2O4.cif", "LiTi2PO43.cif", "Li7La3Zr2O12.cif", "multi.cif"];
+
+/** Same lattice, and the same multiset of (element, occupancy, wrapped position) within tolerance. */
+function expectSameStructure(a: Structure, b: Structure, tol = 1e-6): void {
+  expect(b.length).toBe(a.length);
+  a.lattice.matrix.flat().forEach((x, i) => expect(b.lattice.matrix.flat()[i]).toBeCloseTo(x, 6));
+  // Match every site of a to an unused site of b with the same element and occupancy at the same
+  // position modulo lattice translations.
+  const used = new Set<number>();
+  for (const s of a.sites) {
+    const j = b.sites.findIndex(
+      (t, k) =>
+        !used.has(k) &&
+        t.element === s.element &&
+        Math.abs((t.occupancy ?? 1) - (s.occupancy ?? 1)) < 1e-6 &&
+        t.frac.every((x, c) => Math.abs(x - s.frac[c]! - Math.round(x - s.frac[c]!)) < tol),
+    );
+    expect(j, `${s.element} at ${s.frac.join(", ")} has no counterpart`).toBeGreaterThanOrEqual(0);
+    used.add(j);
+  }
+}
+
+describe("round trips (read → write → read)", () => {
+  const all = CIFS.flatMap((f) => readStructures(fixture(f), { file: f }));
+
+  it.each(all.map((s) => [s.source?.block ?? "?", s] as const))("%s through CIF (P1) and every JSON form", (_, s) => {
+    expectSameStructure(s, readCif(writeCif(s))[0]!);
+    expectSameStructure(s, readJsonStructures(JSON.stringify(toPymatgenDict(s)))[0]!);
+    expectSameStructure(s, readJsonStructures(JSON.stringify({ data: [toOptimade(s)] }))[0]!);
+    if (s.isOrdered) {
+      expectSameStructure(s, readJsonStructures(JSON.stringify(toJarvisAtoms(s)))[0]!);
+      expectSameStructure(s, readPoscar(writePoscar(s)), 1e-9);
+      expectSameStructure(s, readPoscar(writePoscar(s, { cartesian: true })), 1e-9);
+      expectSameStructure(s, readStructures(writeExtxyz(s), { format: "extxyz" })[0]!, 1e-9);
+    } else {
+      expect(() => writePoscar(s)).toThrowError(/needs an ordered structure/);
+    }
+  });
+
+});
+
+describe("CIF details", () => {
+  it("reads uncertainties, oxidation-state type symbols, labels, any column order and CIF 2.0 syntax", () => {
+    const cif = `#\\#CIF_2.0
+data_test
+_cell.length_a 5.4321(3)
+_cell.length_b 5.4321(3)
+_cell.length_c 5.4321
+_cell.angle_alpha 90
+_cell.angle_beta 90.000(5)
+_cell.angle_gamma 90
+_publ_section_title
+;
+ A multi-line
+ title; with a semicolon
+;
+_journal_name_full '''Journal of "Quotes"'''
+_some_list [1 2 [3 4]]
+loop_
+_space_group_symop.id
+_space_group_symop.operation_xyz
+1 'x, y, z'
+2 '-x, -y, -z'
+loop_
+_atom_site.fract_z
+_atom_site.type_symbol
+_atom_site.label
+_atom_site.fract_x
+_atom_site.fract_y
+0.25 Li1+ Li1 0.1 0.2
+0.0 O2- O2a 0.5 0.5
+0.5 ? Co_oct 0.0 0.0
+`;
+    const [s] = readCif(cif, { file: "t.cif" });
+    expect(s!.lattice.parameters.a).toBeCloseTo(5.4321, 10);
+    expect(s!.elements).toEqual(["Li", "Li", "O", "Co"]);
+    expect(s!.sites.map((x) => x.label)).toEqual(["Li1", "Li1", "O2a", "Co_oct"]);
+    expect(s!.sites[1]!.frac.map((x) => Number(x.toFixed(6)))).toEqual([0.9, 0.8, 0.75]);
+  });
+
+  it("merges symmetry images that coincide, within tolerance of rounded coordinates", () => {
+    // Hexagonal 2b-like position written with four decimals: the 3-fold images land 1e-4 apart.
+    const cif = `data_h
+_cell_length_a 3
+_cell_length_b 3
+_cell_length_c 5
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 120
+loop_
+_symmetry_equiv_pos_as_xyz
+x,y,z
+-y,x-y,z
+-x+y,-x,z
+loop_
+_atom_site_label
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+Zn1 0.3333 0.6667 0
+O1 0 0 0.375
+`;
+    const [s] = readCif(cif);
+    expect(s!.length).toBe(2);
+    expect(readCif(cif, { mergeTolerance: 1e-6 })[0]!.length).toBe(4);
+  });
+
+  it("parses symmetry operations in every common spelling", () => {
+    expect(parseSymmetryOperation("-x+1/2, y, z+0.25")).toEqual({ rotation: [[-1, 0, 0], [0, 1, 0], [0, 0, 1]], translation: [0.5, 0, 0.25] });
+    expect(parseSymmetryOperation("x-y,x,z+1/6").rotation).toEqual([[1, -1, 0], [1, 0, 0], [0, 0, 1]]);
+    expect(parseSymmetryOperation("1/2+X, 1/2-Y, -Z").translation).toEqual([0.5, 0.5, 0]);
+    expect(() => parseSymmetryOperation("x, y")).toThrow();
+    expect(() => parseSymmetryOperation("x, y, q")).toThrow();
+  });
+
+  it.each([
+    ["unterminated quote", "data_a\n_cell_length_a 'five\n", /line 2: unterminated ' quoted string/],
+    ["unclosed text field", "data_a\n_title\n;\nnever closed\n", /line 3: text field opened with ';' is never closed/],
+    ["loop with a missing value", "data_a\nloop_\n_a\n_b\n1 2\n3\n", /block a, line 6: loop of 2 columns .* has 3 values/],
+    ["value before any block", "_cell_length_a 5\n", /line 1: data item found before the first data_ block/],
+    ["space group without operations", "data_sg\n_symmetry_space_group_name_H-M 'P n m a'\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n", /block sg, line 2: space group P n m a is given but no symmetry operations/],
+    ["bad symmetry operation", "data_s\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_symmetry_equiv_pos_as_xyz\n'x,y,w'\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n", /block s, line 10: symmetry operation "x,y,w"/],
+    ["unknown element", "data_e\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nQq1 0 0 0\n", /block e, line 13: "Qq1" does not name an element/],
+    ["impossible cell angles", "data_c\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 10\n_cell_angle_beta 10\n_cell_angle_gamma 150\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n", /block c.*do not form a valid cell/],
+  ])("%s is a ParseError naming the place", (_, text, message) => {
+    expect(() => readCif(text, { file: "bad.cif" })).toThrowError(ParseError);
+    expect(() => readCif(text, { file: "bad.cif" })).toThrowError(message);
+    try {
+      readCif(text, { file: "bad.cif" });
+    } catch (e) {
+      expect((e as ParseError).file).toBe("bad.cif");
+    }
+  });
+});
+
+describe("POSCAR, extended XYZ and JSON details", () => {
+  it("VASP 4 needs the species; with them it reads", () => {
+    expect(() => readPoscar(fixture("NaCl_vasp4.POSCAR"), { file: "P" })).toThrowError(/P, line 6: this is a VASP 4 file/);
+    const s = readPoscar(fixture("NaCl_vasp4.POSCAR"), { species: ["Na", "Cl"] });
+    expect(Composition.of(s).formula).toBe("Na4Cl4");
+  });
+
+  it("POSCAR errors name the line", () => {
+    const p = "x\n1.0\n3 0 0\n0 3 0\n0 0 3\nLi O\n1 2\nDirect\n0 0 0\n0.5 0.5 0.5\n";
+    expect(() => readPoscar(p)).toThrowError(/line 11: atom 3 needs three coordinates/);
+    expect(() => readPoscar(p.replace("1 2", "1 2 3"))).toThrowError(/line 7: 2 species \(Li O\) but 3 counts/);
+    expect(() => readPoscar(p.replace("Direct", "Fractional"))).toThrowError(/line 8: coordinate mode "Fractional"/);
+    expect(() => readPoscar(p.replace("1 2", "1 2000000000"))).toThrowError(/line 7: species counts add up to 2000000001 atoms/);
+  });
+
+  it("extended XYZ: frames, Properties columns and errors", () => {
+    const frames = readStructures(fixture("nacl.extxyz"), { file: "nacl.extxyz" });
+    expect(frames).toHaveLength(2);
+    expect(frames.map((f) => f.source?.block)).toEqual(["frame 0", "frame 1"]);
+    const custom = `2\nLattice="4 0 0 0 4 0 0 0 4" Properties=id:I:1:species:S:1:pos:R:3 energy=-1.0\n1 Li 0 0 0\n2 O 2 2 2\n`;
+    const [s] = readStructures(custom, { format: "extxyz" });
+    expect(s!.elements).toEqual(["Li", "O"]);
+    expect(s!.sites[1]!.frac).toEqual([0.5, 0.5, 0.5]);
+    expect(() => readStructures("3\nLattice=\"4 0 0 0 4 0 0 0 4\"\nLi 0 0 0\n", { file: "t.xyz" })).toThrowError(/t.xyz, block frame 0, line 3: frame declares 3 atoms but the file ends after 1/);
+    expect(() => readStructures("1\nno lattice here\nLi 0 0 0\n", { format: "extxyz" })).toThrowError(/no Lattice/);
+  });
+
+  it("OPTIMADE with disorder and vacancies, pymatgen multi-species sites, dataset entries", () => {
+    const opt = {
+      data: {
+        id: "x",
+        type: "structures",
+        attributes: {
+          lattice_vectors: [[4, 0, 0], [0, 4, 0], [0, 0, 4]],
+          cartesian_site_positions: [[0, 0, 0], [2, 2, 2]],
+          species_at_sites: ["LiNa", "O"],
+          species: [
+            { name: "LiNa", chemical_symbols: ["Li", "Na", "vacancy"], concentration: [0.5, 0.3, 0.2] },
+            { name: "O", chemical_symbols: ["O"], concentration: [1] },
+          ],
+        },
+      },
+    };
+    const [s] = readJsonStructures(JSON.stringify(opt));
+    expect(s!.sites.map((x) => [x.element, x.occupancy ?? 1])).toEqual([["Li", 0.5], ["Na", 0.3], ["O", 1]]);
+    const pmg = toPymatgenDict(s!) as { sites: unknown[] };
+    expect(pmg.sites).toHaveLength(3);
+    expect(() => readJsonStructures('[{"jid": "JVASP-1", "atoms": {"lattice_mat": [[1,0,0],[0,1,0],[0,0,1]], "coords": [[0,0,0]], "elements": ["Xx"]}}]', { file: "d.json" })).toThrowError(
+      /d.json, block JVASP-1: atom 0: "Xx" is not an element symbol/,
+    );
+    expect(() => readJsonStructures('{"lattice": 1}', { file: "j.json" })).toThrowError(/j.json: JSON object is not a structure/);
+    expect(() => readJsonStructures('{"a": [1, 2,, 3]}', { file: "j.json" })).toThrowError(/j.json.*: invalid JSON/);
+  });
+
+  it("detects formats from names and content", () => {
+    expect(detectFormat("", "x/POSCAR")).toBe("poscar");
+    expect(detectFormat("", "CONTCAR_relaxed")).toBe("poscar");
+    expect(detectFormat("", "a.vasp")).toBe("poscar");
+    expect(detectFormat("", "a.cif")).toBe("cif");
+    expect(detectFormat("", "a.json.gz")).toBe("json");
+    expect(detectFormat("", "a.extxyz")).toBe("extxyz");
+    expect(detectFormat(fixture("LiCoO2.cif"))).toBe("cif");
+    expect(detectFormat(fixture("LiCoO2.POSCAR"))).toBe("poscar");
+    expect(detectFormat(fixture("nacl.extxyz"))).toBe("extxyz");
+    expect(detectFormat(JSON.stringify(toOptimade(readCif(fixture("NaCl.cif"))[0]!)))).toBe("json");
+    expect(() => detectFormat("hello world", "notes.txt")).toThrowError(ParseError);
+  });
+});
+
+describe("parsers fail only with ParseError and never hang (fuzzing)", () => {
+  const inputs = [
+    ...CIFS.map((f) => ({ file: f, text: fixture(f) })),
+    ...["LiCoO2.POSCAR", "LiCoO2_cart_sd.POSCAR", "nacl.extxyz"].map((f) => ({ file: f, text: fixture(f) })),
+    { file: "x.json", text: JSON.stringify(toPymatgenDict(readCif(fixture("LiCoO2.cif"))[0]!)) },
+    { file: "o.json", text: JSON.stringify({ data: [toOptimade(readCif(fixture("NaCl.cif"))[0]!)] }) },
+  ];
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant("truncate" as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    fc.record({ kind: fc.constant("delete" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), len: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ kind: fc.constant("insert" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), text: fc.string({ unit: fc.constantFrom(..."0123456789.-+eE/()'\";_[]{}# \nxyzLiOdata_loop_?".split("")), maxLength: 12 }) }),
+    fc.record({ kind: fc.constant("lineswap" as const), a: fc.nat(), b: fc.nat() }),
+    fc.record({ kind: fc.constant("dupline" as const), a: fc.nat(), times: fc.integer({ min: 1, max: 50 }) }),
+  );
+  const apply = (text: string, m: { kind: string; [k: string]: unknown }): string => {
+    const pos = Math.floor((m.at as number) * text.length);
+    const lines = text.split("\n");
+    switch (m.kind) {
+      case "truncate":
+        return text.slice(0, pos);
+      case "delete":
+        return text.slice(0, pos) + text.slice(pos + (m.len as number));
+      case "insert":
+        return text.slice(0, pos) + (m.text as string) + text.slice(pos);
+      case "lineswap": {
+        const a = (m.a as number) % lines.length;
+        const b = (m.b as number) % lines.length;
+        [lines[a], lines[b]] = [lines[b]!, lines[a]!];
+        return lines.join("\n");
+      }
+      default: {
+        const a = (m.a as number) % lines.length;
+        lines.splice(a, 0, ...Array(m.times as number).fill(lines[a]));
+        return lines.join("\n");
+      }
+    }
+  };
+
+  it("thousands of mutated and truncated inputs", () => {
+    let parsed = 0;
+    let rejected = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...inputs), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (input, ms, keepName) => {
+        const text = ms.reduce((t, m) => apply(t, m), input.text);
+        try {
+          const out = readStructures(text, keepName ? { file: input.file } : {});
+          for (const s of out) neighbourList(s, 3);
+          parsed++;
+        } catch (e) {
+          if (!(e instanceof ParseError)) throw e;
+          expect(e.message.length).toBeGreaterThan(10);
+          rejected++;
+        }
+      }),
+      { numRuns: 4000 },
+    );
+    // Both outcomes happen: the fuzzer is really reaching the error paths and the happy paths.
+    expect(parsed).toBeGreaterThan(100);
+    expect(rejected).toBeGreaterThan(100);
+  });
+});
