@@ -17,3 +17,4 @@ export { readPoscar, writePoscar, type PoscarReadOptions, type PoscarWriteOption
 export { readExtxyz, writeExtxyz } from "./io/xyz.js";
 export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvisAtoms } from "./io/json.js";
 export { detectFormat, readStructures, readStructureFile, type StructureFormat, type ReadOptions } from "./io/read.js";
+export { Pathway, PathwayError, DEFAULT_IMAGES, type EndpointOptions, type PathStructure } from "./pathway.js";

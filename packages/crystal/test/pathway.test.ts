@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { Lattice, Pathway, PathwayError, readCif, readJsonStructures, Structure, toJarvisAtoms, type Vec3 } from "../src/index.js";
+import { fixture, trainingSet } from "./helpers.js";
+
+describe("pathways from the dataset's 5-image form", () => {
+  const train = trainingSet();
+
+  it("all 559 training pathways: image form → endpoints → pathway reproduces the dataset's images and writes back identically", () => {
+    let maxDev = 0;
+    const notMinimum: string[] = [];
+    const ties: string[] = [];
+    train.forEach((entry, n) => {
+      const [s] = readJsonStructures(entry as never);
+      const p = Pathway.fromImageStructure(s!);
+      expect(p.images).toHaveLength(5);
+      // Writing the image form back gives the same atoms in the same order, bit for bit.
+      const back = toJarvisAtoms(p.toPathStructure().structure) as { coords: number[][]; elements: string[] };
+      expect(back.elements).toEqual(entry.atoms.elements);
+      expect(back.coords).toEqual(entry.atoms.coords);
+      // Endpoints (ion first + host) → matched pathway → same images.
+      const { initial, final } = p.toEndpoints();
+      let { pathway, index } = Pathway.fromEndpoints(initial, final);
+      const reproduces = pathway.images.every((img, k) => img.every((x, a) => Math.abs(x - entry.atoms.coords[k]![a]!) < 1e-9));
+      if (!reproduces) {
+        // The dataset's path is not the minimum image: it must then be no shorter than it, and the
+        // coordinates as written must reproduce it.
+        expect(p.length).toBeGreaterThanOrEqual(pathway.length - 1e-9);
+        ({ pathway, index } = Pathway.fromEndpoints(initial, final, { displacement: "as-given" }));
+        (p.length > pathway.length + 1e-6 ? notMinimum : ties).push(entry.sys_name);
+      }
+      expect(index, `entry ${n}`).toBe(0);
+      expect(pathway.ion).toBe(p.ion);
+      pathway.images.forEach((img, k) =>
+        img.forEach((x, a) => {
+          maxDev = Math.max(maxDev, Math.abs(x - entry.atoms.coords[k]![a]!));
+        }),
+      );
+      expect(pathway.length).toBeCloseTo(p.length, 9);
+    });
+    expect(maxDev).toBeLessThan(1e-9);
+    // Measured: 15 dataset paths (e.g. Na7P3Se11, 6.43 Å where the minimum image is 4.91 Å) are longer than the
+    // minimum image, and 16 are ties (two opposite images equally short, e.g. a hop of half a lattice vector)
+    // where the dataset took the other one.
+    expect(notMinimum.length).toBe(15);
+    expect(notMinimum).toContain("Na7P3Se11");
+    expect(ties.length).toBe(16);
+  });
+
+  it("rejects structures whose first atoms are not images", () => {
+    const [s] = readJsonStructures(trainingSet()[0] as never);
+    const swapped = s!.permuted([0, 1, 2, 4, 3, ...Array.from({ length: s!.length - 5 }, (_, k) => k + 5)]);
+    expect(() => Pathway.fromImageStructure(swapped)).toThrowError(/image 4 is .* Å off the straight, equally spaced path/);
+    const host = s!.permuted([...Array.from({ length: s!.length - 5 }, (_, k) => k + 5), 0, 1, 2, 3, 4]);
+    expect(() => Pathway.fromImageStructure(host)).toThrowError(PathwayError);
+  });
+});
+
+describe("pathways from endpoints and from host sites", () => {
+  const [lco] = readCif(fixture("LiCoO2.cif"));
+  const liSites = lco!.sites.flatMap((s, i) => (s.element === "Li" ? [i] : []));
+
+  it("LiCoO2 in-plane Li hop is a = 2.8156 Å and its images are equally spaced", () => {
+    const sc = lco!.supercell([2, 2, 1]);
+    const li = sc.sites.flatMap((s, i) => (s.element === "Li" ? [i] : []));
+    // Nearest Li to the first Li in the supercell.
+    const d = li.slice(1).map((j) => sc.lattice.minimumImage(sc.sites[li[0]!]!.frac, sc.sites[j]!.frac).distance);
+    const j = li[1 + d.indexOf(Math.min(...d))]!;
+    const p = Pathway.betweenSites(sc, li[0]!, j);
+    expect(p.length).toBeCloseTo(2.8156, 4);
+    expect(p.host.length).toBe(sc.length - 2);
+    const ps = p.toPathStructure();
+    expect(Array.from(ps.isImage.slice(0, 7))).toEqual([1, 1, 1, 1, 1, 0, 0]);
+    expect(ps.structure.length).toBe(sc.length - 2 + 5);
+  });
+
+  it("finds the one moved atom even when the endpoints list atoms in different orders", () => {
+    const host = new Structure(Lattice.cubic(6), [
+      { element: "O", frac: [0, 0, 0] },
+      { element: "O", frac: [0.5, 0.5, 0.5] },
+      { element: "Na", frac: [0.25, 0.25, 0.25] },
+      { element: "Na", frac: [0.75, 0.25, 0.25] },
+    ]);
+    const moved = new Structure(host.lattice, [
+      { element: "Na", frac: [0.75, 0.25, 0.25] },
+      { element: "O", frac: [0.51, 0.5, 0.5] }, // relaxed host atom, moved 0.06 Å
+      { element: "Na", frac: [0.25, 0.6, 0.25] },
+      { element: "O", frac: [0, 0, 0] },
+    ]);
+    const { pathway, index } = Pathway.fromEndpoints(host, moved);
+    expect(index).toBe(2);
+    expect(pathway.ion).toBe("Na");
+    expect(pathway.length).toBeCloseTo(2.1, 9);
+    expect(pathway.images[2]!.map((x) => Number(x.toFixed(12)))).toEqual([0.25, 0.425, 0.25]);
+  });
+
+  it("takes the minimum-image displacement across the cell boundary", () => {
+    const host = new Structure(Lattice.cubic(5), [{ element: "Cl", frac: [0.5, 0.5, 0.5] }]);
+    const p = Pathway.fromPositions(host, "Li", [0.9, 0, 0], [0.1, 0, 0]);
+    expect(p.length).toBeCloseTo(1, 9);
+    expect(p.images.map((f) => Number(f[0].toFixed(9)))).toEqual([0.9, 0.95, 1, 1.05, 1.1]);
+  });
+
+  it("gives clear errors for bad endpoints", () => {
+    const a = new Structure(Lattice.cubic(6), [
+      { element: "Li", frac: [0, 0, 0] },
+      { element: "Li", frac: [0.5, 0, 0] },
+      { element: "O", frac: [0.25, 0.5, 0.5] },
+    ]);
+    const same = Pathway.fromEndpoints.bind(null, a);
+    expect(() => same(a)).toThrowError(/no atom moved more than 1 Å/);
+    const two = new Structure(a.lattice, [
+      { element: "Li", frac: [0, 0.5, 0] },
+      { element: "Li", frac: [0.5, 0.5, 0] },
+      { element: "O", frac: [0.25, 0.5, 0.5] },
+    ]);
+    expect(() => same(two)).toThrowError(/2 atoms moved more than 1 Å: Li \(site 0\), Li \(site 1\)/);
+    const other = new Structure(a.lattice, [
+      { element: "Na", frac: [0, 0.5, 0] },
+      { element: "Li", frac: [0.5, 0, 0] },
+      { element: "O", frac: [0.25, 0.5, 0.5] },
+    ]);
+    expect(() => same(other)).toThrowError(/compositions differ: initial Li2O, final NaLiO/);
+    const bigger = new Structure(Lattice.cubic(6.5), a.sites);
+    expect(() => same(bigger)).toThrowError(/lattices differ/);
+    expect(() => same(a.withoutSites([2]))).toThrowError(/initial structure has 3 atoms but final has 2/);
+    expect(() => Pathway.betweenSites(a, 0, 2)).toThrowError(/site 0 holds Li but site 2 holds O/);
+    expect(() => Pathway.betweenSites(a, 0, 7)).toThrowError(/site 7 does not exist/);
+    const frac: Vec3 = [0, 0, 0];
+    expect(() => Pathway.fromPositions(a, "Li", frac, [1, 1, 1])).toThrowError(/same site: nothing moves/);
+  });
+});
