@@ -1,9 +1,14 @@
 import { CrystalError } from "@ionrank/crystal";
+import { FeaturizerMismatchError } from "@ionrank/featurize";
+import { featurize, featurizeHelp } from "./commands/featurize.js";
 import { inspect, inspectHelp } from "./commands/inspect.js";
+import { pathway, pathwayHelp } from "./commands/pathway.js";
 import { UsageError, type Output } from "./io.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => Promise<number>; help: string }> = {
   inspect: { run: inspect, help: inspectHelp },
+  pathway: { run: pathway, help: pathwayHelp },
+  featurize: { run: featurize, help: featurizeHelp },
 };
 
 const USAGE = `Usage: ionrank <command> [options]
@@ -38,7 +43,7 @@ export async function main(argv: readonly string[], out: Output): Promise<number
       out.stderr(`error: ${e.message}\n\n${command.help}\n`);
       return 2;
     }
-    if (e instanceof CrystalError) {
+    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError) {
       out.stderr(`error: ${e.message}\n`);
       return 1;
     }

@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH } from "./encoding.js";
+
+/** Everything that changes the tensors a model reads. Recorded in every dataset and model card. */
+export interface FeaturizerConfig {
+  /** Neighbours per atom (ties at the k-th distance are all kept). */
+  k: number;
+  /** Neighbour cutoff, Å. */
+  cutoff: number;
+  /** Node feature set: CGCNN-style element encoding plus the path-image flag. */
+  features: "cgcnn92+image";
+  /** Images per migration path in path structures. */
+  images: number;
+  /** Neighbours within this of the k-th distance count as tied, Å. */
+  tieTolerance: number;
+}
+
+export const DEFAULT_FEATURIZER_CONFIG: Readonly<FeaturizerConfig> = Object.freeze({
+  k: 12,
+  cutoff: 8,
+  features: "cgcnn92+image",
+  images: 5,
+  tieTolerance: 1e-4,
+});
+
+/** Bump when the graph construction itself changes (not its parameters). */
+const GRAPH_SCHEME = 1;
+
+/**
+ * The featurizer version string, e.g. "ionrank-fz1-k12-c8-cgcnn92+image-i5-3f2a9c1e": readable parameters
+ * plus a hash of the scheme, every parameter and the element feature table, so any change that alters the
+ * tensors changes the version.
+ */
+export function featurizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ scheme: GRAPH_SCHEME, ...canonical(config), featureLength: ELEMENT_FEATURE_LENGTH }));
+  h.update(new Uint8Array(ELEMENT_FEATURES.buffer, ELEMENT_FEATURES.byteOffset, ELEMENT_FEATURES.byteLength));
+  return `ionrank-fz${GRAPH_SCHEME}-k${config.k}-c${config.cutoff}-${config.features}-i${config.images}-${h.digest("hex").slice(0, 8)}`;
+}
+
+function canonical(c: FeaturizerConfig): FeaturizerConfig {
+  return { k: c.k, cutoff: c.cutoff, features: c.features, images: c.images, tieTolerance: c.tieTolerance };
+}
+
+/** A model (or dataset) was built with a different featurizer than the one running. */
+export class FeaturizerMismatchError extends Error {
+  override name = "FeaturizerMismatchError";
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly what: string,
+  ) {
+    super(`${what} was built with featurizer ${expected}, but this IonRank runs ${actual}: re-featurize and retrain, or run the matching IonRank version`);
+  }
+}
+
+/** Throw unless `version` is exactly the running featurizer's version. */
+export function assertFeaturizerVersion(version: string, what = "the model", config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): void {
+  const running = featurizerVersion(config);
+  if (version !== running) throw new FeaturizerMismatchError(version, running, what);
+}

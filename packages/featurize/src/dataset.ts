@@ -1,0 +1,242 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { endianness } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures } from "@ionrank/crystal";
+import { DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
+import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, MAX_ATOMIC_NUMBER } from "./encoding.js";
+import { pathwayGraph, structureGraph, type CrystalGraph } from "./graph.js";
+
+/** On-disk format name and version, written into every manifest. */
+export const DATASET_FORMAT = "ionrank-graph-dataset";
+export const DATASET_FORMAT_VERSION = 1;
+
+export type DatasetKind = "pathway" | "bulk";
+
+export interface DatasetInput {
+  /** JSON or gzip JSON list of entries `{jid|id|sys_name, target?, atoms}`. */
+  file: string;
+  /** Target name; defaults to the file's base name, or its folder for train/test/val files ("em/train.json" → "em"). */
+  property?: string;
+}
+
+export interface FeaturizeDatasetOptions {
+  config?: FeaturizerConfig;
+  /** "pathway": entries are N-image path structures (images flagged); "bulk": plain crystals; "auto": pathway if every entry of a file is one. */
+  kind?: DatasetKind | "auto";
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface DatasetSummary {
+  out: string;
+  graphs: number;
+  atoms: number;
+  edges: number;
+  bytes: number;
+  properties: string[];
+  kinds: Record<string, DatasetKind>;
+  featurizerVersion: string;
+}
+
+/** An entry of a dataset file could not be featurized; names the file and entry. */
+export class DatasetError extends CrystalError {
+  override name = "DatasetError";
+}
+
+interface Entry {
+  id: string;
+  target: number | null;
+  atoms: unknown;
+}
+
+function propertyName(file: string): string {
+  const base = basename(file).replace(/\.gz$/, "").replace(/\.json$/, "");
+  return ["train", "test", "val", "validation"].includes(base) ? basename(dirname(resolve(file))) : base;
+}
+
+function loadEntries(file: string): { entries: Entry[]; sha256: string } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    throw new ParseError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+  }
+  const sha256 = createHash("sha256").update(buf).digest("hex");
+  if (buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file });
+    }
+  }
+  const doc = parseJsonText(buf.toString("utf8"), file);
+  if (!Array.isArray(doc)) throw new ParseError("a dataset is a JSON list of entries {id, target, atoms}", { file });
+  const entries = doc.map((raw, i): Entry => {
+    const o = raw as Record<string, unknown> | null;
+    if (o === null || typeof o !== "object" || Array.isArray(o)) throw new ParseError(`entry ${i} is not an object`, { file, block: `entry ${i}` });
+    const idRaw = o.jid ?? o.id ?? o.sys_name;
+    const id = typeof idRaw === "string" || typeof idRaw === "number" ? String(idRaw) : `entry ${i}`;
+    const t = o.target;
+    if (t !== undefined && t !== null && (typeof t !== "number" || !Number.isFinite(t))) {
+      throw new ParseError(`target is ${JSON.stringify(t)}, not a finite number`, { file, block: id });
+    }
+    if (o.atoms === undefined) throw new ParseError("entry has no atoms", { file, block: id });
+    return { id, target: typeof t === "number" ? t : null, atoms: o.atoms };
+  });
+  return { entries, sha256 };
+}
+
+/** Growable typed-array column. */
+class Column<T extends Int32Array | Float32Array | Uint8Array | Float64Array> {
+  length = 0;
+  constructor(private data: T) {}
+  push(values: ArrayLike<number>): void {
+    if (this.length + values.length > this.data.length) {
+      const bigger = new (this.data.constructor as new (n: number) => T)(Math.max(2 * this.data.length, this.length + values.length));
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+  get values(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+}
+
+/**
+ * Featurize dataset files into one graph dataset directory: raw little-endian arrays plus manifest.json
+ * (see README for the layout). Everything is featurized in memory first and written to a temporary folder
+ * that replaces `out` only on success, so a bad entry never leaves a partial dataset. Output is
+ * byte-for-byte deterministic for the same inputs and featurizer.
+ */
+export function featurizeDataset(inputs: readonly DatasetInput[], out: string, options: FeaturizeDatasetOptions = {}): DatasetSummary {
+  if (endianness() !== "LE") throw new DatasetError("featurized datasets are little-endian; this machine is big-endian");
+  if (inputs.length === 0) throw new DatasetError("no input files");
+  const config = options.config ?? DEFAULT_FEATURIZER_CONFIG;
+  const loaded = inputs.map((inp) => ({ ...inp, ...loadEntries(inp.file), property: inp.property ?? propertyName(inp.file) }));
+  const properties = [...new Set(loaded.map((l) => l.property))];
+  const total = loaded.reduce((n, l) => n + l.entries.length, 0);
+
+  const ids: string[] = [];
+  const atomOffsets = [0];
+  const edgeOffsets = [0];
+  const z = new Column(new Int32Array(1 << 16));
+  const img = new Column(new Uint8Array(1 << 16));
+  const nb = new Column(new Int32Array(1 << 20));
+  const vec = new Column(new Float32Array(3 << 20));
+  const len = new Column(new Float32Array(1 << 20));
+  const targets = new Float32Array(total * properties.length).fill(NaN);
+  const mask = new Uint8Array(total * properties.length);
+  const source = new Int32Array(total);
+  const kinds: Record<string, DatasetKind> = {};
+  let done = 0;
+  let nAtoms = 0;
+  let nEdges = 0;
+
+  loaded.forEach((l, fileIndex) => {
+    const structures = l.entries.map((e) => {
+      try {
+        return readJsonStructures(e.atoms as never, { file: l.file })[0]!;
+      } catch (err) {
+        const reason = err instanceof ParseError ? err.reason : (err as Error).message;
+        throw new DatasetError(`${l.file}, entry ${e.id}: ${reason}`);
+      }
+    });
+    const kind: DatasetKind =
+      options.kind === "pathway" || options.kind === "bulk"
+        ? options.kind
+        : structures.every((s) => {
+              try {
+                Pathway.fromImageStructure(s, config.images);
+                return true;
+              } catch {
+                return false;
+              }
+            })
+          ? "pathway"
+          : "bulk";
+    kinds[l.file] = kind;
+    const p = properties.indexOf(l.property);
+    structures.forEach((s, k) => {
+      const e = l.entries[k]!;
+      let g: CrystalGraph;
+      try {
+        g = kind === "pathway" ? pathwayGraph(Pathway.fromImageStructure(s, config.images), config) : structureGraph(s, undefined, config);
+      } catch (err) {
+        throw new DatasetError(`${l.file}, entry ${e.id}: ${(err as Error).message}`);
+      }
+      const gi = ids.length;
+      ids.push(e.id);
+      source[gi] = fileIndex;
+      if (e.target !== null) {
+        targets[gi * properties.length + p] = e.target;
+        mask[gi * properties.length + p] = 1;
+      }
+      z.push(g.atomicNumber);
+      img.push(g.isImage);
+      for (let i = 0; i < g.numAtoms; i++) edgeOffsets.push(nEdges + g.edgeOffsets[i + 1]!);
+      nb.push(g.edgeNeighbour);
+      vec.push(g.edgeVector);
+      len.push(g.edgeLength);
+      nAtoms += g.numAtoms;
+      nEdges += g.numEdges;
+      atomOffsets.push(nAtoms);
+      done++;
+      options.onProgress?.(done, total);
+    });
+  });
+
+  const arrays: Record<string, { dtype: string; shape: number[]; data: ArrayBufferView }> = {
+    element_features: { dtype: "<f4", shape: [MAX_ATOMIC_NUMBER, ELEMENT_FEATURE_LENGTH], data: ELEMENT_FEATURES },
+    atom_offsets: { dtype: "<i8", shape: [ids.length + 1], data: BigInt64Array.from(atomOffsets, BigInt) },
+    atomic_number: { dtype: "<i4", shape: [nAtoms], data: z.values },
+    is_image: { dtype: "|u1", shape: [nAtoms], data: img.values },
+    edge_offsets: { dtype: "<i8", shape: [nAtoms + 1], data: BigInt64Array.from(edgeOffsets, BigInt) },
+    edge_neighbour: { dtype: "<i4", shape: [nEdges], data: nb.values },
+    edge_vector: { dtype: "<f4", shape: [nEdges, 3], data: vec.values },
+    edge_length: { dtype: "<f4", shape: [nEdges], data: len.values },
+    targets: { dtype: "<f4", shape: [ids.length, properties.length], data: targets },
+    target_mask: { dtype: "|u1", shape: [ids.length, properties.length], data: mask },
+    graph_source: { dtype: "<i4", shape: [ids.length], data: source },
+  };
+  const manifest = {
+    format: DATASET_FORMAT,
+    formatVersion: DATASET_FORMAT_VERSION,
+    featurizer: { version: featurizerVersion(config), config },
+    count: ids.length,
+    atoms: nAtoms,
+    edges: nEdges,
+    properties,
+    sources: loaded.map((l) => ({ file: basename(l.file), property: l.property, kind: kinds[l.file], entries: l.entries.length, sha256: l.sha256 })),
+    arrays: Object.fromEntries(Object.entries(arrays).map(([name, a]) => [name, { file: `${name}.bin`, dtype: a.dtype, shape: a.shape }])),
+    ids,
+  };
+
+  // Write everything into a sibling temporary folder, then swap it in.
+  const target = resolve(out);
+  if (existsSync(target) && readdirSync(target).length > 0 && !existsSync(join(target, "manifest.json"))) {
+    throw new DatasetError(`${out} exists and is not an IonRank dataset: refusing to overwrite it`);
+  }
+  const tmp = `${target}.partial-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  let bytes = 0;
+  try {
+    for (const [name, a] of Object.entries(arrays)) {
+      const buf = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+      writeFileSync(join(tmp, `${name}.bin`), buf);
+      bytes += buf.byteLength;
+    }
+    const text = JSON.stringify(manifest, null, 1) + "\n";
+    writeFileSync(join(tmp, "manifest.json"), text);
+    bytes += Buffer.byteLength(text);
+    rmSync(target, { recursive: true, force: true });
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new DatasetError(`writing ${out} failed: ${(e as Error).message}`);
+  }
+  return { out: target, graphs: ids.length, atoms: nAtoms, edges: nEdges, bytes, properties, kinds, featurizerVersion: manifest.featurizer.version };
+}

@@ -1,0 +1,101 @@
+import { atomicNumber, CrystalError, nearestNeighbours, type Pathway, type Structure } from "@ionrank/crystal";
+import { DEFAULT_FEATURIZER_CONFIG, type FeaturizerConfig } from "./config.js";
+import { MAX_ATOMIC_NUMBER } from "./encoding.js";
+
+/**
+ * The atom graph of one structure, in typed arrays (the layout training and inference share).
+ *
+ * Atoms: `atomicNumber[i]` (int32, looks up ELEMENT_FEATURES row Z−1) and `isImage[i]` (uint8, 1 for the
+ * moving ion's path images). Edges are grouped by centre atom (CSR): the edges of atom i are
+ * e = edgeOffsets[i] … edgeOffsets[i+1]−1, each pointing to neighbour `edgeNeighbour[e]` (atom index in
+ * this graph) with Cartesian vector `edgeVector[3e..3e+2]` (Å, from centre to neighbour image) and length
+ * `edgeLength[e]` (Å). Each atom has its k nearest neighbours within the cutoff, ties kept; messages
+ * flow from neighbours to the centre.
+ */
+export interface CrystalGraph {
+  numAtoms: number;
+  numEdges: number;
+  atomicNumber: Int32Array;
+  isImage: Uint8Array;
+  edgeOffsets: Int32Array;
+  edgeNeighbour: Int32Array;
+  edgeVector: Float32Array;
+  edgeLength: Float32Array;
+}
+
+/**
+ * The line graph: pairs of bonds that share their centre atom (bond a = i→j, bond b = i→k, a ≠ b), with
+ * the cosine of the angle j–i–k. Pairs are grouped by bond a (a's pairs are contiguous, in edge order of b).
+ */
+export interface LineGraph {
+  numTriplets: number;
+  bondA: Int32Array;
+  bondB: Int32Array;
+  cos: Float32Array;
+}
+
+/** An element outside the encoding (Z > 103). */
+export class UnsupportedElementError extends CrystalError {
+  override name = "UnsupportedElementError";
+}
+
+/** Build the atom graph of a structure. `isImage` marks path images (defaults to none). */
+export function structureGraph(structure: Structure, isImage?: Uint8Array, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  structure.assertOrdered("Building a crystal graph");
+  const n = structure.length;
+  if (isImage && isImage.length !== n) throw new CrystalError(`image flags cover ${isImage.length} atoms but the structure has ${n}`);
+  const z = new Int32Array(n);
+  structure.sites.forEach((s, i) => {
+    const zi = atomicNumber(s.element)!;
+    if (zi > MAX_ATOMIC_NUMBER) throw new UnsupportedElementError(`site ${i}: ${s.element} (Z = ${zi}) is beyond the element encoding (Z ≤ ${MAX_ATOMIC_NUMBER})`);
+    z[i] = zi;
+  });
+  const nl = nearestNeighbours(structure, { k: config.k, cutoff: config.cutoff, tieTolerance: config.tieTolerance });
+  return {
+    numAtoms: n,
+    numEdges: nl.index.length,
+    atomicNumber: z,
+    isImage: isImage ? Uint8Array.from(isImage) : new Uint8Array(n),
+    edgeOffsets: nl.offsets,
+    edgeNeighbour: nl.index,
+    edgeVector: Float32Array.from(nl.vector),
+    edgeLength: Float32Array.from(nl.distance),
+  };
+}
+
+/** The graph of a migration pathway's path structure (images first, flagged). */
+export function pathwayGraph(pathway: Pathway, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  const p = pathway.images.length === config.images ? pathway : pathway.withImages(config.images);
+  const { structure, isImage } = p.toPathStructure();
+  return structureGraph(structure, isImage, config);
+}
+
+/** Build the line graph of bond pairs sharing a centre atom, with angle cosines. */
+export function lineGraph(g: CrystalGraph): LineGraph {
+  let t = 0;
+  for (let i = 0; i < g.numAtoms; i++) {
+    const d = g.edgeOffsets[i + 1]! - g.edgeOffsets[i]!;
+    t += d * (d - 1);
+  }
+  const bondA = new Int32Array(t);
+  const bondB = new Int32Array(t);
+  const cos = new Float32Array(t);
+  const v = g.edgeVector;
+  let p = 0;
+  for (let i = 0; i < g.numAtoms; i++) {
+    const s = g.edgeOffsets[i]!;
+    const e = g.edgeOffsets[i + 1]!;
+    for (let a = s; a < e; a++) {
+      const la = g.edgeLength[a]!;
+      for (let b = s; b < e; b++) {
+        if (a === b) continue;
+        const c = (v[3 * a]! * v[3 * b]! + v[3 * a + 1]! * v[3 * b + 1]! + v[3 * a + 2]! * v[3 * b + 2]!) / (la * g.edgeLength[b]!);
+        bondA[p] = a;
+        bondB[p] = b;
+        cos[p] = Math.max(-1, Math.min(1, c));
+        p++;
+      }
+    }
+  }
+  return { numTriplets: t, bondA, bondB, cos };
+}

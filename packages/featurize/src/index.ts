@@ -1,0 +1,21 @@
+export { ELEMENT_PROPERTIES, ELEMENT_PROPERTY_SOURCES, type ElementProperties } from "./elements-table.js";
+export { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, ENCODING_SEGMENTS, MAX_ATOMIC_NUMBER, elementFeatures } from "./encoding.js";
+export {
+  DEFAULT_FEATURIZER_CONFIG,
+  featurizerVersion,
+  assertFeaturizerVersion,
+  FeaturizerMismatchError,
+  type FeaturizerConfig,
+} from "./config.js";
+export { structureGraph, pathwayGraph, lineGraph, UnsupportedElementError, type CrystalGraph, type LineGraph } from "./graph.js";
+export { collate, type GraphBatch } from "./collate.js";
+export {
+  featurizeDataset,
+  DatasetError,
+  DATASET_FORMAT,
+  DATASET_FORMAT_VERSION,
+  type DatasetInput,
+  type DatasetKind,
+  type DatasetSummary,
+  type FeaturizeDatasetOptions,
+} from "./dataset.js";

@@ -1,0 +1,247 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Lattice, Pathway, readCif, readJsonStructures, Structure, type Vec3 } from "@ionrank/crystal";
+import {
+  assertFeaturizerVersion,
+  collate,
+  DEFAULT_FEATURIZER_CONFIG,
+  ELEMENT_FEATURE_LENGTH,
+  elementFeatures,
+  ENCODING_SEGMENTS,
+  featurizeDataset,
+  featurizerVersion,
+  FeaturizerMismatchError,
+  lineGraph,
+  pathwayGraph,
+  structureGraph,
+  type CrystalGraph,
+} from "../src/index.js";
+
+const SHARED = fileURLToPath(new URL("../../../../shared/data/", import.meta.url));
+const FIX = fileURLToPath(new URL("../../crystal/test/fixtures/", import.meta.url));
+const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string; atoms: unknown }[];
+
+/** Per atom: (Z, sorted bond lengths, sorted angle cosines) rounded — a relabelling-invariant signature. */
+function atomSignatures(g: CrystalGraph): string[] {
+  const lg = lineGraph(g);
+  const cosByAtom: number[][] = Array.from({ length: g.numAtoms }, () => []);
+  const centreOf = new Int32Array(g.numEdges);
+  for (let i = 0; i < g.numAtoms; i++) centreOf.fill(i, g.edgeOffsets[i]!, g.edgeOffsets[i + 1]!);
+  for (let t = 0; t < lg.numTriplets; t++) cosByAtom[centreOf[lg.bondA[t]!]!]!.push(lg.cos[t]!);
+  return Array.from({ length: g.numAtoms }, (_, i) => {
+    const lens = Array.from(g.edgeLength.subarray(g.edgeOffsets[i]!, g.edgeOffsets[i + 1]!)).map((x) => x.toFixed(3));
+    const cos = cosByAtom[i]!.map((x) => x.toFixed(3).replace("-0.000", "0.000")).sort();
+    return `${g.atomicNumber[i]}|${g.isImage[i]}|${lens.join(",")}|${cos.join(",")}`;
+  });
+}
+const multiset = (xs: string[]) => [...xs].sort();
+
+describe("element encoding", () => {
+  it("is 92 long and one-hot per segment, computed from the property table", () => {
+    expect(ELEMENT_FEATURE_LENGTH).toBe(92);
+    for (let z = 1; z <= 103; z++) {
+      const f = elementFeatures(z);
+      let base = 0;
+      for (const seg of ENCODING_SEGMENTS) {
+        const ones = Array.from(f.subarray(base, base + seg.size)).filter((x) => x === 1).length;
+        expect(ones, `Z=${z} ${seg.name}`).toBeLessThanOrEqual(1);
+        base += seg.size;
+      }
+    }
+    // Lithium: group 1, period 2, s block, one valence electron.
+    const li = elementFeatures(3);
+    expect(li[0]).toBe(1);
+    expect(li[18 + 1]).toBe(1);
+    expect(li[18 + 7 + 11 + 10 + 0]).toBe(1);
+    expect(li[92 - 10 - 4]).toBe(1);
+    // Noble gases use the "electronegativity unknown" slot.
+    expect(elementFeatures(10)[18 + 7 + 10]).toBe(1);
+    // Different elements get different encodings.
+    const rows = new Set(Array.from({ length: 103 }, (_, z) => Array.from(elementFeatures(z + 1)).join("")));
+    expect(rows.size).toBeGreaterThan(90);
+  });
+});
+
+describe("featurizer version", () => {
+  it("names every parameter and changes with any of them", () => {
+    const v = featurizerVersion();
+    expect(v).toMatch(/^ionrank-fz1-k12-c8-cgcnn92\+image-i5-[0-9a-f]{8}$/);
+    expect(featurizerVersion({ ...DEFAULT_FEATURIZER_CONFIG, tieTolerance: 1e-3 })).not.toBe(v);
+    expect(featurizerVersion({ ...DEFAULT_FEATURIZER_CONFIG, k: 16 })).not.toBe(v);
+    expect(() => assertFeaturizerVersion(v)).not.toThrow();
+    expect(() => assertFeaturizerVersion("ionrank-fz1-k16-c8-cgcnn92+image-i5-00000000", "model em-v1")).toThrowError(FeaturizerMismatchError);
+    expect(() => assertFeaturizerVersion("x", "model em-v1")).toThrowError(/model em-v1 was built with featurizer x, but this IonRank runs ionrank-fz1/);
+  });
+});
+
+describe("graphs of known crystals", () => {
+  it("rock salt with k = 6: six Cl at a/2 around every Na; line graph angles 90° and 180°", () => {
+    const [s] = readCif(readFileSync(FIX + "NaCl.cif", "utf8"));
+    const g = structureGraph(s!, undefined, { ...DEFAULT_FEATURIZER_CONFIG, k: 6 });
+    expect(g.numEdges).toBe(8 * 6);
+    for (let e = 0; e < g.numEdges; e++) expect(g.edgeLength[e]).toBeCloseTo(2.8201, 4);
+    const lg = lineGraph(g);
+    expect(lg.numTriplets).toBe(8 * 6 * 5);
+    const counts = new Map<string, number>();
+    for (const c of lg.cos) counts.set(c.toFixed(3), (counts.get(c.toFixed(3)) ?? 0) + 1);
+    expect(Object.fromEntries(counts)).toEqual({ "0.000": 8 * 24, "-1.000": 8 * 6 });
+  });
+
+  it("fcc: 12 at a/√2 with the textbook angle distribution; bcc: ties give 8 + 6 = 14", () => {
+    const a = 3.615;
+    const fcc = new Structure(Lattice.cubic(a), [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]].map((f) => ({ element: "Cu" as const, frac: f as Vec3 })));
+    const g = structureGraph(fcc);
+    expect(Array.from({ length: 4 }, (_, i) => g.edgeOffsets[i + 1]! - g.edgeOffsets[i]!)).toEqual([12, 12, 12, 12]);
+    const counts = new Map<string, number>();
+    for (const c of lineGraph(g).cos) counts.set(c.toFixed(3), (counts.get(c.toFixed(3)) ?? 0) + 1);
+    // Per neighbour: 4 others at 60°, 2 at 90°, 4 at 120°, 1 at 180°.
+    expect(Object.fromEntries(counts)).toEqual({ "0.500": 4 * 48, "0.000": 4 * 24, "-0.500": 4 * 48, "-1.000": 4 * 12 });
+    const bcc = new Structure(Lattice.cubic(2.8665), [{ element: "Fe", frac: [0, 0, 0] }, { element: "Fe", frac: [0.5, 0.5, 0.5] }]);
+    expect(structureGraph(bcc).numEdges).toBe(28);
+  });
+
+  it("a hand-checked triclinic cell: the 12 nearest lattice vectors of a one-atom cell", () => {
+    // a = (3,0,0), b = (1,3,0), c = (0,1,4): neighbours are lattice vectors; by hand the shortest are
+    // ±a (3), ±b (√10), ±(b−a) (√13), ±c (√17), ±(c−b) (√17: (−1,−2,4) → √21? no) — computed below by enumeration.
+    const lat = new Lattice([[3, 0, 0], [1, 3, 0], [0, 1, 4]]);
+    const s = new Structure(lat, [{ element: "Po", frac: [0.2, 0.3, 0.4] }]);
+    const g = structureGraph(s);
+    const lens: number[] = [];
+    for (let i = -4; i <= 4; i++) for (let j = -4; j <= 4; j++) for (let k = -4; k <= 4; k++) if (i || j || k) lens.push(Math.hypot(...lat.toCartesian([i, j, k])));
+    lens.sort((x, y) => x - y);
+    expect(lens.slice(0, 4).map((x) => x.toFixed(4))).toEqual(["3.0000", "3.0000", "3.1623", "3.1623"]);
+    const kth = lens[11]!;
+    const want = lens.filter((x) => x <= kth + 1e-4);
+    expect(Array.from(g.edgeLength).map((x) => x.toFixed(4))).toEqual(want.map((x) => x.toFixed(4)));
+  });
+});
+
+describe("graphs are invariant (property-based on training pathways)", () => {
+  const pick = fc.integer({ min: 0, max: train.length - 1 }).filter((i) => (train[i]!.atoms as { elements: unknown[] }).elements.length < 120);
+  const pathOf = (i: number) => Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!);
+
+  it("under translation of every atom", () => {
+    fc.assert(
+      fc.property(pick, fc.tuple(fc.double({ min: -9, max: 9, noNaN: true }), fc.double({ min: -9, max: 9, noNaN: true }), fc.double({ min: -9, max: 9, noNaN: true })), (i, t) => {
+        const { structure, isImage } = pathOf(i).toPathStructure();
+        expect(multiset(atomSignatures(structureGraph(structure.translated(t), isImage)))).toEqual(multiset(atomSignatures(structureGraph(structure, isImage))));
+      }),
+      { numRuns: 12, endOnFailure: true },
+    );
+  });
+
+  it("under permutation of sites (up to relabelling)", () => {
+    fc.assert(
+      fc.property(pick, fc.integer(), (i, seed) => {
+        const { structure, isImage } = pathOf(i).toPathStructure();
+        const order = [...structure.sites.keys()];
+        let r = seed;
+        for (let k = order.length - 1; k > 0; k--) {
+          r = (r * 1103515245 + 12345) & 0x7fffffff;
+          const j = r % (k + 1);
+          [order[k], order[j]] = [order[j]!, order[k]!];
+        }
+        const g1 = structureGraph(structure.permuted(order), Uint8Array.from(order, (o) => isImage[o]!));
+        const g0 = structureGraph(structure, isImage);
+        const s0 = atomSignatures(g0);
+        expect(atomSignatures(g1)).toEqual(order.map((o) => s0[o]));
+      }),
+      { numRuns: 12, endOnFailure: true },
+    );
+  });
+
+  it("under an equivalent supercell (same bonds and angles per atom)", () => {
+    fc.assert(
+      fc.property(pick.filter((i) => (train[i]!.atoms as { elements: unknown[] }).elements.length < 60), (i) => {
+        const [s] = readJsonStructures(train[i] as never);
+        const sc = s!.supercell([[1, 1, 0], [0, 1, 0], [0, 0, 2]]);
+        const base = atomSignatures(structureGraph(s!));
+        const big = atomSignatures(structureGraph(sc));
+        big.forEach((sig, k) => expect(sig).toBe(base[Math.floor(k / 2)]));
+      }),
+      { numRuns: 6, endOnFailure: true },
+    );
+  });
+});
+
+describe("pathway graphs and collate", () => {
+  it("path structures flag the five images and keep the dataset's atom order", () => {
+    const p = Pathway.fromImageStructure(readJsonStructures(train[0] as never)[0]!);
+    const g = pathwayGraph(p);
+    expect(Array.from(g.isImage.slice(0, 6))).toEqual([1, 1, 1, 1, 1, 0]);
+    expect(g.numAtoms).toBe((train[0]!.atoms as { elements: unknown[] }).elements.length);
+    expect(pathwayGraph(p, { ...DEFAULT_FEATURIZER_CONFIG, images: 3 }).numAtoms).toBe(g.numAtoms - 2);
+  });
+
+  it("collate concatenates with shifted neighbour indices, offsets and a graph index", () => {
+    const gs = [0, 1, 2].map((i) => pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!)));
+    const b = collate(gs);
+    expect(b.numGraphs).toBe(3);
+    expect(b.numAtoms).toBe(gs.reduce((n, g) => n + g.numAtoms, 0));
+    expect(Array.from(b.atomOffsets)).toEqual([0, gs[0]!.numAtoms, gs[0]!.numAtoms + gs[1]!.numAtoms, b.numAtoms]);
+    const g1 = gs[1]!;
+    const a0 = gs[0]!.numAtoms;
+    const e0 = gs[0]!.numEdges;
+    expect(b.graphIndex[a0]).toBe(1);
+    expect(b.edgeOffsets[a0]).toBe(e0);
+    expect(b.edgeNeighbour[e0]).toBe(a0 + g1.edgeNeighbour[0]!);
+    expect(b.edgeVector[3 * e0 + 2]).toBe(g1.edgeVector[2]);
+    expect(b.maxDegree).toBe(Math.max(...gs.flatMap((g) => Array.from({ length: g.numAtoms }, (_, i) => g.edgeOffsets[i + 1]! - g.edgeOffsets[i]!))));
+  });
+});
+
+describe("featurized datasets on disk", () => {
+  it("are byte-for-byte deterministic and readable by numpy alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const a = featurizeDataset([{ file: join(SHARED, "em/train.json") }], join(dir, "a"));
+    featurizeDataset([{ file: join(SHARED, "em/train.json") }], join(dir, "b"));
+    expect(a.graphs).toBe(559);
+    expect(a.kinds[join(SHARED, "em/train.json")]).toBe("pathway");
+    for (const f of readdirSync(join(dir, "a"))) expect(readFileSync(join(dir, "b", f)).equals(readFileSync(join(dir, "a", f))), f).toBe(true);
+    const py = spawnSync(
+      "/usr/bin/python3",
+      [
+        "-c",
+        `import json, numpy as np, sys
+d = sys.argv[1]; m = json.load(open(d + "/manifest.json"))
+A = {k: np.fromfile(d + "/" + v["file"], dtype=v["dtype"]).reshape(v["shape"]) for k, v in m["arrays"].items()}
+g = 7; a0, a1 = A["atom_offsets"][g], A["atom_offsets"][g + 1]
+e0, e1 = A["edge_offsets"][a0], A["edge_offsets"][a1]
+print(json.dumps({"count": m["count"], "natoms7": int(a1 - a0), "edges7": int(e1 - e0), "img7": A["is_image"][a0:a1].tolist()[:6],
+  "len": float(A["edge_length"][e0:e1].sum()), "target7": float(A["targets"][g, 0]), "mask": int(A["target_mask"].sum()),
+  "feat": A["element_features"][A["atomic_number"][a0] - 1].tolist()}))`,
+        join(dir, "a"),
+      ],
+      { encoding: "utf8" },
+    );
+    expect(py.stderr).toBe("");
+    const r = JSON.parse(py.stdout);
+    const g7 = pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train[7] as never)[0]!));
+    expect(r.count).toBe(559);
+    expect(r.natoms7).toBe(g7.numAtoms);
+    expect(r.edges7).toBe(g7.numEdges);
+    expect(r.img7).toEqual([1, 1, 1, 1, 1, 0]);
+    expect(r.len).toBeCloseTo(Array.from(g7.edgeLength).reduce((x, y) => x + y, 0), 2);
+    expect(r.target7).toBeCloseTo((train[7] as unknown as { target: number }).target, 6);
+    expect(r.mask).toBe(559);
+    expect(r.feat).toEqual(Array.from(elementFeatures(g7.atomicNumber[0]!)));
+  });
+
+  it("a bad entry names file and entry, and leaves no partial output", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const bad = join(dir, "bad.json");
+    const entries = (train.slice(0, 3) as { atoms: { elements: string[] } }[]).map((e) => structuredClone(e));
+    entries[2]!.atoms.elements[7] = "Xx";
+    writeFileSync(bad, JSON.stringify(entries));
+    expect(() => featurizeDataset([{ file: bad }], join(dir, "out"))).toThrowError(/bad\.json, entry .*: atom 7: "Xx" is not an element symbol/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+    expect(readdirSync(dir)).toEqual(["bad.json"]);
+    writeFileSync(bad, JSON.stringify([{ id: "q", target: "high", atoms: {} }]));
+    expect(() => featurizeDataset([{ file: bad }], join(dir, "out"))).toThrowError(/bad\.json, block q: target is "high", not a finite number/);
+  });
+});
