@@ -106,8 +106,8 @@ describe("graphs of known crystals", () => {
   });
 
   it("a hand-checked triclinic cell: the 12 nearest lattice vectors of a one-atom cell", () => {
-    // a = (3,0,0), b = (1,3,0), c = (0,1,4): neighbours are lattice vectors; by hand the shortest are
-    // ±a (3), ±b (√10), ±(b−a) (√13), ±c (√17), ±(c−b) (√17: (−1,−2,4) → √21? no) — computed below by enumeration.
+    // a = (3,0,0), b = (1,3,0), c = (0,1,4): every neighbour is a lattice vector; by hand the shortest are
+    // ±a (3) and ±b (√10); the rest of the 12 are checked against an explicit enumeration of lattice vectors.
     const lat = new Lattice([[3, 0, 0], [1, 3, 0], [0, 1, 4]]);
     const s = new Structure(lat, [{ element: "Po", frac: [0.2, 0.3, 0.4] }]);
     const g = structureGraph(s);
