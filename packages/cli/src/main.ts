@@ -1,12 +1,14 @@
 import { CrystalError } from "@ionrank/crystal";
 import { FeaturizerMismatchError } from "@ionrank/featurize";
 import { featurize, featurizeHelp } from "./commands/featurize.js";
+import { hops, hopsHelp } from "./commands/hops.js";
 import { inspect, inspectHelp } from "./commands/inspect.js";
 import { pathway, pathwayHelp } from "./commands/pathway.js";
 import { UsageError, type Output } from "./io.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => Promise<number>; help: string }> = {
   inspect: { run: inspect, help: inspectHelp },
+  hops: { run: hops, help: hopsHelp },
   pathway: { run: pathway, help: pathwayHelp },
   featurize: { run: featurize, help: featurizeHelp },
 };

@@ -11,10 +11,12 @@ export {
   type NeighbourOptions,
   type NearestNeighbourOptions,
 } from "./neighbours.js";
-export { readCif, parseCifBlocks, parseSymmetryOperation, type CifBlock, type CifReadOptions, type SymmetryOperation } from "./io/cif.js";
+export { readCif, parseCifBlocks, parseSymmetryOperation, type CifBlock, type CifReadOptions } from "./io/cif.js";
 export { writeCif } from "./io/cif-writer.js";
 export { readPoscar, writePoscar, type PoscarReadOptions, type PoscarWriteOptions } from "./io/poscar.js";
 export { readExtxyz, writeExtxyz } from "./io/xyz.js";
 export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvisAtoms } from "./io/json.js";
 export { detectFormat, readStructures, readStructureFile, type StructureFormat, type ReadOptions } from "./io/read.js";
 export { Pathway, PathwayError, DEFAULT_IMAGES, type EndpointOptions, type PathStructure } from "./pathway.js";
+export { symmetryOf, SymmetryError, type SymmetryInfo, type SymmetryOperation } from "./symmetry.js";
+export { enumerateHops, percolationDimension, HopError, type Hop, type HopAnalysis, type HopOptions } from "./hops.js";

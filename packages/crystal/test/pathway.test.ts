@@ -57,7 +57,6 @@ describe("pathways from the dataset's 5-image form", () => {
 
 describe("pathways from endpoints and from host sites", () => {
   const [lco] = readCif(fixture("LiCoO2.cif"));
-  const liSites = lco!.sites.flatMap((s, i) => (s.element === "Li" ? [i] : []));
 
   it("LiCoO2 in-plane Li hop is a = 2.8156 Å and its images are equally spaced", () => {
     const sc = lco!.supercell([2, 2, 1]);

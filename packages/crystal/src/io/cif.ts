@@ -2,6 +2,7 @@ import { ParseError } from "../errors.js";
 import { resolveElement } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
 import { Structure, wrap01, type Site } from "../structure.js";
+import type { SymmetryOperation } from "../symmetry.js";
 
 /** A value as written in the file, with its 1-based line. `?` and `.` unquoted mean "unknown" / "not applicable". */
 interface CifValue {
@@ -302,11 +303,6 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
   }
 }
 
-/** A symmetry operation x' = R·x + t on fractional coordinates. */
-export interface SymmetryOperation {
-  rotation: [Vec3, Vec3, Vec3];
-  translation: Vec3;
-}
 
 const OP_TAGS = [
   "_space_group_symop_operation_xyz",

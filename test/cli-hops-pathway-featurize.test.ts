@@ -1,0 +1,102 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Pathway, readJsonStructures, readStructures, Structure, writePoscar } from "@ionrank/crystal";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const FIX = join(ROOT, "packages/crystal/test/fixtures");
+const SHARED = join(ROOT, "../shared/data");
+
+function ionrank(...args: string[]) {
+  const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npx ionrank hops", () => {
+  it("prints the symmetry-distinct hops with the documented fields", () => {
+    const r = ionrank("hops", join(FIX, "LiFePO4.cif"), "--ion", "Li", "--max-length", "5", "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const hops = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(Object.keys(hops[0]!).sort()).toEqual(["dimensionality", "from", "length", "minClearance", "multiplicity", "to"]);
+    expect(hops[0]).toMatchObject({ length: 3.005, multiplicity: 4, dimensionality: 1 });
+    expect((hops[0]!.to as number[])[1]! - (hops[0]!.from as number[])[1]!).toBeCloseTo(-0.5, 8);
+    const longer = ionrank("hops", join(FIX, "LiFePO4.cif"), "--ion", "Li", "--max-length", "3.1", "--json");
+    expect(JSON.parse(longer.stdout)).toHaveLength(1);
+  });
+
+  it("fails clearly for a missing ion, a disordered structure and a bad --ion", () => {
+    const na = ionrank("hops", join(FIX, "LiCoO2.cif"), "--ion", "Na", "--json");
+    expect(na.code).toBe(1);
+    expect(na.stderr).toMatch(/no Na sites/);
+    const llzo = ionrank("hops", join(FIX, "Li7La3Zr2O12.cif"), "--ion", "Li");
+    expect(llzo.code).toBe(1);
+    expect(llzo.stderr).toMatch(/needs an ordered structure/);
+    expect(ionrank("hops", join(FIX, "LiCoO2.cif"), "--ion", "Lithium").code).toBe(2);
+  });
+});
+
+describe("npx ionrank pathway", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ionrank-path-"));
+  const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8"));
+  const p = Pathway.fromImageStructure(readJsonStructures(train[3])[0]!);
+  const { initial, final } = p.toEndpoints();
+  // Put the moving ion somewhere in the middle of the atom list, as NEB set-ups often do.
+  const order = [...initial.sites.keys()];
+  order.splice(0, 1);
+  order.splice(10, 0, 0);
+  writeFileSync(join(dir, "POSCAR_initial"), writePoscar(initial.permuted(order)));
+  writeFileSync(join(dir, "POSCAR_final"), writePoscar(final.permuted(order)));
+
+  it("finds the moved ion and prints its images", () => {
+    const r = ionrank("pathway", "--initial", join(dir, "POSCAR_initial"), "--final", join(dir, "POSCAR_final"), "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.ion).toBe(p.ion);
+    expect(out.length).toBeCloseTo(p.length, 5);
+    expect(out.images).toHaveLength(5);
+    // The index is the moved atom's position in file A (POSCARs group atoms by species, so read it back).
+    const a = readStructures(readFileSync(join(dir, "POSCAR_initial"), "utf8"), { format: "poscar" })[0]!;
+    const moved = a.sites[out.index]!;
+    expect(moved.element).toBe(p.ion);
+    expect(a.lattice.minimumImage(moved.frac, p.initial).distance).toBeLessThan(1e-6);
+    expect(a.sites.filter((s) => s.element === p.ion).length).toBeGreaterThan(1);
+    out.images.forEach((img: number[], k: number) => img.forEach((x, a) => expect(x - p.images[k]![a]! - Math.round(x - p.images[k]![a]!)).toBeCloseTo(0, 6)));
+  });
+
+  it("names the atoms when more than one moved, and rejects different cells", () => {
+    const moved = new Structure(final.lattice, final.sites.map((s, i) => (i === 7 ? { ...s, frac: [s.frac[0] + 0.3, s.frac[1], s.frac[2]] } : s)));
+    writeFileSync(join(dir, "two.vasp"), writePoscar(moved));
+    writeFileSync(join(dir, "init.vasp"), writePoscar(initial));
+    const r = ionrank("pathway", "--initial", join(dir, "init.vasp"), "--final", join(dir, "two.vasp"), "--json");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/2 atoms moved more than 1 Å: .*\(site \d+\), .*\(site \d+\)/);
+    const r2 = ionrank("pathway", "--initial", join(dir, "init.vasp"), "--final", join(FIX, "LiCoO2.POSCAR"));
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/atoms but final has|compositions differ/);
+  });
+});
+
+describe("npx ionrank featurize", () => {
+  it("writes a dataset with a progress bar and a JSON summary; a pre-training file works the same way", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const r = ionrank("featurize", "--data", join(SHARED, "em/train.json"), "--out", join(dir, "em"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/featurize \[#+\] 100% 559\/559/);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ graphs: 559, atoms: 71553, properties: ["em"] });
+    const manifest = JSON.parse(readFileSync(join(dir, "em/manifest.json"), "utf8"));
+    expect(manifest.featurizer.version).toBe(summary.featurizerVersion);
+    expect(manifest.sources[0].kind).toBe("pathway");
+    const pz = ionrank("featurize", "--data", join(SHARED, "pretrain/pz.json.gz"), "--out", join(dir, "pz"), "--quiet");
+    expect(pz.code).toBe(0);
+    expect(JSON.parse(pz.stdout)).toMatchObject({ graphs: 940, properties: ["pz"], kinds: { [join(SHARED, "pretrain/pz.json.gz")]: "bulk" } });
+    const bad = ionrank("featurize", "--data", join(FIX, "NaCl.cif"), "--out", join(dir, "bad"));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/NaCl\.cif.*invalid JSON|NaCl\.cif.*not/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+});
