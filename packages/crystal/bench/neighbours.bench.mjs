@@ -37,6 +37,16 @@ console.log(`  parse + search  ${ours.toFixed(3)} s  → ${(r.n / ours).toFixed(
 console.log(`  12-NN graph     ${best("knn").toFixed(0)} ms → ${(r.n / (best("knn") / 1000)).toFixed(1)} structures/s, ${r.edges} edges`);
 console.log(`  peak RSS        ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 
+// Scaling on supercells: a cell list keeps the cost per neighbour pair flat as the cell grows.
+const [lfp] = readStructures(readFileSync(fileURLToPath(new URL("../test/fixtures/LiFePO4.cif", import.meta.url)), "utf8"), { format: "cif" });
+for (const n of [1, 2, 3, 4]) {
+  const sc = lfp.supercell([n, n, n]);
+  const t0 = performance.now();
+  const nl = neighbourList(sc, CUTOFF);
+  const dt = performance.now() - t0;
+  console.log(`  LiFePO4 ${n}×${n}×${n}: ${String(sc.length).padStart(5)} atoms, ${String(nl.index.length).padStart(8)} pairs, ${dt.toFixed(0).padStart(5)} ms, ${((dt * 1000) / nl.index.length).toFixed(3)} µs/pair`);
+}
+
 const py = "/usr/bin/python3";
 const probe = existsSync(py) ? spawnSync(py, ["-c", "import pymatgen.core"], { encoding: "utf8" }) : { status: 1 };
 if (probe.status !== 0) {
