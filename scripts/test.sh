@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1
 [ -d node_modules ] || npm ci
 # System packages the test suite uses (installed only when missing):
-# python3-numpy reads featurized datasets back the way the PyTorch training code does.
-bash scripts/system-deps.sh python3 python3-numpy
+# python3-numpy and python3-torch: the training core and its tests (OpenBLAS and tcmalloc make it fast).
+bash scripts/system-deps.sh python3 python3-numpy python3-torch python3-onnx libopenblas0-pthread libtcmalloc-minimal4
 npx turbo run build lint typecheck test --output-logs=new-only
 npx vitest run --config test/vitest.config.ts

@@ -4,6 +4,7 @@ import { featurize, featurizeHelp } from "./commands/featurize.js";
 import { hops, hopsHelp } from "./commands/hops.js";
 import { inspect, inspectHelp } from "./commands/inspect.js";
 import { pathway, pathwayHelp } from "./commands/pathway.js";
+import { train, trainHelp } from "./commands/train.js";
 import { UsageError, type Output } from "./io.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => Promise<number>; help: string }> = {
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => 
   hops: { run: hops, help: hopsHelp },
   pathway: { run: pathway, help: pathwayHelp },
   featurize: { run: featurize, help: featurizeHelp },
+  train: { run: train, help: trainHelp },
 };
 
 const USAGE = `Usage: ionrank <command> [options]

@@ -75,7 +75,7 @@ function loadEntries(file: string): { entries: Entry[]; sha256: string } {
   const entries = doc.map((raw, i): Entry => {
     const o = raw as Record<string, unknown> | null;
     if (o === null || typeof o !== "object" || Array.isArray(o)) throw new ParseError(`entry ${i} is not an object`, { file, block: `entry ${i}` });
-    const idRaw = o.jid ?? o.id ?? o.sys_name;
+    const idRaw = o.id ?? o.sys_name ?? o.jid;
     const id = typeof idRaw === "string" || typeof idRaw === "number" ? String(idRaw) : `entry ${i}`;
     const t = o.target;
     if (t !== undefined && t !== null && (typeof t !== "number" || !Number.isFinite(t))) {

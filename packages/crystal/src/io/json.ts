@@ -52,7 +52,7 @@ export function readJsonStructures(input: string | Json, options: { file?: strin
 
 function entryName(item: Json): string | undefined {
   if (!isObj(item)) return undefined;
-  for (const key of ["jid", "id", "sys_name", "name"]) {
+  for (const key of ["id", "sys_name", "jid", "name"]) {
     const v = item[key];
     if (typeof v === "string" || typeof v === "number") return String(v);
   }

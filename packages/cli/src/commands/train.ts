@@ -1,0 +1,60 @@
+import { join } from "node:path";
+import { STAGES, trainPipeline, TrainingError, type Stage } from "@ionrank/training";
+import { parseArgs } from "../args.js";
+import { UsageError, type Output } from "../io.js";
+
+export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
+              [--hidden 64] [--alignn-layers 2] [--gcn-layers 2] [--line-k 8] [--pretrain-epochs 4]
+              [--epochs 30] [--folds 5] [--batch-size 32] [--seed 0] [--limit N] [--stage S ...]
+
+The whole Em pipeline: featurize → pre-train on the --pretrain files (multi-property, masked) →
+fine-tune with k-fold cross-validation (the fold models are the ensemble) → the same network from scratch
+→ export each member to ONNX with a model card in --out. Stages: ${STAGES.join(", ")}; each resumes from its
+checkpoints in --work, so a killed run continues where it stopped. Needs Debian's python3-torch.`;
+
+export async function train(argv: readonly string[], out: Output): Promise<number> {
+  const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "pretrain-epochs", "epochs", "folds", "batch-size", "seed", "limit", "stage"];
+  const args = parseArgs(argv, { values, booleans: [], repeatable: ["em", "pretrain", "stage"] });
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const em = args.lists.get("em") ?? [];
+  if (em.length === 0) throw new UsageError("train needs --em FILE (the 5-image Em dataset)");
+  const int = (name: string, dflt: number, min = 0): number => {
+    const v = args.flags.get(name);
+    const n = v === undefined ? dflt : Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+  const stages = (args.lists.get("stage") ?? []) as Stage[];
+  for (const s of stages) if (!STAGES.includes(s)) throw new UsageError(`unknown --stage ${s}; stages are ${STAGES.join(", ")}`);
+  const str = (name: string, dflt: string) => (args.flags.get(name) as string | undefined) ?? dflt;
+  const limit = int("limit", 0);
+  try {
+    const { card } = await trainPipeline(
+      {
+        em: em.map((file) => ({ file, property: "em" })),
+        pretrain: (args.lists.get("pretrain") ?? []).map((file) => ({ file })),
+        work: str("work", join(".data", "training")),
+        out: str("out", "models"),
+        name: str("name", "em"),
+        version: str("model-version", "1.0.0"),
+        size: { hidden: int("hidden", 64, 1), alignnLayers: int("alignn-layers", 2), gcnLayers: int("gcn-layers", 2), lineK: int("line-k", 8) },
+        pretrainEpochs: int("pretrain-epochs", 4, 1),
+        finetuneEpochs: int("epochs", 30, 1),
+        folds: int("folds", 5, 2),
+        batchSize: int("batch-size", 32, 1),
+        seed: int("seed", 0),
+        ...(limit > 0 ? { limit } : {}),
+        ...(stages.length > 0 ? { stages } : {}),
+      },
+      (line) => out.stderr(`train: ${line}\n`),
+    );
+    out.stdout(JSON.stringify({ card }) + "\n");
+    return 0;
+  } catch (e) {
+    if (e instanceof TrainingError) {
+      out.stderr(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

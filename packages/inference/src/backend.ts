@@ -1,0 +1,68 @@
+import * as ort from "onnxruntime-node";
+import { OnnxRuntimeError } from "./errors.js";
+
+/** Execution provider: "cpu" always works; "cuda" needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12. */
+export type Provider = "cpu" | "cuda";
+
+export interface SessionOptions {
+  provider?: Provider;
+  /** Intra-op threads (default: ONNX Runtime's choice). */
+  threads?: number;
+}
+
+/** A loaded ONNX model behind a small typed API (ONNX Runtime stays inside this file). */
+export interface OnnxModel {
+  readonly provider: Provider;
+  readonly inputNames: readonly string[];
+  run(feeds: Record<string, TensorData>): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
+  release(): Promise<void>;
+}
+
+export type TensorData =
+  | { type: "int64"; data: BigInt64Array; dims: number[] }
+  | { type: "float32"; data: Float32Array; dims: number[] };
+
+/**
+ * Open an ONNX model. Asking for CUDA where its libraries are missing falls back to CPU (ONNX Runtime
+ * throws instead of falling back when given ["cuda", "cpu"], so CUDA is tried on its own first).
+ */
+export async function openOnnxModel(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: "all",
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+  };
+  let session: ort.InferenceSession | undefined;
+  let provider: Provider = "cpu";
+  if (options.provider === "cuda") {
+    try {
+      session = await ort.InferenceSession.create(path, { ...base, executionProviders: ["cuda"] });
+      provider = "cuda";
+    } catch {
+      session = undefined;
+    }
+  }
+  try {
+    session ??= await ort.InferenceSession.create(path, { ...base, executionProviders: ["cpu"] });
+  } catch (e) {
+    throw new OnnxRuntimeError(`cannot load ONNX model ${path}: ${(e as Error).message}`);
+  }
+  const s = session;
+  return {
+    provider,
+    inputNames: s.inputNames,
+    async run(feeds) {
+      const tensors: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) tensors[name] = new ort.Tensor(t.type, t.data, t.dims);
+      let out: ort.InferenceSession.ReturnType;
+      try {
+        out = await s.run(tensors);
+      } catch (e) {
+        throw new OnnxRuntimeError(`ONNX Runtime failed on ${path}: ${(e as Error).message}`);
+      }
+      const result: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+      for (const [name, t] of Object.entries(out)) result[name] = { data: t.data as Float32Array, dims: t.dims };
+      return result;
+    },
+    release: () => s.release(),
+  };
+}

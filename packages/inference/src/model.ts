@@ -1,0 +1,64 @@
+import { collate, type CrystalGraph } from "@ionrank/featurize";
+import { openOnnxModel, type OnnxModel, type SessionOptions } from "./backend.js";
+import { loadModelCard, type ModelCard } from "./card.js";
+import { modelInputs } from "./tensors.js";
+
+/** One Em prediction: ensemble mean, calibrated uncertainty, and each member's value (all eV). */
+export interface EmPrediction {
+  em: number;
+  /** Member standard deviation × the card's calibration scale (≈ 1σ, 68 % coverage on cross-validation). */
+  uncertainty: number;
+  members: number[];
+  /** Em below the card's threshold (0.65 eV): a "good conductor" hop. */
+  goodConductor: boolean;
+  /** "<name>@<version>" of the model that made it. */
+  modelVersion: string;
+}
+
+/** The shipped Em ensemble: every member of a model card, run on ONNX Runtime. */
+export class EmModel {
+  private constructor(
+    readonly card: ModelCard,
+    readonly modelVersion: string,
+    private readonly members: OnnxModel[],
+  ) {}
+
+  static async load(cardPath: string, options: SessionOptions = {}): Promise<EmModel> {
+    const loaded = loadModelCard(cardPath);
+    const members = await Promise.all(loaded.memberPaths.map((p) => openOnnxModel(p, options)));
+    return new EmModel(loaded.card, loaded.modelVersion, members);
+  }
+
+  get provider(): string {
+    return this.members[0]!.provider;
+  }
+
+  /** Raw member outputs for graphs, as [member][graph]. */
+  async memberPredictions(graphs: readonly CrystalGraph[]): Promise<number[][]> {
+    if (graphs.length === 0) return this.members.map(() => []);
+    const feeds = modelInputs(collate(graphs));
+    return Promise.all(
+      this.members.map(async (m) => {
+        const out = await m.run(feeds);
+        return Array.from(out.em!.data);
+      }),
+    );
+  }
+
+  /** Predict Em for path-structure graphs (see `pathwayGraph`). */
+  async predict(graphs: readonly CrystalGraph[]): Promise<EmPrediction[]> {
+    const per = await this.memberPredictions(graphs);
+    const scale = this.card.calibration.scale;
+    const threshold = this.card.threshold.good_conductor_below_ev;
+    return graphs.map((_, g) => {
+      const values = per.map((m) => m[g]!);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+      return { em: mean, uncertainty: sd * scale, members: values, goodConductor: mean < threshold, modelVersion: this.modelVersion };
+    });
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.release()));
+  }
+}

@@ -1,0 +1,71 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Pathway, readJsonStructures } from "@ionrank/crystal";
+import { collate, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, pathwayGraph } from "@ionrank/featurize";
+import { loadModelCard, modelInputs, ModelCardError } from "../src/index.js";
+
+const SHARED = fileURLToPath(new URL("../../../../shared/data/", import.meta.url));
+const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8"));
+const graph = (i: number) => pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train[i])[0]!));
+
+describe("model inputs (dense fixed-k layout)", () => {
+  it("pads every atom to the batch's largest degree and shifts neighbours batch-wide", () => {
+    const gs = [graph(0), graph(1)];
+    const b = collate(gs);
+    const t = modelInputs(b);
+    const k = b.maxDegree;
+    expect(t.nbr_index!.dims).toEqual([b.numAtoms, k]);
+    expect(t.nbr_vector!.dims).toEqual([b.numAtoms, k, 3]);
+    const mask = t.nbr_mask!.data as Float32Array;
+    expect(mask.reduce((a, x) => a + x, 0)).toBe(b.numEdges);
+    // First atom of graph 1: its first slot is graph 1's first edge, shifted by graph 0's atoms.
+    const a0 = gs[0]!.numAtoms;
+    expect(Number((t.nbr_index!.data as BigInt64Array)[a0 * k])).toBe(a0 + gs[1]!.edgeNeighbour[0]!);
+    expect((t.nbr_vector!.data as Float32Array)[a0 * k * 3]).toBe(gs[1]!.edgeVector[0]);
+    // Padded slots point at atom 0 with mask 0.
+    const deg0 = gs[0]!.edgeOffsets[1]! - gs[0]!.edgeOffsets[0]!;
+    if (deg0 < k) {
+      expect(mask[deg0]).toBe(0);
+      expect(Number((t.nbr_index!.data as BigInt64Array)[deg0])).toBe(0);
+    }
+    expect(Array.from(t.atom_counts!.data as Float32Array)).toEqual([gs[0]!.numAtoms, gs[1]!.numAtoms]);
+  });
+});
+
+describe("model cards", () => {
+  const write = (card: object, files: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-card-"));
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+    writeFileSync(join(dir, "m.card.json"), JSON.stringify(card));
+    return join(dir, "m.card.json");
+  };
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  const base = {
+    name: "m",
+    version: "1",
+    featurizer: { version: featurizerVersion(), config: DEFAULT_FEATURIZER_CONFIG },
+    ensemble: { members: [{ file: "a.onnx", sha256: sha("model bytes"), bytes: 11, fold: 0 }], combine: "mean", uncertainty: "" },
+    calibration: { scale: 1 },
+    threshold: { good_conductor_below_ev: 0.65 },
+  };
+
+  it("accepts a consistent card and names its version", () => {
+    const loaded = loadModelCard(write(base, { "a.onnx": "model bytes" }));
+    expect(loaded.modelVersion).toBe("m@1");
+    expect(loaded.memberPaths[0]).toMatch(/a\.onnx$/);
+  });
+
+  it("refuses a featurizer mismatch, a missing or altered member, and missing fields", () => {
+    expect(() => loadModelCard(write({ ...base, featurizer: { version: "ionrank-fz1-k16-c8-x-i5-00000000" } }, { "a.onnx": "model bytes" }))).toThrowError(
+      /model m@1 was built with featurizer ionrank-fz1-k16/,
+    );
+    expect(() => loadModelCard(write(base, {}))).toThrowError(/member file a\.onnx is missing/);
+    expect(() => loadModelCard(write(base, { "a.onnx": "other bytes" }))).toThrowError(/a\.onnx has SHA-256 .* the card says/);
+    const { threshold: _t, ...noThreshold } = base;
+    expect(() => loadModelCard(write(noThreshold, { "a.onnx": "model bytes" }))).toThrowError(ModelCardError);
+  });
+});

@@ -1,0 +1,72 @@
+"""Command line of the training core: python3 -m ionrank_training {pretrain,cv,export} …
+(`npx ionrank train` drives these stages from TypeScript)."""
+import argparse
+import json
+import sys
+import time
+
+from .data import load_dataset
+from .train import cross_validate, pretrain, set_threads
+
+
+def log(msg: str):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def model_cfg(a) -> dict:
+    return {"hidden": a.hidden, "alignn_layers": a.alignn_layers, "gcn_layers": a.gcn_layers, "line_k": a.line_k}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="ionrank_training")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp):
+        sp.add_argument("--data", required=True, help="featurized dataset directory")
+        sp.add_argument("--out", required=True)
+        sp.add_argument("--hidden", type=int, default=64)
+        sp.add_argument("--alignn-layers", type=int, default=2)
+        sp.add_argument("--gcn-layers", type=int, default=2)
+        sp.add_argument("--line-k", type=int, default=8, help="line graph among each atom's nearest N bonds (0 = all)")
+        sp.add_argument("--epochs", type=int, default=10)
+        sp.add_argument("--batch-size", type=int, default=32)
+        sp.add_argument("--lr", type=float, default=1e-3)
+        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--limit", type=int, default=0, help="use only the first N graphs (tests)")
+
+    common(sub.add_parser("pretrain", help="multi-property pre-training"))
+    cv = sub.add_parser("cv", help="k-fold cross-validated fine-tuning (members of the ensemble)")
+    common(cv)
+    cv.add_argument("--pretrained", default=None, help="pretrained.pt, or omit to train from scratch")
+    cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--freeze", type=int, default=0, help="freeze embeddings and the first N-1 ALIGNN layers")
+    ex = sub.add_parser("export", help="export CV members to ONNX and write the model card")
+    ex.add_argument("--data", required=True)
+    ex.add_argument("--cv", required=True)
+    ex.add_argument("--scratch", default=None)
+    ex.add_argument("--pretrain", default=None)
+    ex.add_argument("--out", required=True)
+    ex.add_argument("--name", default="em")
+    ex.add_argument("--version", default="1.0.0")
+    ex.add_argument("--parity", type=int, default=24)
+    a = p.parse_args(argv)
+    set_threads()
+    ds = load_dataset(a.data)
+    if getattr(a, "limit", 0):
+        ds = ds.subset(range(a.limit))
+    if a.cmd == "pretrain":
+        r = pretrain(ds, a.out, model_cfg(a), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, log=log)
+        print(json.dumps({"validation_mae": r["validation_mae"], "seconds": r["seconds"]}))
+    elif a.cmd == "cv":
+        r = cross_validate(ds, a.out, model_cfg(a), pretrained=a.pretrained, folds=a.folds, epochs=a.epochs, batch_size=a.batch_size,
+                           lr=a.lr, seed=a.seed, freeze=a.freeze, log=log)
+        print(json.dumps({"metrics": r["metrics"], "calibration": r["calibration"], "seconds": r["seconds"]}))
+    else:
+        from .export import export_ensemble
+
+        card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity)
+        print(json.dumps({"card": f"{a.out}/{a.name}.card.json", "members": [m["file"] for m in card["ensemble"]["members"]]}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

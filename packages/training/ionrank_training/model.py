@@ -1,0 +1,146 @@
+"""The ALIGNN-style Em network in a dense fixed-k layout.
+
+Each atom keeps its K neighbour slots (padded, masked); each bond's line-graph partners are the other
+bonds of the same centre atom, so a triplet tensor is [N, K, K]. Sums are masked reductions over a
+fixed axis — exact in ONNX Runtime, unlike scatter-add exports (see DEVELOPERS.md). LayerNorm stands in
+for ALIGNN's BatchNorm: padding makes batch statistics ill-defined, and LayerNorm behaves the same in
+training and inference.
+"""
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class RBF(nn.Module):
+    """Gaussian radial basis on [lo, hi] with `bins` centres, gamma = 1 / spacing (as ALIGNN)."""
+
+    def __init__(self, lo: float, hi: float, bins: int):
+        super().__init__()
+        self.register_buffer("centres", torch.linspace(lo, hi, bins))
+        self.gamma = 1.0 / ((hi - lo) / (bins - 1))
+
+    def forward(self, x):
+        return torch.exp(-self.gamma * (x.unsqueeze(-1) - self.centres) ** 2)
+
+
+def mlp(i, o):
+    return nn.Sequential(nn.Linear(i, o), nn.LayerNorm(o), nn.SiLU())
+
+
+class EdgeGatedConv(nn.Module):
+    """Edge-gated graph convolution over a dense neighbour axis (axis -2 of `nbr_feat`)."""
+
+    def __init__(self, h: int):
+        super().__init__()
+        self.src_gate = nn.Linear(h, h)
+        self.dst_gate = nn.Linear(h, h)
+        self.edge_gate = nn.Linear(h, h)
+        self.src_update = nn.Linear(h, h)
+        self.dst_update = nn.Linear(h, h)
+        self.norm_nodes = nn.LayerNorm(h)
+        self.norm_edges = nn.LayerNorm(h)
+
+    def forward(self, x, x_nbr_gate, x_nbr_value, e, mask):
+        # x: [..., H] centre nodes; x_nbr_*: [..., K, H] neighbour terms; e: [..., K, H]; mask: [..., K]
+        m = self.src_gate(x).unsqueeze(-2) + x_nbr_gate + self.edge_gate(e)
+        s = torch.sigmoid(m) * mask.unsqueeze(-1)
+        h = (s * x_nbr_value).sum(-2) / (s.sum(-2) + 1e-6)
+        x = x + F.silu(self.norm_nodes(self.src_update(x) + h))
+        e = e + F.silu(self.norm_edges(m)) * mask.unsqueeze(-1)
+        return x, e
+
+
+class AtomConv(nn.Module):
+    def __init__(self, h):
+        super().__init__()
+        self.conv = EdgeGatedConv(h)
+
+    def forward(self, x, e, nbr, mask):
+        n, k = nbr.shape
+        flat = nbr.reshape(-1)
+        gate = self.conv.dst_gate(x).index_select(0, flat).reshape(n, k, -1)
+        value = self.conv.dst_update(x).index_select(0, flat).reshape(n, k, -1)
+        return self.conv(x, gate, value, e, mask)
+
+
+class LineConv(nn.Module):
+    """Bonds of one centre exchange messages; triplet features t are [N, K, K, H]."""
+
+    def __init__(self, h):
+        super().__init__()
+        self.conv = EdgeGatedConv(h)
+
+    def forward(self, y, t, tmask):
+        gate = self.conv.dst_gate(y).unsqueeze(1)  # partner b of bond a: [N, 1, K, H] broadcast over a
+        value = self.conv.dst_update(y).unsqueeze(1)
+        return self.conv(y, gate, value, t, tmask)
+
+
+class EmNet(nn.Module):
+    def __init__(self, element_features, hidden=64, alignn_layers=2, gcn_layers=2, outputs=1, cutoff=8.0, line_k=0):
+        super().__init__()
+        self.config = dict(hidden=hidden, alignn_layers=alignn_layers, gcn_layers=gcn_layers, outputs=outputs, cutoff=cutoff, line_k=line_k)
+        self.register_buffer("element_features", torch.as_tensor(element_features, dtype=torch.float32))
+        f = self.element_features.shape[1] + 1
+        self.atom_embed = mlp(f, hidden)
+        self.rbf = RBF(0.0, cutoff, 80)
+        self.edge_embed = nn.Sequential(mlp(80, 64), mlp(64, hidden))
+        self.abf = RBF(-1.0, 1.0, 40)
+        self.angle_embed = nn.Sequential(mlp(40, 64), mlp(64, hidden))
+        self.alignn = nn.ModuleList([nn.ModuleList([LineConv(hidden), AtomConv(hidden)]) for _ in range(alignn_layers)])
+        self.gcn = nn.ModuleList([AtomConv(hidden) for _ in range(gcn_layers)])
+        self.head = self.make_head(outputs)
+
+    def make_head(self, outputs):
+        h = self.config["hidden"]
+        return nn.Sequential(nn.SiLU(), nn.Linear(h, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, outputs))
+
+    def reset_head(self, outputs):
+        self.config["outputs"] = outputs
+        self.head = self.make_head(outputs)
+
+    def trunk(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
+        feats = self.element_features.index_select(0, atomic_number - 1)
+        x = self.atom_embed(torch.cat([feats, is_image.unsqueeze(-1)], dim=-1))
+        length = torch.sqrt((nbr_vector * nbr_vector).sum(-1) + 1e-12)  # [N, K]
+        e = self.edge_embed(self.rbf(length)) * nbr_mask.unsqueeze(-1)
+        lk = self.config["line_k"]
+        if len(self.alignn) > 0:
+            unit = nbr_vector / length.unsqueeze(-1)
+            # Line graph only among each centre's nearest `line_k` bonds when set (cheaper triplets).
+            ku = unit if lk <= 0 else unit[:, :lk]
+            km = nbr_mask if lk <= 0 else nbr_mask[:, :lk]
+            cos = torch.clamp(torch.matmul(ku, ku.transpose(1, 2)), -1.0, 1.0)  # [N, K', K']
+            ar = torch.arange(km.shape[1], device=km.device)
+            off_diagonal = (ar.unsqueeze(0) != ar.unsqueeze(1)).to(km.dtype)  # a bond is not its own partner
+            tmask = km.unsqueeze(2) * km.unsqueeze(1) * off_diagonal
+            t = self.angle_embed(self.abf(cos)) * tmask.unsqueeze(-1)
+            for line, atom in self.alignn:
+                if lk <= 0:
+                    e, t = line(e, t, tmask)
+                else:
+                    near, t = line(e[:, :lk], t, tmask)
+                    e = torch.cat([near, e[:, lk:]], dim=1)
+                x, e = atom(x, e, nbr_index, nbr_mask)
+        for atom in self.gcn:
+            x, e = atom(x, e, nbr_index, nbr_mask)
+        # Mean pooling per graph as a one-hot matmul (exact and export-friendly).
+        g = atom_counts.shape[0]
+        onehot = (graph_index.unsqueeze(0) == torch.arange(g, device=x.device).unsqueeze(1)).to(x.dtype)
+        return torch.matmul(onehot, x) / atom_counts.unsqueeze(-1)
+
+    def forward(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
+        return self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts))
+
+
+def parameter_count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def to_tensors(batch: dict, device="cpu") -> dict:
+    return {k: torch.as_tensor(v, device=device) for k, v in batch.items()}
+
+
+def model_inputs(t: dict) -> tuple:
+    return (t["atomic_number"], t["is_image"], t["nbr_index"], t["nbr_vector"], t["nbr_mask"], t["graph_index"], t["atom_counts"])
+

@@ -1,0 +1,256 @@
+"""Training loops: masked multi-property pre-training, fine-tuning with k-fold cross-validation,
+resumable checkpoints, metrics and ensemble calibration."""
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+from .data import GraphDataset, make_batch
+from .model import EmNet, model_inputs, to_tensors
+
+GOOD_CONDUCTOR_EV = 0.65
+
+
+def set_threads():
+    torch.set_num_threads(int(os.environ.get("IONRANK_TORCH_THREADS", str(min(2, os.cpu_count() or 1)))))
+
+
+def device() -> str:
+    return "cuda" if torch.cuda.is_available() and os.environ.get("IONRANK_DEVICE", "auto") != "cpu" else "cpu"
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold number of every item: items of each label are shuffled (seeded) and dealt round-robin."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(labels), dtype=np.int64)
+    offset = 0
+    for lab in sorted(set(labels.tolist())):
+        idx = np.flatnonzero(labels == lab)
+        rng.shuffle(idx)
+        fold[idx] = (np.arange(len(idx)) + offset) % k
+        offset += len(idx)  # continue dealing where the last label stopped, so fold sizes stay even
+    return fold
+
+
+def batches(indices, batch_size: int, rng=None):
+    idx = np.array(indices)
+    if rng is not None:
+        rng.shuffle(idx)
+    return [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
+
+
+def masked_l1(pred, target, mask):
+    return ((pred - target).abs() * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def predict(model, ds: GraphDataset, indices, props=None, batch_size=32) -> np.ndarray:
+    model.eval()
+    out = []
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        for b in batches(indices, batch_size):
+            t = to_tensors(make_batch(ds, b, props), dev)
+            out.append(model(*model_inputs(t)).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config["outputs"]), dtype=np.float32)
+
+
+def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, checkpoint, log, weight_decay=1e-5):
+    """Train with AdamW + one-cycle LR and masked L1 loss. Checkpoints after every epoch (model, optimiser,
+    scheduler, RNG state, history); a run restarted with the same arguments resumes after the last
+    completed epoch and ends with the same weights as an uninterrupted run."""
+    dev = next(model.parameters()).device
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = max(1, math.ceil(len(train_idx) / batch_size)) * epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    history = []
+    start = 0
+    if checkpoint and os.path.exists(checkpoint):
+        ck = torch.load(checkpoint, map_location=dev)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        torch.set_rng_state(ck["torch_rng"])
+        history = ck["history"]
+        start = ck["epoch"] + 1
+        log(f"resumed from {checkpoint} after epoch {start}")
+    for epoch in range(start, epochs):
+        t0 = time.time()
+        model.train()
+        # The data order depends only on (seed, epoch), so a resumed run sees the same batches.
+        rng = np.random.default_rng([seed, epoch])
+        total, n = 0.0, 0
+        for b in batches(train_idx, batch_size, rng):
+            t = to_tensors(make_batch(ds, b, props), dev)
+            pred = model(*model_inputs(t))
+            loss = masked_l1(pred, t["targets"], t["target_mask"])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            total += float(loss) * len(b)
+            n += len(b)
+        val = None
+        if len(val_idx) > 0:
+            p = predict(model, ds, val_idx, props)
+            t = ds.targets()[np.asarray(val_idx)][:, props]
+            m = ds.mask()[np.asarray(val_idx)][:, props].astype(bool)
+            val = [float(np.abs(p[:, j] - t[:, j])[m[:, j]].mean()) if m[:, j].any() else None for j in range(len(props))]
+        history.append({"epoch": epoch, "train_l1": total / max(n, 1), "val_mae": val, "seconds": time.time() - t0})
+        if checkpoint:
+            # Written atomically, so a run killed at any moment leaves the last completed epoch.
+            tmp = checkpoint + ".tmp"
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                        "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch, "config": model.config}, tmp)
+            os.replace(tmp, checkpoint)
+        log(f"epoch {epoch + 1}/{epochs} train L1 {total / max(n, 1):.4f} val MAE {fmt(val)} ({time.time() - t0:.0f} s)")
+    return history
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return "[" + ", ".join("-" if x is None else f"{x:.3f}" for x in v) + "]"
+
+
+def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict:
+    err = p - y
+    ss_res = float((err ** 2).sum())
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    good_true = y < GOOD_CONDUCTOR_EV
+    good_pred = p < GOOD_CONDUCTOR_EV
+    tp = int((good_true & good_pred).sum())
+    fp = int((~good_true & good_pred).sum())
+    fn = int((good_true & ~good_pred).sum())
+    return {
+        "n": int(len(y)),
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt((err ** 2).mean())),
+        "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else None,
+        "accuracy": float((good_true == good_pred).mean()),
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+    }
+
+
+def calibrate(y: np.ndarray, heldout: np.ndarray, spread: np.ndarray) -> dict:
+    """Scale factor s so that |y − ŷ| ≤ s·σ for 68.27 % of the cross-validation predictions, and the
+    coverage of ±1σ and ±2σ before and after scaling."""
+    z = np.abs(y - heldout) / np.maximum(spread, 1e-6)
+    s = float(np.quantile(z, 0.6827))
+    cov = lambda f: {"within1sigma": float((z <= f).mean()), "within2sigma": float((z <= 2 * f).mean())}  # noqa: E731
+    return {"scale": s, "raw": cov(1.0), "calibrated": cov(s)}
+
+
+def new_model(ds: GraphDataset, cfg: dict, outputs: int) -> EmNet:
+    return EmNet(ds.arrays["element_features"], outputs=outputs, cutoff=float(ds.manifest["featurizer"]["config"]["cutoff"]), **cfg).to(device())
+
+
+def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: int, lr: float, seed: int, log) -> dict:
+    """Multi-property pre-training: one trunk, one head output per property, masked loss; 10 % of each
+    property held out for validation."""
+    os.makedirs(out, exist_ok=True)
+    seed_everything(seed)
+    props = list(range(len(ds.properties)))
+    mask = ds.mask().astype(bool)
+    rng = np.random.default_rng(seed)
+    val = []
+    for j in props:
+        idx = np.flatnonzero(mask[:, j])
+        rng.shuffle(idx)
+        val.extend(idx[: max(1, len(idx) // 10)].tolist())
+    val = sorted(set(val))
+    train = sorted(set(range(ds.count)) - set(val))
+    model = new_model(ds, cfg, len(props))
+    t0 = time.time()
+    history = fit(model, ds, train, val, props, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                  checkpoint=os.path.join(out, "checkpoint.pt"), log=log)
+    result = {
+        "properties": ds.properties,
+        "validation_mae": dict(zip(ds.properties, history[-1]["val_mae"])),
+        "epochs": epochs,
+        "seconds": sum(h["seconds"] for h in history),
+        "wall_seconds_this_run": time.time() - t0,
+        "train_size": len(train),
+        "validation_size": len(val),
+        "model": model.config,
+        "featurizer": ds.featurizer_version,
+        "sources": ds.sha256_of_sources(),
+        "history": history,
+    }
+    torch.save({"model": model.state_dict(), "config": model.config, "featurizer": ds.featurizer_version}, os.path.join(out, "pretrained.pt"))
+    with open(os.path.join(out, "pretrain.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | None, folds: int, epochs: int, batch_size: int,
+                   lr: float, seed: int, freeze: int, log) -> dict:
+    """k-fold cross-validation of fine-tuning (or training from scratch when `pretrained` is None).
+    Folds are stratified by the moving ion and saved; each fold model is kept as an ensemble member."""
+    os.makedirs(out, exist_ok=True)
+    y = ds.targets()[:, 0].astype(np.float64)
+    fold = stratified_folds(ds.ion_numbers(), folds, seed)
+    heldout = np.zeros(ds.count)
+    members = []
+    t0 = time.time()
+    for k in range(folds):
+        seed_everything(seed + k)
+        train = np.flatnonzero(fold != k).tolist()
+        val = np.flatnonzero(fold == k).tolist()
+        model = new_model(ds, cfg, 1)
+        if pretrained:
+            ck = torch.load(pretrained, map_location=device())
+            state = {k2: v for k2, v in ck["model"].items() if not k2.startswith("head.")}
+            missing = model.load_state_dict(state, strict=False)
+            assert all(m.startswith("head.") for m in missing.missing_keys), missing
+            if ck.get("featurizer") != ds.featurizer_version:
+                raise ValueError(f"pre-trained model used featurizer {ck.get('featurizer')}, dataset uses {ds.featurizer_version}")
+        if freeze > 0:
+            frozen = [model.atom_embed, model.edge_embed, model.angle_embed, *list(model.alignn)[: max(0, freeze - 1)]]
+            for mod in frozen:
+                for p in mod.parameters():
+                    p.requires_grad_(False)
+        log(f"fold {k + 1}/{folds}: {len(train)} train, {len(val)} validation")
+        fit(model, ds, train, val, [0], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed + k,
+            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log)
+        heldout[val] = predict(model, ds, val, [0])[:, 0]
+        members.append(os.path.join(out, f"fold{k}.pt"))
+    # Spread of the whole ensemble at every point, for calibration against the held-out errors.
+    all_preds = []
+    for path in members:
+        m = new_model(ds, cfg, 1)
+        m.load_state_dict(torch.load(path, map_location=device())["model"])
+        all_preds.append(predict(m, ds, list(range(ds.count)), [0])[:, 0])
+    spread = np.std(np.stack(all_preds), axis=0, ddof=1)
+    result = {
+        "pretrained": bool(pretrained),
+        "folds": fold.tolist(),
+        "fold_seed": seed,
+        "metrics": regression_metrics(y, heldout),
+        "per_fold": [regression_metrics(y[fold == k], heldout[fold == k]) for k in range(folds)],
+        "calibration": calibrate(y, heldout, spread),
+        "heldout_predictions": heldout.tolist(),
+        "epochs": epochs,
+        "seconds": time.time() - t0,
+        "model": cfg,
+        "members": [os.path.basename(m) for m in members],
+        "featurizer": ds.featurizer_version,
+        "sources": ds.sha256_of_sources(),
+        "hyperparameters": {"batch_size": batch_size, "lr": lr, "optimizer": "AdamW", "schedule": "one-cycle", "loss": "L1",
+                            "freeze": freeze, "weight_decay": 1e-5},
+    }
+    with open(os.path.join(out, "cv.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    log(f"CV ({'pre-trained' if pretrained else 'scratch'}): " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result["metrics"].items()}))
+    return result

@@ -1,0 +1,89 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { featurizeDataset, type DatasetInput } from "@ionrank/featurize";
+import { runTrainingCore } from "./python.js";
+
+export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
+export const STAGES: readonly Stage[] = ["featurize", "pretrain", "finetune", "scratch", "export"];
+
+export interface ModelSize {
+  hidden: number;
+  alignnLayers: number;
+  gcnLayers: number;
+  /** Line graph among each atom's nearest N bonds (0 = all). */
+  lineK: number;
+}
+
+export interface TrainOptions {
+  /** Em dataset files (5-image form), e.g. ../shared/data/em/train.json. */
+  em: DatasetInput[];
+  /** Pre-training files (omit to skip pre-training: the model is then trained from scratch). */
+  pretrain: DatasetInput[];
+  /** Working folder for datasets, checkpoints and CV results (resumable). */
+  work: string;
+  /** Where the ONNX members and the model card go. */
+  out: string;
+  name: string;
+  version: string;
+  size: ModelSize;
+  pretrainEpochs: number;
+  finetuneEpochs: number;
+  folds: number;
+  batchSize: number;
+  seed: number;
+  /** Only the first N graphs of each dataset (CI-sized runs). */
+  limit?: number;
+  /** Run only these stages (default: all, skipping finished ones). */
+  stages?: readonly Stage[];
+}
+
+/**
+ * featurize → pretrain → fine-tune with k-fold CV → the same from scratch → export + model card.
+ * Every stage writes into `work`; a stage whose output exists is skipped, and the Python stages resume
+ * from their per-epoch checkpoints, so a killed pipeline continues where it stopped.
+ */
+export async function trainPipeline(o: TrainOptions, log: (line: string) => void): Promise<{ card: string }> {
+  const stages = new Set(o.stages ?? STAGES);
+  const emDir = join(o.work, "data-em");
+  const preDir = join(o.work, "data-pretrain");
+  const size = ["--hidden", String(o.size.hidden), "--alignn-layers", String(o.size.alignnLayers), "--gcn-layers", String(o.size.gcnLayers), "--line-k", String(o.size.lineK)];
+  const common = [...size, "--batch-size", String(o.batchSize), "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
+  const stage = (s: Stage) => stages.has(s);
+
+  if (stage("featurize")) {
+    if (!existsSync(join(emDir, "manifest.json"))) {
+      log("featurize: Em pathways");
+      featurizeDataset(o.em, emDir, { kind: "pathway" });
+    }
+    if (o.pretrain.length > 0 && !existsSync(join(preDir, "manifest.json"))) {
+      log("featurize: pre-training structures");
+      featurizeDataset(o.pretrain, preDir, { kind: "bulk" });
+    }
+  }
+  const pre = join(o.work, "pretrain");
+  const pretrained = o.pretrain.length > 0 ? join(pre, "pretrained.pt") : null;
+  if (stage("pretrain") && pretrained && !existsSync(pretrained)) {
+    log("pretrain: multi-property trunk");
+    await runTrainingCore(["pretrain", "--data", preDir, "--out", pre, "--epochs", String(o.pretrainEpochs), ...common], log);
+  }
+  const cv = join(o.work, "cv-pretrained");
+  const scratch = join(o.work, "cv-scratch");
+  const folds = ["--folds", String(o.folds), "--epochs", String(o.finetuneEpochs)];
+  if (stage("finetune") && !existsSync(join(cv, "cv.json"))) {
+    log(`finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}`);
+    await runTrainingCore(["cv", "--data", emDir, "--out", cv, ...folds, ...common, ...(pretrained ? ["--pretrained", pretrained] : [])], log);
+  }
+  if (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json"))) {
+    log(`scratch: the same network and folds without pre-training`);
+    await runTrainingCore(["cv", "--data", emDir, "--out", scratch, ...folds, ...common], log);
+  }
+  const card = join(o.out, `${o.name}.card.json`);
+  if (stage("export")) {
+    log(`export: ONNX members and ${card}`);
+    await runTrainingCore(
+      ["export", "--data", emDir, "--cv", cv, "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])],
+      log,
+    );
+  }
+  return { card };
+}

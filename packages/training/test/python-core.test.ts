@@ -1,0 +1,27 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { featurizeDataset } from "@ionrank/featurize";
+import { PYTHON, TRAINING_ROOT } from "../src/index.js";
+
+const SHARED = fileURLToPath(new URL("../../../../shared/data/", import.meta.url));
+
+describe("the PyTorch training core", () => {
+  it("passes its unit tests (batch layout, padding invariance, resume after a kill, metrics, folds) on real featurized data", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-"));
+    const entries = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")).slice(0, 12);
+    writeFileSync(join(dir, "em.json"), JSON.stringify(entries));
+    featurizeDataset([{ file: join(dir, "em.json"), property: "em" }], join(dir, "data"));
+    const r = spawnSync(PYTHON, ["-m", "unittest", "discover", "-s", "tests", "-v"], {
+      cwd: TRAINING_ROOT,
+      env: { ...process.env, PYTHONPATH: TRAINING_ROOT, IONRANK_TEST_DATASET: join(dir, "data") },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toMatch(/Ran 5 tests/);
+    expect(r.stderr).not.toMatch(/skipped/);
+    expect(r.status, r.stderr).toBe(0);
+  });
+});

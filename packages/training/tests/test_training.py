@@ -1,0 +1,91 @@
+"""Unit tests of the training core (run by `npm test -w @ionrank/training`). They need a featurized
+dataset; the test script writes one with `ionrank featurize` and passes its path in IONRANK_TEST_DATASET."""
+import os
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+from ionrank_training.data import load_dataset, make_batch
+from ionrank_training.model import EmNet, model_inputs, to_tensors
+from ionrank_training.train import fit, regression_metrics, stratified_folds, calibrate, set_threads
+
+DATA = os.environ.get("IONRANK_TEST_DATASET")
+
+
+@unittest.skipUnless(DATA, "IONRANK_TEST_DATASET not set")
+class TrainingCore(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        set_threads()
+        cls.ds = load_dataset(DATA).subset(range(10))
+
+    def model(self, seed=0):
+        torch.manual_seed(seed)
+        return EmNet(self.ds.arrays["element_features"], hidden=16, alignn_layers=1, gcn_layers=1, line_k=6)
+
+    def test_batch_layout_matches_the_dataset(self):
+        b = make_batch(self.ds, [2, 5])
+        a = self.ds.arrays
+        n2 = int(a["atom_offsets"][3] - a["atom_offsets"][2])
+        self.assertEqual(b["atom_counts"].tolist(), [n2, int(a["atom_offsets"][6] - a["atom_offsets"][5])])
+        # First atom of graph 5 sits at batch row n2; its first neighbour slot is the dataset's first edge.
+        e0 = int(a["edge_offsets"][a["atom_offsets"][5]])
+        self.assertEqual(int(b["nbr_index"][n2, 0]), int(a["edge_neighbour"][e0]) + n2)
+        np.testing.assert_array_equal(b["nbr_vector"][n2, 0], a["edge_vector"][e0])
+        deg = int(a["edge_offsets"][a["atom_offsets"][5] + 1] - e0)
+        self.assertEqual(b["nbr_mask"][n2].sum(), deg)
+
+    def test_padding_does_not_change_predictions(self):
+        m = self.model().eval()
+        with torch.no_grad():
+            alone = m(*model_inputs(to_tensors(make_batch(self.ds, [3]))))[0, 0].item()
+            together = m(*model_inputs(to_tensors(make_batch(self.ds, [0, 3, 7]))))[1, 0].item()
+        self.assertAlmostEqual(alone, together, places=5)
+
+    def test_killed_run_resumes_to_the_same_weights(self):
+        train, val = list(range(8)), [8, 9]
+        with tempfile.TemporaryDirectory() as d:
+            a = self.model()
+            fit(a, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "a.pt"), log=lambda m: None)
+
+            class Killed(Exception):
+                pass
+
+            def kill_after_first(msg):
+                if msg.startswith("epoch 1/3"):
+                    raise Killed()
+
+            b = self.model()
+            with self.assertRaises(Killed):
+                fit(b, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"), log=kill_after_first)
+            c = self.model(seed=123)  # a fresh process would start from other weights; the checkpoint must win
+            fit(c, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"), log=lambda m: None)
+            for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
+                self.assertTrue(torch.equal(va, vc), k)
+
+    def test_metrics_and_calibration(self):
+        y = np.array([0.2, 0.5, 0.9, 1.5])
+        p = np.array([0.3, 0.7, 0.6, 1.5])
+        m = regression_metrics(y, p)
+        self.assertAlmostEqual(m["mae"], 0.15)
+        # Good conductors (< 0.65 eV): true [T, T, F, F], predicted [T, F, T, F].
+        self.assertEqual(m["accuracy"], 0.5)
+        self.assertEqual(m["precision"], 0.5)
+        self.assertEqual(m["recall"], 0.5)
+        c = calibrate(y, p, np.array([0.1, 0.1, 0.1, 0.1]))
+        self.assertGreater(c["scale"], 1.0)
+        self.assertGreaterEqual(c["calibrated"]["within1sigma"], 0.5)
+
+    def test_folds_are_stratified_and_fixed(self):
+        labels = np.array([3] * 10 + [11] * 5 + [20] * 5)
+        f1 = stratified_folds(labels, 5, 7)
+        np.testing.assert_array_equal(f1, stratified_folds(labels, 5, 7))
+        self.assertEqual(sorted(np.bincount(f1).tolist()), [4, 4, 4, 4, 4])
+        for lab in (3, 11, 20):
+            self.assertEqual(len(set(f1[labels == lab].tolist())), 5)
+
+
+if __name__ == "__main__":
+    unittest.main()

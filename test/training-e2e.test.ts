@@ -1,0 +1,60 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { Pathway, readJsonStructures } from "@ionrank/crystal";
+import { pathwayGraph } from "@ionrank/featurize";
+import { EmModel } from "@ionrank/inference";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SHARED = join(ROOT, "../shared/data");
+
+describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-node", () => {
+  it("trains a tiny pre-trained + fine-tuned ensemble, exports it, and ONNX Runtime reproduces PyTorch within 1e-4 eV", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-e2e-"));
+    const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string }[];
+    writeFileSync(join(dir, "em.json"), JSON.stringify(train.slice(0, 12)));
+    const pz = JSON.parse(gunzipSync(readFileSync(join(SHARED, "pretrain/pz.json.gz"))).toString("utf8"));
+    const bg = JSON.parse(gunzipSync(readFileSync(join(SHARED, "pretrain/bg.json.gz"))).toString("utf8"));
+    writeFileSync(join(dir, "pz.json"), JSON.stringify(pz.slice(0, 30)));
+    writeFileSync(join(dir, "bg.json"), JSON.stringify(bg.slice(0, 30)));
+    const args = [
+      "train", "--em", join(dir, "em.json"), "--pretrain", join(dir, "pz.json"), "--pretrain", join(dir, "bg.json"),
+      "--work", join(dir, "work"), "--out", join(dir, "models"), "--name", "tiny", "--model-version", "0.0.1",
+      "--hidden", "16", "--alignn-layers", "1", "--gcn-layers", "1", "--line-k", "6",
+      "--pretrain-epochs", "1", "--epochs", "2", "--folds", "3", "--batch-size", "8",
+    ];
+    const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    for (const stage of ["featurize", "pretrain", "finetune", "scratch", "export"]) expect(r.stderr).toContain(`train: ${stage}`);
+    const cardPath = JSON.parse(r.stdout.trim()).card as string;
+    const card = JSON.parse(readFileSync(cardPath, "utf8"));
+    expect(card.ensemble.members).toHaveLength(3);
+    for (const m of card.ensemble.members) expect(existsSync(join(dir, "models", m.file))).toBe(true);
+    expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "pz"]);
+    expect(card.cv.pretrained.metrics.n).toBe(12);
+    expect(card.cv.scratch.metrics.n).toBe(12);
+    expect(card.calibration.scale).toBeGreaterThan(0);
+    expect(Object.keys(card.cv.fold_of_entry)).toHaveLength(12);
+    expect(card.training_data.finetune[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // ONNX Runtime on graphs the TypeScript featurizer builds from the raw structures.
+    const model = await EmModel.load(cardPath);
+    const graphs = card.parity.entries.map((id: string) =>
+      pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!)),
+    );
+    const onnx = await model.memberPredictions(graphs);
+    onnx.forEach((member, k) => member.forEach((v, g) => expect(Math.abs(v - card.parity.pytorch_member_predictions[k][g])).toBeLessThan(1e-4)));
+    const preds = await model.predict(graphs.slice(0, 2));
+    expect(preds[0]!.members).toHaveLength(3);
+    expect(preds[0]!.modelVersion).toBe("tiny@0.0.1");
+    await model.release();
+
+    // Rerunning resumes: every stage's output exists, so nothing is retrained.
+    const again = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain("epoch 1/");
+  });
+});
