@@ -1,6 +1,10 @@
 import { CrystalError } from "@ionrank/crystal";
 import { FeaturizerMismatchError } from "@ionrank/featurize";
+import { InferenceError } from "@ionrank/inference";
+import { evaluate, evaluateHelp } from "./commands/evaluate.js";
 import { featurize, featurizeHelp } from "./commands/featurize.js";
+import { predict, predictHelp } from "./commands/predict.js";
+import { screen, screenHelp } from "./commands/screen.js";
 import { hops, hopsHelp } from "./commands/hops.js";
 import { inspect, inspectHelp } from "./commands/inspect.js";
 import { pathway, pathwayHelp } from "./commands/pathway.js";
@@ -13,6 +17,9 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => 
   pathway: { run: pathway, help: pathwayHelp },
   featurize: { run: featurize, help: featurizeHelp },
   train: { run: train, help: trainHelp },
+  predict: { run: predict, help: predictHelp },
+  evaluate: { run: evaluate, help: evaluateHelp },
+  screen: { run: screen, help: screenHelp },
 };
 
 const USAGE = `Usage: ionrank <command> [options]
@@ -47,7 +54,7 @@ export async function main(argv: readonly string[], out: Output): Promise<number
       out.stderr(`error: ${e.message}\n\n${command.help}\n`);
       return 2;
     }
-    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError) {
+    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError || e instanceof InferenceError) {
       out.stderr(`error: ${e.message}\n`);
       return 1;
     }

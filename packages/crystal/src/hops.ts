@@ -22,6 +22,8 @@ export interface Hop {
   minClearance: number | null;
   /** Percolation dimension (0–3) of the ion's site network using every hop up to this one's length. */
   dimensionality: number;
+  /** Every directed copy of this hop in the cell (i → j + n), for percolation analyses by other criteria. */
+  equivalents: { i: number; j: number; n: Vec3 }[];
 }
 
 export interface HopOptions {
@@ -136,6 +138,7 @@ export function enumerateHops(structure: Structure, ion: ElementSymbol, options:
       multiplicity: members.length / 2,
       minClearance: clearance(structure, rep),
       dimensionality: dim,
+      equivalents: members.map((m) => ({ i: hops[m]!.i, j: hops[m]!.j, n: hops[m]!.n })),
     });
   });
   return { ion, spaceGroup: { number: sym.number, symbol: sym.symbol }, hops: out, percolation };

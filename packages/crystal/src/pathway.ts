@@ -213,3 +213,26 @@ export class Pathway {
   }
 }
 
+
+/**
+ * The pathway of a hop found in a (usually small) crystallographic cell, placed in a supercell whose
+ * lattice planes are at least `minSpacing` Å apart, so the moving ion does not see its own periodic
+ * copies as the model's training supercells (33–1,027 atoms) did not. Both the start site and the
+ * destination site are emptied; the ion moves along the hop exactly as enumerated.
+ */
+export function hopPathway(structure: Structure, hop: { fromSite: number; toSite: number; image: ArrayLike<number> }, minSpacing = 8, images = DEFAULT_IMAGES): Pathway {
+  const sp = structure.lattice.planeSpacings;
+  const reps = sp.map((d) => Math.max(1, Math.ceil(minSpacing / d))) as Vec3;
+  const sc = structure.supercell(reps);
+  const from = structure.sites[hop.fromSite];
+  const to = structure.sites[hop.toSite];
+  if (!from || !to) throw new PathwayError(`hop sites ${hop.fromSite} → ${hop.toSite} are not in the structure`);
+  const lat = structure.lattice;
+  const a = sc.lattice.toFractional(lat.toCartesian(from.frac));
+  const b = sc.lattice.toFractional(lat.toCartesian([to.frac[0] + hop.image[0]!, to.frac[1] + hop.image[1]!, to.frac[2] + hop.image[2]!]));
+  const locate = (f: Vec3) => sc.sites.findIndex((s) => s.element === from.element && sc.lattice.minimumImage(s.frac, f).distance < 1e-3);
+  const ia = locate(a);
+  const ib = locate(b);
+  if (ia < 0 || ib < 0 || ia === ib) throw new PathwayError("the hop's sites could not be placed in the supercell (the hop is longer than the supercell allows)");
+  return Pathway.fromPositions(sc.withoutSites([ia, ib]), from.element, a, b, images, "as-given");
+}

@@ -35,7 +35,8 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
   let provider: Provider = "cpu";
   if (options.provider === "cuda") {
     try {
-      session = await ort.InferenceSession.create(path, { ...base, executionProviders: ["cuda"] });
+      // Quiet: a missing CUDA library is expected on CPU machines and reported once by the caller.
+      session = await ort.InferenceSession.create(path, { ...base, executionProviders: ["cuda"], logSeverityLevel: 4 });
       provider = "cuda";
     } catch {
       session = undefined;

@@ -3,3 +3,4 @@ export { loadModelCard, type ModelCard, type LoadedCard, type RegressionMetrics 
 export { openOnnxModel, type OnnxModel, type Provider, type SessionOptions, type TensorData } from "./backend.js";
 export { modelInputs } from "./tensors.js";
 export { InferenceError, ModelCardError, OnnxRuntimeError } from "./errors.js";
+export { EmPredictor, pathInput, normalCdf, type EmResult, type PathInput, type PredictorOptions } from "./predictor.js";

@@ -9,6 +9,7 @@ import torch
 
 from .data import MODEL_INPUTS, GraphDataset, make_batch
 from .model import EmNet, model_inputs, parameter_count, to_tensors
+from .train import predict, regression_metrics
 
 OPSET = 17
 
@@ -59,6 +60,33 @@ def export_member(model: EmNet, ds: GraphDataset, path: str):
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
 
 
+SYMBOLS = ("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd "
+           "Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac "
+           "Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr").split()
+
+
+def applicability(ds: GraphDataset) -> dict:
+    """What the Em training data covered, so predictions outside it can carry a warning."""
+    a = ds.arrays
+    z = np.unique(a["atomic_number"])
+    ions = np.unique(ds.ion_numbers())
+    # Hop length of each path: (N − 1) × the spacing of its first two images (atoms 0 and 1, always neighbours).
+    images = int(ds.manifest["featurizer"]["config"]["images"])
+    lengths = []
+    for g in range(ds.count):
+        a0 = int(a["atom_offsets"][g])
+        e0, e1 = int(a["edge_offsets"][a0]), int(a["edge_offsets"][a0 + 1])
+        hit = np.flatnonzero(a["edge_neighbour"][e0:e1] == 1)
+        if len(hit) and a["is_image"][a0] == 1:
+            lengths.append(float(a["edge_length"][e0 + hit[0]]) * (images - 1))
+    return {
+        "elements": [SYMBOLS[i - 1] for i in z.tolist()],
+        "ions": [SYMBOLS[i - 1] for i in ions.tolist() if i > 0],
+        "atoms": [int(np.diff(a["atom_offsets"]).min()), int(np.diff(a["atom_offsets"]).max())],
+        "hop_length_angstrom": [min(lengths), max(lengths)] if lengths else None,
+    }
+
+
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
                     pretrain_dir: str | None, parity_count: int = 24) -> dict:
     with open(os.path.join(cv_dir, "cv.json")) as f:
@@ -77,6 +105,11 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         with torch.no_grad():
             parity_preds.append(model(*model_inputs(to_tensors(make_batch(ds, parity_idx))))[:, 0].numpy().tolist())
         members.append({"file": file, "sha256": sha256(path), "bytes": os.path.getsize(path), "fold": k})
+    # In-sample figures of the shipped ensemble on its own training file: `ionrank evaluate` must reproduce them.
+    everything = list(range(ds.count))
+    ensemble = np.mean([predict(load_member(os.path.join(cv_dir, m), ds), ds, everything, [0])[:, 0] for m in cv["members"]], axis=0)
+    evaluation = {"data": ds.sha256_of_sources(), "metrics": regression_metrics(ds.targets()[:, 0].astype(np.float64), ensemble.astype(np.float64)),
+                  "note": "ensemble mean on the training data itself (in-sample); the cross-validated figures are under cv"}
     scratch = None
     if scratch_dir and os.path.exists(os.path.join(scratch_dir, "cv.json")):
         with open(os.path.join(scratch_dir, "cv.json")) as f:
@@ -112,6 +145,8 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         "training_data": {"finetune": ds.sha256_of_sources()},
         "hyperparameters": cv["hyperparameters"],
         "parity": {"entries": [ds.ids()[i] for i in parity_idx], "pytorch_member_predictions": parity_preds, "tolerance_ev": 1e-4},
+        "applicability": applicability(ds),
+        "evaluation": evaluation,
         "labels": "Em from literature DFT NEB (GGA/GGA+U/SCAN/LDA) as compiled by Devi, Butler & Sai Gautam, doi:10.1038/s41524-026-01972-8",
     }
     path = os.path.join(out_dir, f"{name}.card.json")

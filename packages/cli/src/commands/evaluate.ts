@@ -1,0 +1,76 @@
+import { writeFileSync } from "node:fs";
+import { EmPredictor } from "@ionrank/inference";
+import { parseArgs } from "../args.js";
+import { loadPathItems } from "../inputs.js";
+import { resolveModel } from "../model-path.js";
+import { UsageError, type Output } from "../io.js";
+import { predictItems } from "./predict.js";
+
+export const evaluateHelp = `ionrank evaluate --data FILE [--threshold 0.65] [--out FILE] [--model NAME]
+
+Predict every labelled entry of a dataset file and print {count, mae, rmse, r2, accuracy, precision,
+recall} (eV; "good conductor" = Em < threshold). --out writes per-entry predictions as JSON.`;
+
+export interface Metrics {
+  count: number;
+  mae: number;
+  rmse: number;
+  r2: number | null;
+  accuracy: number;
+  precision: number | null;
+  recall: number | null;
+}
+
+/** The same figures as the training core's regression_metrics. */
+export function metrics(y: number[], p: number[], threshold: number): Metrics {
+  const n = y.length;
+  const err = p.map((v, i) => v - y[i]!);
+  const mean = y.reduce((a, b) => a + b, 0) / n;
+  const ssRes = err.reduce((a, e) => a + e * e, 0);
+  const ssTot = y.reduce((a, v) => a + (v - mean) ** 2, 0);
+  let tp = 0, fp = 0, fn = 0, right = 0;
+  y.forEach((v, i) => {
+    const t = v < threshold;
+    const q = p[i]! < threshold;
+    if (t && q) tp++;
+    if (!t && q) fp++;
+    if (t && !q) fn++;
+    if (t === q) right++;
+  });
+  return {
+    count: n,
+    mae: err.reduce((a, e) => a + Math.abs(e), 0) / n,
+    rmse: Math.sqrt(ssRes / n),
+    r2: ssTot > 0 ? 1 - ssRes / ssTot : null,
+    accuracy: right / n,
+    precision: tp + fp ? tp / (tp + fp) : null,
+    recall: tp + fn ? tp / (tp + fn) : null,
+  };
+}
+
+export async function evaluate(argv: readonly string[], out: Output): Promise<number> {
+  const args = parseArgs(argv, { values: ["data", "threshold", "out", "model"], booleans: [] });
+  const data = args.flags.get("data");
+  if (typeof data !== "string") throw new UsageError("evaluate needs --data FILE");
+  const threshold = Number(args.flags.get("threshold") ?? 0.65);
+  if (!Number.isFinite(threshold)) throw new UsageError("--threshold must be a number of eV");
+  const items = await loadPathItems([data], {});
+  const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n"), threshold });
+  let rows;
+  try {
+    rows = (await predictItems(predictor, items)).filter((r) => r.target !== undefined);
+  } finally {
+    await predictor.close();
+  }
+  const failed = items.filter((i) => "error" in i);
+  for (const f of failed) out.stderr(`error: ${f.id}: ${"error" in f ? f.error : ""}\n`);
+  if (rows.length === 0) {
+    out.stderr("error: no labelled entries could be predicted\n");
+    return 1;
+  }
+  const m = metrics(rows.map((r) => r.target!), rows.map((r) => r.emPredicted), threshold);
+  const file = args.flags.get("out");
+  if (typeof file === "string") writeFileSync(file, JSON.stringify(rows.map(({ hopLength: _h, ...r }) => r)) + "\n");
+  out.stdout(JSON.stringify({ ...m, threshold, model: rows[0]!.model, failed: failed.length }) + "\n");
+  return failed.length > 0 ? 1 : 0;
+}

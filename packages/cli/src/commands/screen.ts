@@ -1,0 +1,106 @@
+import { readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { enumerateHops, hopPathway, isElement, percolationDimension, readStructureFile, Composition, type ElementSymbol } from "@ionrank/crystal";
+import { EmPredictor } from "@ionrank/inference";
+import { parseArgs } from "../args.js";
+import { progressBar } from "../progress.js";
+import { resolveModel } from "../model-path.js";
+import { UsageError, type Output } from "../io.js";
+import { round } from "./predict.js";
+
+export const screenHelp = `ionrank screen DIR|FILE... --ion EL [--max-length 5] [--json] [--model NAME]
+
+Import every structure (folders are searched for structure files), enumerate the ion's hops, predict Em
+for each, and rank materials by the lowest barrier at which the ion's network percolates (the barrier
+that lets the ion cross the crystal), then by the lowest single hop. Failures are summarised per file.`;
+
+const STRUCTURE_FILE = /\.(cif|vasp|poscar|xyz|extxyz|json)(\.gz)?$|^(POSCAR|CONTCAR)/i;
+
+function expand(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    try {
+      if (statSync(p).isDirectory()) return readdirSync(p).sort().filter((f) => STRUCTURE_FILE.test(f)).map((f) => join(p, f));
+    } catch {
+      // reported when read
+    }
+    return [p];
+  });
+}
+
+interface Ranked {
+  material: string;
+  formula: string;
+  hops: number;
+  percolationBarrier: number | null;
+  percolationDimension: number;
+  lowestHop: number;
+  lowestHopStd: number;
+  warnings: string[];
+}
+
+export async function screen(argv: readonly string[], out: Output): Promise<number> {
+  const args = parseArgs(argv, { values: ["ion", "max-length", "model"], booleans: ["json"] });
+  const ion = args.flags.get("ion");
+  if (typeof ion !== "string" || !isElement(ion)) throw new UsageError("screen needs --ion EL (an element symbol)");
+  if (args.positionals.length === 0) throw new UsageError("screen needs DIR or FILE...");
+  const maxLength = Number(args.flags.get("max-length") ?? 5);
+  const files = expand(args.positionals);
+  const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n") });
+  const failures: { file: string; reason: string }[] = [];
+  const ranked: Ranked[] = [];
+  const bar = progressBar("screen", out.stderr);
+  try {
+    let done = 0;
+    for (const file of files) {
+      try {
+        const structures = await readStructureFile(file);
+        for (const s of structures) {
+          const name = structures.length > 1 ? `${basename(file)}[${s.source?.block ?? ""}]` : basename(file);
+          try {
+            const analysis = enumerateHops(s, ion as ElementSymbol, { maxLength });
+            if (analysis.hops.length === 0) throw new Error(`no ${ion} hops up to ${maxLength} Å`);
+            const results = await Promise.all(analysis.hops.map((h) => predictor.predict(hopPathway(s, h).toPathStructure())));
+            // Lowest barrier that percolates: add hops in order of predicted Em until the network spans the crystal.
+            const order = analysis.hops.map((h, k) => ({ h, r: results[k]! })).sort((a, b) => a.r.emPredicted - b.r.emPredicted);
+            let barrier: number | null = null;
+            let dim = 0;
+            for (let k = 0; k < order.length; k++) {
+              const d = percolationDimension(order.slice(0, k + 1).flatMap((o) => o.h.equivalents));
+              if (d > 0 && barrier === null) {
+                barrier = order[k]!.r.emPredicted;
+              }
+              dim = Math.max(dim, d);
+            }
+            ranked.push({
+              material: name,
+              formula: Composition.of(s).reducedFormula,
+              hops: analysis.hops.length,
+              percolationBarrier: barrier === null ? null : round(barrier),
+              percolationDimension: dim,
+              lowestHop: round(order[0]!.r.emPredicted),
+              lowestHopStd: round(order[0]!.r.emStd),
+              warnings: [...new Set(order.flatMap((o) => o.r.warnings))],
+            });
+          } catch (e) {
+            failures.push({ file: name, reason: (e as Error).message });
+          }
+        }
+      } catch (e) {
+        failures.push({ file, reason: (e as Error).message });
+      }
+      bar(++done, files.length);
+    }
+  } finally {
+    await predictor.close();
+  }
+  ranked.sort((a, b) => (a.percolationBarrier ?? Infinity) - (b.percolationBarrier ?? Infinity) || a.lowestHop - b.lowestHop);
+  if (args.flags.has("json")) out.stdout(JSON.stringify({ ranked, failures }) + "\n");
+  else {
+    out.stdout(`rank  material${" ".repeat(22)} formula          percolating Em (eV)  dim  lowest hop (eV)\n`);
+    ranked.forEach((r, i) =>
+      out.stdout(`${String(i + 1).padStart(4)}  ${r.material.padEnd(30)} ${r.formula.padEnd(16)} ${(r.percolationBarrier?.toFixed(3) ?? "—").padStart(19)}  ${String(r.percolationDimension).padStart(3)}  ${r.lowestHop.toFixed(3)} ± ${r.lowestHopStd.toFixed(3)}\n`),
+    );
+    if (failures.length > 0) out.stdout(`\n${failures.length} input(s) failed:\n${failures.map((f) => `  ${f.file}: ${f.reason}`).join("\n")}\n`);
+  }
+  return failures.length > 0 ? 1 : 0;
+}

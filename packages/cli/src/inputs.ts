@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { gunzipSync } from "node:zlib";
+import {
+  Composition,
+  CrystalError,
+  enumerateHops,
+  hopPathway,
+  isElement,
+  parseJsonText,
+  Pathway,
+  readJsonStructures,
+  readStructureFile,
+  type ElementSymbol,
+} from "@ionrank/crystal";
+import type { PathInput } from "@ionrank/inference";
+
+/** One pathway to predict, or the reason an input could not become one. */
+export type PathItem =
+  | { id: string; formula: string; ion: string; input: PathInput; target?: number; hopLength: number }
+  | { id: string; error: string };
+
+function item(id: string, p: Pathway, target?: number): PathItem {
+  // The material in the hop's initial state: the host plus the one moving ion.
+  const initial = new Composition([...Composition.of(p.host).amounts, [p.ion, 1]]);
+  return { id, formula: initial.reducedFormula, ion: p.ion, input: p.toPathStructure(), hopLength: p.length, ...(target !== undefined ? { target } : {}) };
+}
+
+function readJsonFile(file: string): unknown {
+  let buf = readFileSync(file);
+  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  return parseJsonText(buf.toString("utf8"), file);
+}
+
+/** Dataset JSON: a list of entries in the 5-image form ({atoms}) or endpoint pairs ({atoms_ini, atoms_fin}). */
+function datasetItems(file: string, doc: unknown[]): PathItem[] {
+  return doc.map((raw, i) => {
+    const e = (raw ?? {}) as Record<string, unknown>;
+    const id = String(e.sys_name ?? e.jid ?? e.id ?? `${basename(file)}#${i}`);
+    const target = typeof e.target === "number" ? e.target : undefined;
+    try {
+      if (e.atoms_ini !== undefined && e.atoms_fin !== undefined) {
+        const [a] = readJsonStructures(e.atoms_ini as never, { file });
+        const [b] = readJsonStructures(e.atoms_fin as never, { file });
+        return item(id, Pathway.fromEndpoints(a!, b!).pathway, target);
+      }
+      const [s] = readJsonStructures(e.atoms as never, { file });
+      return item(id, Pathway.fromImageStructure(s!), target);
+    } catch (err) {
+      return { id: `${basename(file)}: ${id}`, error: (err as Error).message };
+    }
+  });
+}
+
+/**
+ * Everything `predict`, `evaluate` and `screen` accept: dataset JSON files, structure files with `ion`
+ * (every enumerated hop), 5-image path structures without it, or one endpoint pair.
+ */
+export async function loadPathItems(files: readonly string[], opts: { ion?: string; initial?: string; final?: string; maxLength?: number }): Promise<PathItem[]> {
+  const out: PathItem[] = [];
+  if (opts.initial || opts.final) {
+    try {
+      const [a] = await readStructureFile(opts.initial!);
+      const [b] = await readStructureFile(opts.final!);
+      out.push(item(`${basename(opts.initial!)}→${basename(opts.final!)}`, Pathway.fromEndpoints(a!, b!).pathway));
+    } catch (e) {
+      out.push({ id: `${opts.initial} → ${opts.final}`, error: (e as Error).message });
+    }
+  }
+  for (const file of files) {
+    try {
+      if (/\.json(\.gz)?$/i.test(file)) {
+        const doc = readJsonFile(file);
+        if (Array.isArray(doc) && doc.length > 0 && typeof doc[0] === "object" && doc[0] !== null && ("atoms" in doc[0] || "atoms_ini" in doc[0])) {
+          out.push(...datasetItems(file, doc));
+          continue;
+        }
+      }
+      const structures = await readStructureFile(file);
+      structures.forEach((s, k) => {
+        const name = structures.length > 1 ? `${basename(file)}[${s.source?.block ?? k}]` : basename(file);
+        try {
+          if (opts.ion) {
+            if (!isElement(opts.ion)) throw new CrystalError(`--ion ${opts.ion} is not an element`);
+            const hops = enumerateHops(s, opts.ion as ElementSymbol, { maxLength: opts.maxLength ?? 5 });
+            hops.hops.forEach((h, i) => out.push(item(`${name}#${i}`, hopPathway(s, h))));
+            if (hops.hops.length === 0) out.push({ id: name, error: `no ${opts.ion} hops up to ${opts.maxLength ?? 5} Å` });
+          } else {
+            out.push(item(name, Pathway.fromImageStructure(s)));
+          }
+        } catch (e) {
+          const msg = (e as Error).message;
+          out.push({ id: name, error: opts.ion ? msg : `${msg} (give --ion EL to predict every hop of a host structure)` });
+        }
+      });
+    } catch (e) {
+      out.push({ id: file, error: (e as Error).message });
+    }
+  }
+  return out;
+}

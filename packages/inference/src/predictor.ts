@@ -1,0 +1,262 @@
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import DataLoader from "dataloader";
+import { atomicNumber, ELEMENT_SYMBOLS as ELEMENTS, type Pathway, type Structure } from "@ionrank/crystal";
+import { loadModelCard, type ModelCard } from "./card.js";
+import type { Provider } from "./backend.js";
+import { WorkerPool } from "./pool.js";
+import type { SerializedPath } from "./protocol.js";
+
+/** A path structure to predict: the N images first, then the host, with image flags. */
+export interface PathInput {
+  structure: Structure;
+  isImage: Uint8Array;
+}
+
+/** What a user gets for one pathway. */
+export interface EmResult {
+  /** Ensemble mean, eV. */
+  emPredicted: number;
+  /** Calibrated ensemble spread (≈ 1σ), eV. */
+  emStd: number;
+  /** Probability that Em is below the threshold (default 0.65 eV) under a normal approximation. */
+  pGood: number;
+  /** "<name>@<version>". */
+  model: string;
+  /** Why this prediction may be less reliable (outside what the model was trained on). */
+  warnings: string[];
+  members: number[];
+}
+
+export interface PredictorOptions {
+  /** Execution provider to ask for; CUDA falls back to CPU (decided once, at start-up). */
+  provider?: Provider;
+  /** Worker threads (default: one per core). */
+  workers?: number;
+  /** ONNX Runtime threads per worker (default 1). */
+  threadsPerWorker?: number;
+  /** Milliseconds to wait for more calls before running a batch (default 2; 0 = same tick only). */
+  batchWaitMs?: number;
+  /** Most atoms in one ONNX run; bigger batches are split (bounds memory). */
+  maxBatchAtoms?: number;
+  /** Cached results (by path-structure content and model version); 0 disables the cache. */
+  cacheSize?: number;
+  /** Good-conductor threshold, eV (default: the model card's, 0.65). */
+  threshold?: number;
+  /** Where to say which execution provider was chosen and why (default: console.error). */
+  log?: (line: string) => void;
+}
+
+export function pathInput(p: Pathway): PathInput {
+  return p.toPathStructure();
+}
+
+function serialize(p: PathInput): SerializedPath {
+  const s = p.structure;
+  s.assertOrdered("Predicting a migration barrier");
+  const frac = new Float64Array(3 * s.length);
+  s.sites.forEach((site, i) => frac.set(site.frac, 3 * i));
+  return {
+    lattice: Float64Array.from(s.lattice.matrix.flat()),
+    atomicNumber: Int32Array.from(s.sites, (site) => atomicNumber(site.element)!),
+    frac,
+    isImage: Uint8Array.from(p.isImage),
+  };
+}
+
+function contentKey(p: SerializedPath, model: string): string {
+  const h = createHash("sha256").update(model);
+  for (const a of [p.lattice, p.atomicNumber, p.frac, p.isImage]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest("hex");
+}
+
+/** Standard normal CDF (Abramowitz–Stegun 7.1.26 on erf; |error| < 1.5e-7). */
+export function normalCdf(z: number): number {
+  const t = 1 / (1 + 0.3275911 * (Math.abs(z) / Math.SQRT2));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-(z * z) / 2);
+  return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+/** A small least-recently-used map for DataLoader's cache. */
+class LruMap<K, V> {
+  private map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: K, v: V): this {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+    return this;
+  }
+  delete(k: K): boolean {
+    return this.map.delete(k);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/**
+ * The Em prediction service: `predict()` calls arriving together are batched by DataLoader, split into
+ * runs of at most `maxBatchAtoms` atoms, featurized and run on a pool of worker threads (so the event loop
+ * stays free), and split back; results are cached by content hash and model version; one bad item rejects
+ * only its own promise.
+ */
+export class EmPredictor {
+  readonly stats = { batches: 0, runs: 0, items: 0 };
+  private readonly loader: DataLoader<SerializedPath, EmResult, string>;
+  private readonly cache: LruMap<string, Promise<EmResult>> | null;
+
+  private constructor(
+    readonly card: ModelCard,
+    readonly modelVersion: string,
+    private readonly pool: WorkerPool,
+    private readonly options: Required<Pick<PredictorOptions, "maxBatchAtoms" | "threshold">>,
+    batchWaitMs: number,
+    cacheSize: number,
+  ) {
+    this.cache = cacheSize > 0 ? new LruMap(cacheSize) : null;
+    this.loader = new DataLoader((keys) => this.runBatch(keys), {
+      cacheKeyFn: (k) => contentKey(k, modelVersion),
+      ...(this.cache ? { cacheMap: this.cache } : { cache: false }),
+      batchScheduleFn: batchWaitMs > 0 ? (cb) => setTimeout(cb, batchWaitMs) : undefined,
+    });
+  }
+
+  static async load(cardPath: string, options: PredictorOptions = {}): Promise<EmPredictor> {
+    const loaded = loadModelCard(cardPath);
+    const workers = Math.max(1, options.workers ?? availableParallelism());
+    const pool = await WorkerPool.start(workers, {
+      memberPaths: loaded.memberPaths,
+      provider: options.provider ?? "cpu",
+      threads: options.threadsPerWorker ?? 1,
+      expectedInputs: Object.keys(loaded.card.inputs),
+    });
+    (options.log ?? ((l) => console.error(l)))(
+      `inference: ${loaded.modelVersion} on ONNX Runtime ${pool.provider.toUpperCase()} (${pool.reason}), ${workers} worker thread(s), ${loaded.memberPaths.length} members`,
+    );
+    return new EmPredictor(
+      loaded.card,
+      loaded.modelVersion,
+      pool,
+      { maxBatchAtoms: options.maxBatchAtoms ?? 20_000, threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
+      options.batchWaitMs ?? 2,
+      options.cacheSize ?? 10_000,
+    );
+  }
+
+  get provider(): Provider {
+    return this.pool.provider;
+  }
+
+  get cacheSize(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  /** Predict one path structure (batched with concurrent calls). */
+  predict(input: PathInput): Promise<EmResult> {
+    let s: SerializedPath;
+    try {
+      s = serialize(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.loader.load(s);
+  }
+
+  /** Predict many; each entry is a result or the Error for that item. */
+  predictMany(inputs: readonly PathInput[]): Promise<(EmResult | Error)[]> {
+    return Promise.all(inputs.map((p) => this.predict(p).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+  }
+
+  private async runBatch(keys: readonly SerializedPath[]): Promise<(EmResult | Error)[]> {
+    this.stats.batches++;
+    this.stats.items += keys.length;
+    // Split into runs bounded by total atoms — and into at least one run per worker — run in parallel.
+    const total = keys.reduce((a, k) => a + k.atomicNumber.length, 0);
+    const limit = Math.min(this.options.maxBatchAtoms, Math.max(1, Math.ceil(total / this.pool.size)));
+    const runs: number[][] = [];
+    let cur: number[] = [];
+    let atoms = 0;
+    keys.forEach((k, i) => {
+      const n = k.atomicNumber.length;
+      if (cur.length > 0 && atoms + n > limit) {
+        runs.push(cur);
+        cur = [];
+        atoms = 0;
+      }
+      cur.push(i);
+      atoms += n;
+    });
+    if (cur.length > 0) runs.push(cur);
+    const out: (EmResult | Error)[] = new Array(keys.length);
+    await Promise.all(
+      runs.map(async (idx) => {
+        this.stats.runs++;
+        try {
+          const resp = await this.pool.run(idx.map((i) => keys[i]!));
+          resp.results.forEach((r, j) => {
+            const i = idx[j]!;
+            out[i] = "error" in r ? new Error(r.error) : this.result(keys[i]!, r.members);
+          });
+        } catch (e) {
+          for (const i of idx) out[i] = e as Error;
+        }
+      }),
+    );
+    return out;
+  }
+
+  private result(p: SerializedPath, members: number[]): EmResult {
+    const mean = members.reduce((a, b) => a + b, 0) / members.length;
+    const sd = members.length > 1 ? Math.sqrt(members.reduce((a, v) => a + (v - mean) ** 2, 0) / (members.length - 1)) : 0;
+    const std = sd * this.card.calibration.scale;
+    const t = this.options.threshold;
+    const pGood = std > 0 ? normalCdf((t - mean) / std) : mean < t ? 1 : 0;
+    return { emPredicted: mean, emStd: std, pGood, model: this.modelVersion, warnings: this.warnings(p), members };
+  }
+
+  private warnings(p: SerializedPath): string[] {
+    const app = this.card.applicability as { elements: string[]; ions: string[]; hop_length_angstrom: [number, number] | null } | undefined;
+    if (!app) return [];
+    const w: string[] = [];
+    const known = new Set(app.elements);
+    const seen = new Set<number>(p.atomicNumber);
+    const unknown = [...seen].map((z) => symbolOf(z)).filter((s) => !known.has(s));
+    if (unknown.length > 0) w.push(`element(s) ${unknown.join(", ")} absent from the Em training data`);
+    const ion = p.isImage[0] ? symbolOf(p.atomicNumber[0]!) : null;
+    if (ion && !app.ions.includes(ion)) w.push(`mobile ion ${ion} absent from the Em training data (trained on ${app.ions.join(", ")})`);
+    const images = p.isImage.reduce((a, b) => a + b, 0);
+    if (app.hop_length_angstrom && images >= 2) {
+      const d = hopLength(p, images);
+      const [lo, hi] = app.hop_length_angstrom;
+      if (d < lo - 0.05 || d > hi + 0.05) w.push(`hop length ${d.toFixed(2)} Å outside the training range ${lo.toFixed(2)}–${hi.toFixed(2)} Å`);
+    }
+    return w;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function symbolOf(z: number): string {
+  return ELEMENTS[z - 1] ?? `Z=${z}`;
+}
+
+function hopLength(p: SerializedPath, images: number): number {
+  const d = [0, 1, 2].map((a) => p.frac[3 * (images - 1) + a]! - p.frac[a]!);
+  const l = p.lattice;
+  const c = [0, 1, 2].map((j) => d[0]! * l[j]! + d[1]! * l[3 + j]! + d[2]! * l[6 + j]!);
+  return Math.hypot(c[0]!, c[1]!, c[2]!);
+}

@@ -1,0 +1,29 @@
+/** Messages between the predictor (main thread) and its inference workers. */
+
+/** A path structure as plain typed arrays (cheap to post to a worker). */
+export interface SerializedPath {
+  lattice: Float64Array; // 9, rows are vectors (Å)
+  atomicNumber: Int32Array;
+  frac: Float64Array; // 3 per atom
+  isImage: Uint8Array;
+}
+
+export interface WorkerInit {
+  memberPaths: string[];
+  provider: "cpu" | "cuda";
+  threads: number;
+  expectedInputs: string[];
+}
+
+export type WorkerReady = { type: "ready"; provider: "cpu" | "cuda"; reason: string } | { type: "failed"; error: string };
+
+export interface WorkerRequest {
+  id: number;
+  items: SerializedPath[];
+}
+
+/** Per item: each member's Em, or the reason this item failed. */
+export interface WorkerResponse {
+  id: number;
+  results: ({ members: number[] } | { error: string })[];
+}

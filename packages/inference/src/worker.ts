@@ -1,0 +1,74 @@
+// Inference worker: featurizes path structures and runs every ensemble member off the main thread,
+// because onnxruntime-node's run() blocks the event loop while it computes.
+import { parentPort, workerData } from "node:worker_threads";
+import { ELEMENT_SYMBOLS, Lattice, Structure, type Vec3 } from "@ionrank/crystal";
+import { collate, structureGraph, type CrystalGraph } from "@ionrank/featurize";
+import { openOnnxModel, type OnnxModel } from "./backend.js";
+import { modelInputs } from "./tensors.js";
+import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+function graphOf(p: SerializedPath): CrystalGraph {
+  const l = p.lattice;
+  const lattice = new Lattice([
+    [l[0]!, l[1]!, l[2]!],
+    [l[3]!, l[4]!, l[5]!],
+    [l[6]!, l[7]!, l[8]!],
+  ]);
+  const sites = Array.from(p.atomicNumber, (z, i) => ({
+    element: ELEMENT_SYMBOLS[z - 1]!,
+    frac: [p.frac[3 * i]!, p.frac[3 * i + 1]!, p.frac[3 * i + 2]!] as Vec3,
+  }));
+  return structureGraph(new Structure(lattice, sites), p.isImage);
+}
+
+async function main(): Promise<void> {
+  let members: OnnxModel[];
+  let reason: string;
+  try {
+    members = [];
+    for (const path of init.memberPaths) {
+      const m = await openOnnxModel(path, { provider: init.provider, threads: init.threads });
+      const missing = init.expectedInputs.filter((n) => !m.inputNames.includes(n));
+      if (missing.length > 0 || m.inputNames.length !== init.expectedInputs.length) {
+        throw new Error(`${path} takes inputs [${m.inputNames.join(", ")}] but the model card specifies [${init.expectedInputs.join(", ")}]`);
+      }
+      members.push(m);
+    }
+    const got = members[0]!.provider;
+    reason = init.provider === "cuda" ? (got === "cuda" ? "CUDA requested and available" : "CUDA requested but its libraries are not installed") : "CPU requested";
+  } catch (e) {
+    port.postMessage({ type: "failed", error: (e as Error).message } satisfies WorkerReady);
+    return;
+  }
+  port.postMessage({ type: "ready", provider: members[0]!.provider, reason } satisfies WorkerReady);
+
+  port.on("message", async (req: WorkerRequest) => {
+    const results: WorkerResponse["results"] = new Array(req.items.length);
+    const graphs: CrystalGraph[] = [];
+    const slots: number[] = [];
+    req.items.forEach((item, k) => {
+      try {
+        graphs.push(graphOf(item));
+        slots.push(k);
+      } catch (e) {
+        results[k] = { error: (e as Error).message };
+      }
+    });
+    if (graphs.length > 0) {
+      try {
+        const feeds = modelInputs(collate(graphs));
+        const per: Float32Array[] = [];
+        for (const m of members) per.push((await m.run(feeds)).em!.data);
+        slots.forEach((k, g) => (results[k] = { members: per.map((p) => p[g]!) }));
+      } catch (e) {
+        for (const k of slots) results[k] = { error: (e as Error).message };
+      }
+    }
+    port.postMessage({ id: req.id, results } satisfies WorkerResponse);
+  });
+}
+
+void main();

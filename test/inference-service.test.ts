@@ -1,0 +1,185 @@
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lattice, Pathway, readJsonStructures, Structure } from "@ionrank/crystal";
+import { pathwayGraph } from "@ionrank/featurize";
+import { EmModel, EmPredictor, pathInput, type PathInput } from "@ionrank/inference";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const MODEL = join(ROOT, "models/em.card.json");
+const SHARED = join(ROOT, "../shared/data");
+const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string; target: number }[];
+const path = (i: number) => Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!);
+
+describe("EmPredictor: batching, isolation, cache, providers", () => {
+  let batched: EmPredictor;
+  let single: EmPredictor;
+  const logs: string[] = [];
+  beforeAll(async () => {
+    batched = await EmPredictor.load(MODEL, { workers: 2, batchWaitMs: 5, log: (l) => logs.push(l) });
+    single = await EmPredictor.load(MODEL, { workers: 1, maxBatchAtoms: 1, cacheSize: 0, log: () => {} });
+  });
+  afterAll(async () => {
+    await batched.close();
+    await single.close();
+  });
+
+  it("says once which execution provider it chose and why", () => {
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/on ONNX Runtime CPU \(CPU requested\), 2 worker thread\(s\), \d+ members/);
+  });
+
+  it("concurrent calls are batched, and batched results equal one-by-one results", async () => {
+    const inputs = Array.from({ length: 24 }, (_, i) => pathInput(path(i)));
+    const before = batched.stats.batches;
+    const together = await Promise.all(inputs.map((x) => batched.predict(x)));
+    expect(batched.stats.batches - before).toBe(1);
+    for (const [i, x] of inputs.entries()) {
+      const alone = await single.predict(x);
+      // Same members, to float32 rounding of a different batch layout (padding to another K, another GEMM size).
+      alone.members.forEach((v, k) => expect(Math.abs(v - together[i]!.members[k]!)).toBeLessThan(1e-5));
+    }
+    // And both agree with the ensemble run directly on the main thread.
+    const direct = await EmModel.load(MODEL);
+    const ref = await direct.predict(inputs.slice(0, 3).map((x) => pathwayGraphOf(x)));
+    ref.forEach((r, i) => expect(Math.abs(r.em - together[i]!.emPredicted)).toBeLessThan(1e-5));
+    await direct.release();
+    const r = together[0]!;
+    expect(r.model).toBe(batched.modelVersion);
+    expect(r.pGood).toBeGreaterThanOrEqual(0);
+    expect(r.pGood).toBeLessThanOrEqual(1);
+    expect(r.emStd).toBeCloseTo(stdev(r.members) * batched.card.calibration.scale, 9);
+  });
+
+  it("a bad item rejects only its own promise", async () => {
+    const good = pathInput(path(30));
+    const disordered: PathInput = {
+      structure: new Structure(Lattice.cubic(6), [
+        { element: "Li", frac: [0, 0, 0], occupancy: 0.5 },
+        { element: "O", frac: [0.5, 0.5, 0.5] },
+      ]),
+      isImage: new Uint8Array(2),
+    };
+    const wrongFlags: PathInput = { structure: good.structure, isImage: new Uint8Array(3) };
+    const res = await Promise.allSettled([batched.predict(good), batched.predict(disordered), batched.predict(wrongFlags), batched.predict(pathInput(path(31)))]);
+    expect(res.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect(String((res[1] as PromiseRejectedResult).reason)).toMatch(/needs an ordered structure/);
+    expect(String((res[2] as PromiseRejectedResult).reason)).toMatch(/image flags cover 3 atoms/);
+  });
+
+  it("serves repeated structures from the cache", async () => {
+    const x = pathInput(path(40));
+    const first = await batched.predict(x);
+    const items = batched.stats.items;
+    const again = await batched.predict(pathInput(path(40)));
+    expect(batched.stats.items).toBe(items);
+    expect(again).toEqual(first);
+  });
+
+  it("warns when a prediction is outside the training data", async () => {
+    const host = path(0).host;
+    const odd = Pathway.fromPositions(host, "Cs", [0.1, 0.1, 0.1], [0.15, 0.1, 0.1]);
+    const r = await batched.predict(pathInput(odd));
+    expect(r.warnings.join("; ")).toMatch(/mobile ion Cs absent from the Em training data/);
+  });
+
+  it("falls back from CUDA to CPU with a reason, and fails clearly at load time on a broken model", async () => {
+    const gpu = await EmPredictor.load(MODEL, { provider: "cuda", workers: 1, log: (l) => logs.push(l) });
+    expect(gpu.provider).toBe("cpu");
+    expect(logs.at(-1)).toMatch(/CUDA requested but its libraries are not installed/);
+    await gpu.close();
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-broken-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    for (const m of card.ensemble.members) copyFileSync(join(ROOT, "models", m.file), join(dir, m.file));
+    writeFileSync(join(dir, card.ensemble.members[0].file), "not an onnx model");
+    card.ensemble.members[0].sha256 = (await import("node:crypto")).createHash("sha256").update("not an onnx model").digest("hex");
+    writeFileSync(join(dir, "em.card.json"), JSON.stringify(card));
+    await expect(EmPredictor.load(join(dir, "em.card.json"), { workers: 1, log: () => {} })).rejects.toThrowError(/cannot load the model: cannot load ONNX model/);
+  });
+
+  it("keeps the event loop free while a large batch runs (workers), unlike running ONNX on the main thread", async () => {
+    const inputs = Array.from({ length: 120 }, (_, i) => pathInput(path(100 + i)));
+    const lag = async (work: () => Promise<unknown>) => {
+      let worst = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worst = Math.max(worst, now - last - 5);
+        last = now;
+      }, 5);
+      await work();
+      clearInterval(timer);
+      return worst;
+    };
+    const fresh = await EmPredictor.load(MODEL, { workers: 2, cacheSize: 0, log: () => {} });
+    const withWorkers = await lag(() => fresh.predictMany(inputs));
+    await fresh.close();
+    const direct = await EmModel.load(MODEL);
+    const graphs = inputs.map(pathwayGraphOf);
+    const onMainThread = await lag(() => direct.predict(graphs));
+    await direct.release();
+    // Workers: the timer keeps firing (a cheap request would be answered); main thread: it stalls for the whole run.
+    expect(withWorkers).toBeLessThan(onMainThread / 3);
+    expect(withWorkers).toBeLessThan(250);
+  });
+});
+
+function pathwayGraphOf(x: PathInput) {
+  const n = x.isImage.reduce((a, b) => a + b, 0);
+  return pathwayGraph(Pathway.fromImageStructure(x.structure, n));
+}
+
+function stdev(v: number[]): number {
+  const m = v.reduce((a, b) => a + b, 0) / v.length;
+  return Math.sqrt(v.reduce((a, x) => a + (x - m) ** 2, 0) / (v.length - 1));
+}
+
+describe("ionrank predict / evaluate / screen", () => {
+  const run = (...args: string[]) => spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
+  const FIX = join(ROOT, "packages/crystal/test/fixtures");
+
+  it("predict: host structures with --ion, dataset entries, endpoint pairs; bad files reported, good ones kept", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-predict-"));
+    writeFileSync(join(dir, "three.json"), JSON.stringify(train.slice(0, 3)));
+    writeFileSync(join(dir, "broken.cif"), "data_x\n_cell_length_a 4\n");
+    const r = run("predict", join(FIX, "LiFePO4.cif"), join(dir, "three.json"), join(dir, "broken.cif"), "--ion", "Li", "--format", "json");
+    expect(r.status).toBe(1);
+    const rows = JSON.parse(r.stdout);
+    expect(rows.map((x: { id: string }) => x.id)).toEqual(["LiFePO4.cif#0", "LiFePO4.cif#1", ...train.slice(0, 3).map((e) => e.sys_name)]);
+    expect(Object.keys(rows[0]).sort()).toEqual(["emPredicted", "emStd", "formula", "id", "ion", "model", "pGood", "warnings"]);
+    expect(rows[0].formula).toMatch(/^Li\d*Fe\d*P\d*O\d*$/);
+    expect(r.stderr).toMatch(/error: .*broken\.cif.*_cell_length_b is missing|error: .*broken\.cif/);
+    const csv = run("predict", join(dir, "three.json"), "--format", "csv");
+    expect(csv.status).toBe(0);
+    expect(csv.stdout.split("\n")[0]).toBe("id,formula,ion,emPredicted,emStd,pGood,model,warnings");
+    const p = path(5);
+    const { initial, final } = p.toEndpoints();
+    writeFileSync(join(dir, "a.json"), JSON.stringify({ atoms: { lattice_mat: initial.lattice.matrix, coords: initial.fracCoords, elements: initial.elements } }));
+    writeFileSync(join(dir, "b.json"), JSON.stringify({ atoms: { lattice_mat: final.lattice.matrix, coords: final.fracCoords, elements: final.elements } }));
+    const pair = run("predict", "--initial", join(dir, "a.json"), "--final", join(dir, "b.json"), "--format", "json");
+    expect(pair.status, pair.stderr).toBe(0);
+    expect(JSON.parse(pair.stdout)[0].ion).toBe(p.ion);
+  });
+
+  it("evaluate on the training file reproduces the model card's figures", () => {
+    const r = run("evaluate", "--data", join(SHARED, "em/train.json"));
+    expect(r.status, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout);
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    expect(m.count).toBe(559);
+    for (const k of ["mae", "rmse", "r2"]) expect(Math.abs(m[k] - card.evaluation.metrics[k])).toBeLessThan(1e-4);
+    for (const k of ["accuracy", "precision", "recall"]) expect(Math.abs(m[k] - card.evaluation.metrics[k])).toBeLessThan(2 / 559);
+  });
+
+  it("screen ranks materials by the lowest percolating barrier and summarises failures", () => {
+    const r = run("screen", FIX, "--ion", "Li", "--json");
+    expect(r.status).toBe(1);
+    const { ranked, failures } = JSON.parse(r.stdout);
+    expect(ranked.map((x: { material: string }) => x.material)).toEqual(expect.arrayContaining(["LiFePO4.cif", "LiCoO2.cif", "LiMn2O4.cif"]));
+    for (let i = 1; i < ranked.length; i++) expect(ranked[i].percolationBarrier ?? Infinity).toBeGreaterThanOrEqual(ranked[i - 1].percolationBarrier ?? Infinity);
+    expect(failures.find((f: { file: string }) => f.file === "Li7La3Zr2O12.cif").reason).toMatch(/ordered structure/);
+    expect(r.stderr).toMatch(/screen \[#+\] 100%/);
+  });
+});
