@@ -37,6 +37,8 @@ export interface PredictorOptions {
   threadsPerWorker?: number;
   /** Milliseconds to wait for more calls before running a batch (default 2; 0 = same tick only). */
   batchWaitMs?: number;
+  /** Batch concurrent calls (default true); false runs every call on its own (the benchmark's baseline). */
+  batch?: boolean;
   /** Most atoms in one ONNX run; bigger batches are split (bounds memory). */
   maxBatchAtoms?: number;
   /** Cached results (by path-structure content and model version); 0 disables the cache. */
@@ -124,12 +126,14 @@ export class EmPredictor {
     private readonly options: Required<Pick<PredictorOptions, "maxBatchAtoms" | "threshold">>,
     batchWaitMs: number,
     cacheSize: number,
+    batch: boolean,
   ) {
     this.cache = cacheSize > 0 ? new LruMap(cacheSize) : null;
     this.loader = new DataLoader((keys) => this.runBatch(keys), {
       cacheKeyFn: (k) => contentKey(k, modelVersion),
       ...(this.cache ? { cacheMap: this.cache } : { cache: false }),
       batchScheduleFn: batchWaitMs > 0 ? (cb) => setTimeout(cb, batchWaitMs) : undefined,
+      batch,
     });
   }
 
@@ -152,6 +156,7 @@ export class EmPredictor {
       { maxBatchAtoms: options.maxBatchAtoms ?? 20_000, threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
       options.batchWaitMs ?? 2,
       options.cacheSize ?? 10_000,
+      options.batch ?? true,
     );
   }
 

@@ -1,0 +1,69 @@
+// Benchmark of the Em service on the 559 training pathways (CPU): end-to-end pathways/s, ONNX alone at
+// batch sizes 1/8/32/128, p50/p99 latency of 32 concurrent callers with and without DataLoader batching
+// (same run), peak memory. Goals: ≥ 50 pathways/s end to end on 2 cores; batching ≥ 3× unbatched throughput.
+// Run: npm run bench -w @ionrank/inference
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
+import { Pathway, readJsonStructures } from "@ionrank/crystal";
+import { pathwayGraph } from "@ionrank/featurize";
+import { EmModel, EmPredictor } from "../dist/index.js";
+
+const MODEL = fileURLToPath(new URL("../../../models/em.card.json", import.meta.url));
+const DATA = fileURLToPath(new URL("../../../../shared/data/em/train.json", import.meta.url));
+const text = readFileSync(DATA, "utf8");
+const quiet = { log: () => {} };
+
+// 1. End to end: parse → pathway → graph (in the workers) → ONNX → result, all 559, no cache.
+{
+  const p = await EmPredictor.load(MODEL, { ...quiet, workers: 2, cacheSize: 0 });
+  const t0 = performance.now();
+  const entries = JSON.parse(text);
+  const inputs = entries.map((e) => Pathway.fromImageStructure(readJsonStructures(e)[0]).toPathStructure());
+  const res = await p.predictMany(inputs);
+  const dt = (performance.now() - t0) / 1000;
+  console.log(`end to end: ${res.length} pathways in ${dt.toFixed(2)} s → ${(res.length / dt).toFixed(1)} pathways/s (2 workers × 1 thread; goal ≥ 50)`);
+  await p.close();
+}
+
+// 2. ONNX alone (graphs prebuilt), main thread, 2 intra-op threads, by batch size.
+const entries = JSON.parse(text);
+const graphs = entries.map((e) => pathwayGraph(Pathway.fromImageStructure(readJsonStructures(e)[0])));
+{
+  const m = await EmModel.load(MODEL, { threads: 2 });
+  for (const bs of [1, 8, 32, 128]) {
+    const n = bs === 1 ? 64 : Math.min(559, bs * Math.max(2, Math.floor(256 / bs)));
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += bs) await m.memberPredictions(graphs.slice(i, Math.min(n, i + bs)));
+    const dt = (performance.now() - t0) / 1000;
+    console.log(`ONNX alone, batch ${String(bs).padStart(3)}: ${(n / dt).toFixed(1)} pathways/s (${n} pathways, all ${m.card.ensemble.members.length} members)`);
+  }
+  await m.release();
+}
+
+// 3. 32 concurrent callers, each predicting its share of the 559 one call at a time.
+async function callers(batch) {
+  const p = await EmPredictor.load(MODEL, { ...quiet, workers: 2, cacheSize: 0, batch });
+  const inputs = entries.map((e) => Pathway.fromImageStructure(readJsonStructures(e)[0]).toPathStructure());
+  const lat = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async (_, c) => {
+      for (let i = c; i < inputs.length; i += 32) {
+        const s = performance.now();
+        await p.predict(inputs[i]);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const dt = (performance.now() - t0) / 1000;
+  await p.close();
+  lat.sort((a, b) => a - b);
+  return { rate: inputs.length / dt, p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)] };
+}
+const withB = await callers(true);
+const without = await callers(false);
+console.log(`32 callers, DataLoader batching: ${withB.rate.toFixed(1)} pathways/s, p50 ${withB.p50.toFixed(0)} ms, p99 ${withB.p99.toFixed(0)} ms`);
+console.log(`32 callers, one run per call:     ${without.rate.toFixed(1)} pathways/s, p50 ${without.p50.toFixed(0)} ms, p99 ${without.p99.toFixed(0)} ms`);
+console.log(`batching gives ${(withB.rate / without.rate).toFixed(1)}× the throughput (goal ≥ 3×)`);
+console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (main thread + workers)`);
