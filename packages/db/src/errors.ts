@@ -1,0 +1,53 @@
+/** Base class of every error @ionrank/db throws on purpose. */
+export class DbError extends Error {
+  override readonly name: string = "DbError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The database location is unusable (unsupported URL, directory cannot be created, file cannot be opened). */
+export class DatabaseOpenError extends DbError {
+  override readonly name = "DatabaseOpenError";
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot open database ${url}: ${message}`, options);
+  }
+}
+
+/** A migration failed, or one already applied no longer matches its file. The database is left as it was. */
+export class MigrationError extends DbError {
+  override readonly name = "MigrationError";
+  constructor(
+    readonly migration: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`migration ${migration}: ${message}`, options);
+  }
+}
+
+/** Input that cannot be stored: names the field and why. Nothing was written. */
+export class ValidationError extends DbError {
+  override readonly name = "ValidationError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** A referenced row does not exist. */
+export class NotFoundError extends DbError {
+  override readonly name = "NotFoundError";
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super(`${entity} ${id} not found`);
+  }
+}

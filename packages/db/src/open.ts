@@ -1,0 +1,81 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient } from "./generated/prisma/client.js";
+import { DatabaseOpenError, DbError } from "./errors.js";
+import { applyMigrations, defaultMigrationsDir } from "./migrate.js";
+
+export interface OpenDatabaseOptions {
+  /** `file:/path/to/db.sqlite` (relative paths are resolved against the working directory). Wins over dataDir. */
+  url?: string;
+  /** Folder for `ionrank.db` when no url is given; created if missing. Default `./data`. */
+  dataDir?: string;
+  /** Folder of `<timestamp>_<name>/migration.sql` migrations; default the ones shipped with the package. */
+  migrationsDir?: string;
+  /** How long a statement waits for another connection's write lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** An open IonRank database: the typed Prisma client plus what start-up did. */
+export interface IonRankDb {
+  readonly prisma: PrismaClient;
+  /** `file:` URL of the database, with an absolute path. */
+  readonly url: string;
+  /** Absolute path of the SQLite file. */
+  readonly file: string;
+  /** Migrations applied by this openDatabase() call (empty when the file was already up to date). */
+  readonly appliedMigrations: readonly string[];
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATA_DIR = "./data";
+export const DEFAULT_DB_FILE = "ionrank.db";
+
+/** The `file:` URL openDatabase() would use for these options, with an absolute path. */
+export function resolveDatabaseUrl(options: Pick<OpenDatabaseOptions, "url" | "dataDir"> = {}): string {
+  const url = options.url ?? `file:${path.join(options.dataDir ?? DEFAULT_DATA_DIR, DEFAULT_DB_FILE)}`;
+  if (!url.startsWith("file:")) {
+    throw new DatabaseOpenError(url, "only SQLite `file:` URLs are supported for now");
+  }
+  const file = url.slice("file:".length).replace(/\?.*$/, "");
+  if (file === "" || file === ":memory:") {
+    throw new DatabaseOpenError(url, "an in-memory database cannot be shared by the migrator and the client; use a file");
+  }
+  return `file:${path.resolve(file)}`;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database, applies pending migrations, switches it to WAL mode and
+ * returns a Prisma client over it. Safe to call on an up-to-date file: nothing is re-applied.
+ */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<IonRankDb> {
+  const url = resolveDatabaseUrl(options);
+  const file = url.slice("file:".length);
+  const timeout = options.busyTimeoutMs ?? 5000;
+
+  let appliedMigrations: string[];
+  let sqlite: Database.Database | undefined;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    sqlite = new Database(file, { timeout });
+    // WAL is a property of the file: set once here, every later connection (Prisma's included) uses it.
+    const mode = sqlite.pragma("journal_mode = WAL", { simple: true });
+    if (String(mode).toLowerCase() !== "wal") throw new Error(`journal_mode is ${String(mode)}, expected wal`);
+    appliedMigrations = applyMigrations(sqlite, options.migrationsDir ?? defaultMigrationsDir());
+  } catch (cause) {
+    if (cause instanceof DbError) throw cause;
+    throw new DatabaseOpenError(url, (cause as Error).message, { cause });
+  } finally {
+    sqlite?.close();
+  }
+
+  const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout }) });
+  return {
+    prisma,
+    url,
+    file,
+    appliedMigrations,
+    close: () => prisma.$disconnect(),
+  };
+}

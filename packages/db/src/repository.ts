@@ -1,0 +1,299 @@
+import { createHash } from "node:crypto";
+import type { Material, Pathway, Prediction } from "./generated/prisma/client.js";
+import { NotFoundError, ValidationError } from "./errors.js";
+import type { IonRankDb } from "./open.js";
+
+/** A structure as stored: lattice vectors as rows in Å, sites with fractional coordinates. */
+export interface StoredStructure {
+  lattice: [number, number, number][];
+  sites: { species: string; frac: [number, number, number]; [extra: string]: unknown }[];
+  [extra: string]: unknown;
+}
+
+export interface MaterialInput {
+  name: string;
+  formula: string;
+  reducedFormula: string;
+  /** Element symbols; stored sorted, de-duplicated and comma-separated ("Li,O,P"). */
+  elements: readonly string[];
+  structure: StoredStructure;
+  /** Hex digest identifying the structure; default: SHA-256 of the canonical JSON of `structure`. */
+  contentHash?: string;
+  spaceGroup?: number | null;
+  structureClass?: string | null;
+  sourceFile?: string | null;
+  /** DOI or free-text citation the structure came from. */
+  citation?: string | null;
+  /** DFT functional of the structure's relaxation, when known. */
+  functional?: string | null;
+}
+
+export interface PathwayInput {
+  materialId: string;
+  ion: string;
+  /** Fractional coordinates. */
+  initial: readonly [number, number, number];
+  final: readonly [number, number, number];
+  images?: readonly (readonly [number, number, number])[];
+  /** Å. */
+  hopLength: number;
+  multiplicity?: number | null;
+  /** DFT migration barrier in eV; requires `emDftSource`. */
+  emDft?: number | null;
+  /** DOI/citation and functional of emDft, e.g. "10.1039/C9EE02457C; PBE NEB". */
+  emDftSource?: string | null;
+  /** Default: SHA-256 of the canonical JSON of (materialId, ion, initial, final, images). */
+  contentHash?: string;
+}
+
+export interface PredictionInput {
+  pathwayId: string;
+  /** The model that produced the numbers: "name@version", or its parts. */
+  model: string | { name: string; version: string };
+  /** eV. */
+  emPredicted: number;
+  /** eV, ensemble standard deviation. */
+  emStd: number;
+  /** Probability in [0, 1]. */
+  pGood: number;
+}
+
+export interface UpsertResult {
+  id: string;
+  /** false when a row with the same content hash already existed (it is left unchanged). */
+  created: boolean;
+}
+
+export interface ListMaterialsOptions {
+  /** Only materials containing this element (exact symbol match), e.g. "Li". */
+  ion?: string;
+  /** Page size, 0 … MAX_PAGE_SIZE; default DEFAULT_PAGE_SIZE. */
+  first?: number;
+  /** `endCursor` of the previous page. */
+  after?: string | null;
+}
+
+export interface MaterialPage {
+  items: Material[];
+  pageInfo: { endCursor: string | null; hasNextPage: boolean };
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** SHA-256 (hex) of canonicalJson(value). */
+export function contentHash(value: unknown): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+}
+
+function requireText(field: string, value: unknown): string {
+  if (typeof value !== "string" || value.trim() === "") throw new ValidationError(field, "must be a non-empty string");
+  return value;
+}
+
+function requireFinite(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) throw new ValidationError(field, "must be a finite number");
+  return value;
+}
+
+function requireVec3(field: string, value: unknown): [number, number, number] {
+  if (!Array.isArray(value) || value.length !== 3) throw new ValidationError(field, "must be [x, y, z]");
+  return value.map((x, i) => requireFinite(`${field}[${i}]`, x)) as [number, number, number];
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+}
+
+/** Inserts unless a row with `hash` exists; survives a concurrent insert of the same hash. */
+async function insertOnce(
+  find: () => Promise<{ id: string } | null>,
+  create: () => Promise<{ id: string }>,
+): Promise<UpsertResult> {
+  const existing = await find();
+  if (existing) return { id: existing.id, created: false };
+  try {
+    return { id: (await create()).id, created: true };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const winner = await find();
+    if (!winner) throw error;
+    return { id: winner.id, created: false };
+  }
+}
+
+/** Stores a material once per content hash. A second call with the same hash returns the first row's id. */
+export async function upsertMaterial(db: IonRankDb, input: MaterialInput): Promise<UpsertResult> {
+  const name = requireText("name", input.name);
+  const formula = requireText("formula", input.formula);
+  const reducedFormula = requireText("reducedFormula", input.reducedFormula);
+  if (!Array.isArray(input.elements) || input.elements.length === 0) {
+    throw new ValidationError("elements", "must list at least one element symbol");
+  }
+  const elements = [...new Set(input.elements.map((e, i) => requireText(`elements[${i}]`, e).trim()))];
+  if (elements.some((e) => !/^[A-Z][a-z]{0,2}$/.test(e))) {
+    throw new ValidationError("elements", `not element symbols: ${elements.join(",")}`);
+  }
+  const s = input.structure;
+  if (typeof s !== "object" || s === null || !Array.isArray(s.lattice) || s.lattice.length !== 3) {
+    throw new ValidationError("structure.lattice", "must be three lattice vectors");
+  }
+  s.lattice.forEach((row, i) => requireVec3(`structure.lattice[${i}]`, row));
+  if (!Array.isArray(s.sites) || s.sites.length === 0) throw new ValidationError("structure.sites", "must list at least one site");
+  s.sites.forEach((site, i) => {
+    requireText(`structure.sites[${i}].species`, site?.species);
+    requireVec3(`structure.sites[${i}].frac`, site?.frac);
+  });
+  if (input.spaceGroup != null && !(Number.isInteger(input.spaceGroup) && input.spaceGroup >= 1 && input.spaceGroup <= 230)) {
+    throw new ValidationError("spaceGroup", "must be an integer 1 … 230");
+  }
+  const hash = input.contentHash === undefined ? contentHash(s) : requireText("contentHash", input.contentHash);
+
+  return insertOnce(
+    () => db.prisma.material.findUnique({ where: { contentHash: hash }, select: { id: true } }),
+    () =>
+      db.prisma.material.create({
+        data: {
+          name,
+          formula,
+          reducedFormula,
+          elements: elements.sort().join(","),
+          spaceGroup: input.spaceGroup ?? null,
+          structureClass: input.structureClass ?? null,
+          sourceFile: input.sourceFile ?? null,
+          contentHash: hash,
+          structure: JSON.stringify(s),
+          citation: input.citation ?? null,
+          functional: input.functional ?? null,
+        },
+        select: { id: true },
+      }),
+  );
+}
+
+/** Stores a pathway once per content hash. A DFT barrier must say where it came from (emDftSource). */
+export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise<UpsertResult> {
+  const materialId = requireText("materialId", input.materialId);
+  const ion = requireText("ion", input.ion);
+  const initial = requireVec3("initial", input.initial);
+  const final = requireVec3("final", input.final);
+  const images = (input.images ?? []).map((p, i) => requireVec3(`images[${i}]`, p));
+  const hopLength = requireFinite("hopLength", input.hopLength);
+  if (hopLength <= 0) throw new ValidationError("hopLength", "must be positive (Å)");
+  if (input.multiplicity != null && !(Number.isInteger(input.multiplicity) && input.multiplicity >= 1)) {
+    throw new ValidationError("multiplicity", "must be a positive integer");
+  }
+  const emDft = input.emDft == null ? null : requireFinite("emDft", input.emDft);
+  const emDftSource = input.emDftSource == null ? null : requireText("emDftSource", input.emDftSource);
+  if (emDft !== null && emDftSource === null) {
+    throw new ValidationError("emDftSource", "a DFT barrier needs its source (DOI/citation and functional)");
+  }
+  const hash =
+    input.contentHash === undefined
+      ? contentHash({ materialId, ion, initial, final, images })
+      : requireText("contentHash", input.contentHash);
+
+  if (!(await db.prisma.material.findUnique({ where: { id: materialId }, select: { id: true } }))) {
+    throw new NotFoundError("Material", materialId);
+  }
+  return insertOnce(
+    () => db.prisma.pathway.findUnique({ where: { contentHash: hash }, select: { id: true } }),
+    () =>
+      db.prisma.pathway.create({
+        data: {
+          materialId,
+          ion,
+          initial: JSON.stringify(initial),
+          final: JSON.stringify(final),
+          images: JSON.stringify(images),
+          hopLength,
+          multiplicity: input.multiplicity ?? null,
+          emDft,
+          emDftSource,
+          contentHash: hash,
+        },
+        select: { id: true },
+      }),
+  );
+}
+
+/** Records a model's prediction for a pathway, labelled with the model's "name@version". */
+export async function addPrediction(db: IonRankDb, input: PredictionInput): Promise<Prediction> {
+  const pathwayId = requireText("pathwayId", input.pathwayId);
+  const model =
+    typeof input.model === "string"
+      ? input.model
+      : `${requireText("model.name", input.model?.name)}@${requireText("model.version", input.model?.version)}`;
+  if (!/^[^@\s]+@[^@\s]+$/.test(model)) throw new ValidationError("model", `must be "name@version", got "${model}"`);
+  const emPredicted = requireFinite("emPredicted", input.emPredicted);
+  const emStd = requireFinite("emStd", input.emStd);
+  if (emStd < 0) throw new ValidationError("emStd", "must be ≥ 0 (eV)");
+  const pGood = requireFinite("pGood", input.pGood);
+  if (pGood < 0 || pGood > 1) throw new ValidationError("pGood", "must be a probability in [0, 1]");
+
+  if (!(await db.prisma.pathway.findUnique({ where: { id: pathwayId }, select: { id: true } }))) {
+    throw new NotFoundError("Pathway", pathwayId);
+  }
+  return db.prisma.prediction.create({ data: { pathwayId, model, emPredicted, emStd, pGood } });
+}
+
+const CURSOR_PREFIX = "material:";
+
+function encodeCursor(id: string): string {
+  return Buffer.from(`${CURSOR_PREFIX}${id}`, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!text.startsWith(CURSOR_PREFIX) || text.length === CURSOR_PREFIX.length) {
+    throw new ValidationError("after", "not a cursor returned by listMaterials");
+  }
+  return text.slice(CURSOR_PREFIX.length);
+}
+
+/**
+ * One page of materials in a stable order (by id), keyset-paginated: a cursor stays valid when rows are added
+ * or deleted, and walking the pages visits every row present throughout exactly once.
+ */
+export async function listMaterials(db: IonRankDb, options: ListMaterialsOptions = {}): Promise<MaterialPage> {
+  const first = options.first ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+    throw new ValidationError("first", `must be an integer 0 … ${MAX_PAGE_SIZE}`);
+  }
+  const afterId = options.after == null ? undefined : decodeCursor(options.after);
+  const ion = options.ion == null ? undefined : requireText("ion", options.ion);
+  const rows = await db.prisma.material.findMany({
+    where: {
+      ...(afterId === undefined ? {} : { id: { gt: afterId } }),
+      ...(ion === undefined
+        ? {}
+        : {
+            OR: [
+              { elements: ion },
+              { elements: { startsWith: `${ion},` } },
+              { elements: { endsWith: `,${ion}` } },
+              { elements: { contains: `,${ion},` } },
+            ],
+          }),
+    },
+    orderBy: { id: "asc" },
+    take: first + 1,
+  });
+  const items = rows.slice(0, first);
+  const last = items.at(-1);
+  return {
+    items,
+    pageInfo: { endCursor: last ? encodeCursor(last.id) : null, hasNextPage: rows.length > first },
+  };
+}
+
+export type { Material, Pathway, Prediction };
