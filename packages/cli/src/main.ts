@@ -1,6 +1,7 @@
 import { CrystalError } from "@ionrank/crystal";
 import { FeaturizerMismatchError } from "@ionrank/featurize";
 import { InferenceError } from "@ionrank/inference";
+import { apikey, apikeyHelp } from "./commands/apikey.js";
 import { evaluate, evaluateHelp } from "./commands/evaluate.js";
 import { featurize, featurizeHelp } from "./commands/featurize.js";
 import { predict, predictHelp } from "./commands/predict.js";
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => 
   predict: { run: predict, help: predictHelp },
   evaluate: { run: evaluate, help: evaluateHelp },
   screen: { run: screen, help: screenHelp },
+  apikey: { run: apikey, help: apikeyHelp },
 };
 
 const USAGE = `Usage: ionrank <command> [options]

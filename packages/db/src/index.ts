@@ -9,6 +9,7 @@ export {
   upsertPathway,
   addPrediction,
   listMaterials,
+  encodeCursor,
   canonicalJson,
   contentHash,
   DEFAULT_PAGE_SIZE,
@@ -30,3 +31,5 @@ export type { Prisma, Material, Pathway, Prediction, Model, ImportJob, ApiKey } 
 /** ImportJob.status values (stored as text: SQLite has no enums). */
 export const IMPORT_JOB_STATUSES = ["QUEUED", "RUNNING", "DONE", "FAILED"] as const;
 export type ImportJobStatus = (typeof IMPORT_JOB_STATUSES)[number];
+export { importStructureTexts, createApiKey, apiKeyRole } from "./import.js";
+export type { StructureText, ImportError, ImportOutcome } from "./import.js";

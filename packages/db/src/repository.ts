@@ -248,7 +248,7 @@ export async function addPrediction(db: IonRankDb, input: PredictionInput): Prom
 
 const CURSOR_PREFIX = "material:";
 
-function encodeCursor(id: string): string {
+export function encodeCursor(id: string): string {
   return Buffer.from(`${CURSOR_PREFIX}${id}`, "utf8").toString("base64url");
 }
 

@@ -29,6 +29,8 @@ export type TensorData =
 export async function openOnnxModel(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: "all",
+    // Without this every session keeps an arena as large as its biggest batch ever (GBs across members × workers).
+    enableCpuMemArena: false,
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
   };
   let session: ort.InferenceSession | undefined;

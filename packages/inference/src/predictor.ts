@@ -153,7 +153,7 @@ export class EmPredictor {
       loaded.card,
       loaded.modelVersion,
       pool,
-      { maxBatchAtoms: options.maxBatchAtoms ?? 20_000, threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
+      { maxBatchAtoms: options.maxBatchAtoms ?? 4_096, threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
       options.batchWaitMs ?? 2,
       options.cacheSize ?? 10_000,
       options.batch ?? true,

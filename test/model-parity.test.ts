@@ -1,0 +1,43 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Pathway, readJsonStructures } from "@ionrank/crystal";
+import { featurizerVersion, pathwayGraph } from "@ionrank/featurize";
+import { EmModel } from "@ionrank/inference";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CARD = join(ROOT, "models/em.card.json");
+const train = JSON.parse(readFileSync(join(ROOT, "../shared/data/em/train.json"), "utf8")) as { sys_name: string }[];
+
+describe("the shipped Em model (models/em.card.json)", () => {
+  const card = JSON.parse(readFileSync(CARD, "utf8"));
+
+  it("matches PyTorch within 1e-4 eV on real path structures featurized by the TypeScript featurizer", async () => {
+    expect(card.parity.entries.length).toBeGreaterThanOrEqual(20);
+    const model = await EmModel.load(CARD);
+    const graphs = card.parity.entries.map((id: string) =>
+      pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!)),
+    );
+    const onnx = await model.memberPredictions(graphs);
+    expect(onnx).toHaveLength(card.ensemble.members.length);
+    let worst = 0;
+    onnx.forEach((member, k) => member.forEach((v, g) => (worst = Math.max(worst, Math.abs(v - card.parity.pytorch_member_predictions[k][g])))));
+    expect(worst).toBeLessThan(1e-4);
+    await model.release();
+  });
+
+  it("is a real ensemble with the figures the issue asks for", () => {
+    expect(card.featurizer.version).toBe(featurizerVersion());
+    expect(card.ensemble.members.length).toBeGreaterThanOrEqual(5);
+    for (const m of card.ensemble.members) expect(m.bytes).toBeLessThan(5_000_000);
+    expect(card.cv.folds).toBe(5);
+    expect(Object.keys(card.cv.fold_of_entry)).toHaveLength(559);
+    for (const k of ["mae", "rmse", "r2", "accuracy", "precision", "recall"]) {
+      expect(typeof card.cv.pretrained.metrics[k]).toBe("number");
+      expect(typeof card.cv.scratch.metrics[k]).toBe("number");
+    }
+    expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "dc", "ebg", "fe", "gv", "ph", "pz"]);
+    expect(card.calibration.calibrated.within1sigma).toBeGreaterThan(0.6);
+    expect(card.training_data.finetune[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
