@@ -99,7 +99,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     await expect(EmPredictor.load(join(dir, "em.card.json"), { workers: 1, log: () => {} })).rejects.toThrowError(/cannot load the model: cannot load ONNX model/);
   });
 
-  it("keeps the event loop free while a large batch runs (workers), unlike running ONNX on the main thread", async () => {
+  it("keeps the event loop free while a large batch runs: featurization and ONNX run in the workers", async () => {
     const inputs = Array.from({ length: 120 }, (_, i) => pathInput(path(100 + i)));
     const lag = async (work: () => Promise<unknown>) => {
       let worst = 0;
@@ -114,15 +114,20 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
       return worst;
     };
     const fresh = await EmPredictor.load(MODEL, { workers: 2, cacheSize: 0, log: () => {} });
-    const withWorkers = await lag(() => fresh.predictMany(inputs));
+    let busy = 0;
+    const withWorkers = await lag(async () => {
+      const t0 = performance.now();
+      await fresh.predictMany(inputs);
+      busy = performance.now() - t0;
+    });
     await fresh.close();
-    const direct = await EmModel.load(MODEL);
-    const graphs = inputs.map(pathwayGraphOf);
-    const onMainThread = await lag(() => direct.predict(graphs));
-    await direct.release();
-    // Workers: the timer keeps firing (a cheap request would be answered); main thread: it stalls for the whole run.
-    expect(withWorkers).toBeLessThan(onMainThread / 3);
-    expect(withWorkers).toBeLessThan(250);
+    // Featurizing 120 path structures alone takes far longer than the worst stall we allow, so this holds only
+    // because that work (and ONNX) happens off the main thread: a 5 ms timer keeps firing throughout.
+    const t0 = performance.now();
+    inputs.forEach(pathwayGraphOf);
+    const featurizeOnMain = performance.now() - t0;
+    expect(busy).toBeGreaterThan(featurizeOnMain);
+    expect(withWorkers).toBeLessThan(Math.min(100, featurizeOnMain / 2));
   });
 });
 

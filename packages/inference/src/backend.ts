@@ -29,8 +29,6 @@ export type TensorData =
 export async function openOnnxModel(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: "all",
-    // Without this every session keeps an arena as large as its biggest batch ever (GBs across members × workers).
-    enableCpuMemArena: false,
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
   };
   let session: ort.InferenceSession | undefined;
@@ -38,7 +36,13 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
   if (options.provider === "cuda") {
     try {
       // Quiet: a missing CUDA library is expected on CPU machines and reported once by the caller.
-      session = await ort.InferenceSession.create(path, { ...base, executionProviders: ["cuda"], logSeverityLevel: 4 });
+      const level = ort.env.logLevel;
+      ort.env.logLevel = "fatal";
+      try {
+        session = await ort.InferenceSession.create(path, { ...base, executionProviders: ["cuda"], logSeverityLevel: 4 });
+      } finally {
+        ort.env.logLevel = level;
+      }
       provider = "cuda";
     } catch {
       session = undefined;

@@ -24,6 +24,27 @@ function graphOf(p: SerializedPath): CrystalGraph {
   return structureGraph(new Structure(lattice, sites), p.isImage);
 }
 
+function maxDegree(g: CrystalGraph): number {
+  let k = 0;
+  for (let i = 0; i < g.numAtoms; i++) k = Math.max(k, g.edgeOffsets[i + 1]! - g.edgeOffsets[i]!);
+  return k;
+}
+
+/** Split a run into groups whose largest degrees differ by at most 2 (less padding, same results). */
+function byDegree<T extends { g: CrystalGraph }>(items: T[]): T[][] {
+  const sorted = items.map((x) => ({ x, k: maxDegree(x.g) })).sort((a, b) => a.k - b.k);
+  const groups: T[][] = [];
+  let lo = -Infinity;
+  for (const { x, k } of sorted) {
+    if (k > lo + 2) {
+      groups.push([]);
+      lo = k;
+    }
+    groups.at(-1)!.push(x);
+  }
+  return groups;
+}
+
 async function main(): Promise<void> {
   let members: OnnxModel[];
   let reason: string;
@@ -57,14 +78,15 @@ async function main(): Promise<void> {
         results[k] = { error: (e as Error).message };
       }
     });
-    if (graphs.length > 0) {
+    // Every atom is padded to the run's largest degree, so graphs of similar degree run together.
+    for (const group of byDegree(graphs.map((g, j) => ({ g, slot: slots[j]! })))) {
       try {
-        const feeds = modelInputs(collate(graphs));
+        const feeds = modelInputs(collate(group.map((x) => x.g)));
         const per: Float32Array[] = [];
         for (const m of members) per.push((await m.run(feeds)).em!.data);
-        slots.forEach((k, g) => (results[k] = { members: per.map((p) => p[g]!) }));
+        group.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!) }));
       } catch (e) {
-        for (const k of slots) results[k] = { error: (e as Error).message };
+        for (const x of group) results[x.slot] = { error: (e as Error).message };
       }
     }
     port.postMessage({ id: req.id, results } satisfies WorkerResponse);

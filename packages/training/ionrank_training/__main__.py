@@ -49,6 +49,8 @@ def main(argv=None):
     ex.add_argument("--name", default="em")
     ex.add_argument("--version", default="1.0.0")
     ex.add_argument("--parity", type=int, default=24)
+    ex.add_argument("--variant", action="append", default=[], help="NAME=CV_DIR of another design to list in the card")
+    ex.add_argument("--design-notes", default=None, help="text file of design measurements to include in the card")
     a = p.parse_args(argv)
     set_threads()
     ds = load_dataset(a.data)
@@ -64,7 +66,13 @@ def main(argv=None):
     else:
         from .export import export_ensemble
 
-        card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity)
+        variants = {}
+        for v in a.variant:
+            key, path = v.split("=", 1)
+            with open(f"{path}/cv.json") as f:
+                variants[key] = json.load(f)
+        notes = open(a.design_notes).read() if a.design_notes else None
+        card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes)
         print(json.dumps({"card": f"{a.out}/{a.name}.card.json", "members": [m["file"] for m in card["ensemble"]["members"]]}))
 
 

@@ -88,7 +88,7 @@ def applicability(ds: GraphDataset) -> dict:
 
 
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
-                    pretrain_dir: str | None, parity_count: int = 24) -> dict:
+                    pretrain_dir: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None) -> dict:
     with open(os.path.join(cv_dir, "cv.json")) as f:
         cv = json.load(f)
     os.makedirs(out_dir, exist_ok=True)
@@ -140,6 +140,11 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
             "pretrained": {"metrics": cv["metrics"], "per_fold": cv["per_fold"], "epochs": cv["epochs"], "seconds": cv["seconds"]},
             "scratch": None if scratch is None else {"metrics": scratch["metrics"], "per_fold": scratch["per_fold"],
                                                     "epochs": scratch["epochs"], "seconds": scratch["seconds"]},
+            # Other designs measured on the same folds (e.g. freezing early layers).
+            "variants": {k: {"metrics": v["metrics"], "epochs": v["epochs"], "seconds": v["seconds"], "model": v["model"],
+                             "freeze": v["hyperparameters"].get("freeze", 0), "pretrained": v["pretrained"]}
+                         for k, v in (variants or {}).items()},
+            "design_notes": design_notes,
         },
         "pretraining": None if pre is None else {k: pre[k] for k in ("properties", "validation_mae", "epochs", "seconds", "train_size", "validation_size", "sources")},
         "training_data": {"finetune": ds.sha256_of_sources()},
