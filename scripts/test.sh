@@ -9,4 +9,7 @@ export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTI
 # python3-numpy and python3-torch: the training core and its tests (OpenBLAS and tcmalloc make it fast).
 bash scripts/system-deps.sh python3 python3-numpy python3-torch python3-onnx libopenblas0-pthread libtcmalloc-minimal4
 npx turbo run build lint typecheck test --output-logs=new-only
+# Cross-package and end-to-end tests (test/): type-check, lint, run.
+npx tsc -p test/tsconfig.json
+npx eslint test
 npx vitest run --config test/vitest.config.ts

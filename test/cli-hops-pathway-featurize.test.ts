@@ -1,18 +1,13 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Pathway, readJsonStructures, readStructures, Structure, writePoscar } from "@ionrank/crystal";
+import { FIXTURES, ionrank as run, SHARED } from "./helpers.js";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const FIX = join(ROOT, "packages/crystal/test/fixtures");
-const SHARED = join(ROOT, "../shared/data");
+const FIX = FIXTURES;
 
-function ionrank(...args: string[]) {
-  const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const ionrank = (...args: string[]) => run(args);
 
 describe("npx ionrank hops", () => {
   it("prints the symmetry-distinct hops with the documented fields", () => {

@@ -3,15 +3,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { FIXTURES, ionrank as run, ROOT } from "./helpers.js";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const FIX = join(ROOT, "packages/crystal/test/fixtures");
+const FIX = FIXTURES;
+const ionrank = (...args: string[]) => run(args);
 
-/** Run the installed binary (node_modules/.bin/ionrank, what `npx ionrank` resolves to) from the repository root. */
-function ionrank(...args: string[]) {
-  const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 28 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("npx ionrank inspect", () => {
   it("prints one JSON object per structure with the documented fields", () => {

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lattice, Pathway, readJsonStructures, Structure } from "@ionrank/crystal";
 import { pathwayGraph } from "@ionrank/featurize";
 import { EmModel, EmPredictor, pathInput, type PathInput } from "@ionrank/inference";
+import { FIXTURES, ionrank, ROOT, SHARED } from "./helpers.js";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = join(ROOT, "models/em.card.json");
-const SHARED = join(ROOT, "../shared/data");
 const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string; target: number }[];
 const path = (i: number) => Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!);
 
@@ -142,8 +140,11 @@ function stdev(v: number[]): number {
 }
 
 describe("ionrank predict / evaluate / screen", () => {
-  const run = (...args: string[]) => spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
-  const FIX = join(ROOT, "packages/crystal/test/fixtures");
+  const run = (...args: string[]) => {
+    const r = ionrank(args);
+    return { status: r.code, stdout: r.stdout, stderr: r.stderr };
+  };
+  const FIX = FIXTURES;
 
   it("predict: host structures with --ion, dataset entries, endpoint pairs; bad files reported, good ones kept", () => {
     const dir = mkdtempSync(join(tmpdir(), "ionrank-predict-"));
