@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { OnnxRuntimeError } from "./errors.js";
 
@@ -23,6 +26,20 @@ export type TensorData =
   | { type: "float32"; data: Float32Array; dims: number[] };
 
 /**
+ * Whether onnxruntime-node was installed with its CUDA provider (ONNXRUNTIME_NODE_INSTALL=cuda12): without
+ * the provider library, asking ONNX Runtime for CUDA only prints native errors before failing.
+ */
+function cudaLibrariesInstalled(): boolean {
+  try {
+    const binding = dirname(createRequire(import.meta.url).resolve("onnxruntime-node"));
+    const dir = join(binding, "..", "bin", "napi-v6", process.platform, process.arch);
+    return existsSync(join(dir, "libonnxruntime_providers_cuda.so")) || existsSync(join(dir, "onnxruntime_providers_cuda.dll"));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Open an ONNX model. Asking for CUDA where its libraries are missing falls back to CPU (ONNX Runtime
  * throws instead of falling back when given ["cuda", "cpu"], so CUDA is tried on its own first).
  */
@@ -33,7 +50,7 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
   };
   let session: ort.InferenceSession | undefined;
   let provider: Provider = "cpu";
-  if (options.provider === "cuda") {
+  if (options.provider === "cuda" && cudaLibrariesInstalled()) {
     try {
       // Quiet: a missing CUDA library is expected on CPU machines and reported once by the caller.
       const level = ort.env.logLevel;
