@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { gunzipSync } from "node:zlib";
 import {
   Composition,
   CrystalError,
@@ -11,6 +9,7 @@ import {
   Pathway,
   readJsonStructures,
   readStructureFile,
+  readTextFile,
   type ElementSymbol,
 } from "@ionrank/crystal";
 import type { PathInput } from "@ionrank/inference";
@@ -27,9 +26,7 @@ function item(id: string, p: Pathway, target?: number): PathItem {
 }
 
 function readJsonFile(file: string): unknown {
-  let buf = readFileSync(file);
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
-  return parseJsonText(buf.toString("utf8"), file);
+  return parseJsonText(readTextFile(file).text, file);
 }
 
 /** Dataset JSON: a list of entries in the 5-image form ({atoms}) or endpoint pairs ({atoms_ini, atoms_fin}). */

@@ -1,6 +1,6 @@
 import { CrystalError } from "./errors.js";
 import type { ElementSymbol } from "./elements.js";
-import type { Mat3, Vec3 } from "./lattice.js";
+import type { Vec3 } from "./lattice.js";
 import { neighbourList } from "./neighbours.js";
 import { Structure } from "./structure.js";
 import { symmetryOf, type SymmetryOperation } from "./symmetry.js";
@@ -236,9 +236,8 @@ export function percolationDimension(hops: readonly { i: number; j: number; n: A
 /** Keep `basis` a set of linearly independent integer vectors (Gaussian elimination in floating point). */
 function addToBasis(basis: Vec3[], v: Vec3): void {
   if (basis.length === 3) return;
-  const m: Mat3 | number[][] = [...basis, v];
-  // Rank of the stacked vectors via elimination.
-  const a = m.map((r) => [...r]);
+  // Rank of the stacked vectors via elimination (on a copy).
+  const a = [...basis, v].map((r) => [...r]);
   let rank = 0;
   for (let col = 0; col < 3 && rank < a.length; col++) {
     let piv = -1;

@@ -1,9 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { gunzipSync } from "node:zlib";
-import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures } from "@ionrank/crystal";
+import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile } from "@ionrank/crystal";
 import { DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
 import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, MAX_ATOMIC_NUMBER } from "./encoding.js";
 import { pathwayGraph, structureGraph, type CrystalGraph } from "./graph.js";
@@ -56,21 +55,9 @@ function propertyName(file: string): string {
 }
 
 function loadEntries(file: string): { entries: Entry[]; sha256: string } {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    throw new ParseError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
-  }
-  const sha256 = createHash("sha256").update(buf).digest("hex");
-  if (buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (e) {
-      throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file });
-    }
-  }
-  const doc = parseJsonText(buf.toString("utf8"), file);
+  const { raw, text } = readTextFile(file);
+  const sha256 = createHash("sha256").update(raw).digest("hex");
+  const doc = parseJsonText(text, file);
   if (!Array.isArray(doc)) throw new ParseError("a dataset is a JSON list of entries {id, target, atoms}", { file });
   const entries = doc.map((raw, i): Entry => {
     const o = raw as Record<string, unknown> | null;

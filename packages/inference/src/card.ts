@@ -36,6 +36,13 @@ export interface ModelCard {
   [key: string]: unknown;
 }
 
+/** Ensemble mean and calibrated spread (sample standard deviation of members × the card's scale), eV. */
+export function ensembleSummary(members: readonly number[], card: Pick<ModelCard, "calibration">): { mean: number; std: number } {
+  const mean = members.reduce((a, b) => a + b, 0) / members.length;
+  const sd = members.length > 1 ? Math.sqrt(members.reduce((a, v) => a + (v - mean) ** 2, 0) / (members.length - 1)) : 0;
+  return { mean, std: sd * card.calibration.scale };
+}
+
 /** A card plus the absolute paths of its member files. */
 export interface LoadedCard {
   card: ModelCard;

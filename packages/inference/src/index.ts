@@ -1,5 +1,5 @@
 export { EmModel, type EmPrediction } from "./model.js";
-export { loadModelCard, type ModelCard, type LoadedCard, type RegressionMetrics } from "./card.js";
+export { loadModelCard, ensembleSummary, type ModelCard, type LoadedCard, type RegressionMetrics } from "./card.js";
 export { openOnnxModel, type OnnxModel, type Provider, type SessionOptions, type TensorData } from "./backend.js";
 export { modelInputs } from "./tensors.js";
 export { InferenceError, ModelCardError, OnnxRuntimeError } from "./errors.js";

@@ -1,6 +1,6 @@
 import { collate, type CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel, type SessionOptions } from "./backend.js";
-import { loadModelCard, type ModelCard } from "./card.js";
+import { ensembleSummary, loadModelCard, type ModelCard } from "./card.js";
 import { modelInputs } from "./tensors.js";
 
 /** One Em prediction: ensemble mean, calibrated uncertainty, and each member's value (all eV). */
@@ -48,13 +48,11 @@ export class EmModel {
   /** Predict Em for path-structure graphs (see `pathwayGraph`). */
   async predict(graphs: readonly CrystalGraph[]): Promise<EmPrediction[]> {
     const per = await this.memberPredictions(graphs);
-    const scale = this.card.calibration.scale;
     const threshold = this.card.threshold.good_conductor_below_ev;
     return graphs.map((_, g) => {
       const values = per.map((m) => m[g]!);
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
-      return { em: mean, uncertainty: sd * scale, members: values, goodConductor: mean < threshold, modelVersion: this.modelVersion };
+      const { mean, std } = ensembleSummary(values, this.card);
+      return { em: mean, uncertainty: std, members: values, goodConductor: mean < threshold, modelVersion: this.modelVersion };
     });
   }
 

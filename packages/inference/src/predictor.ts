@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import DataLoader from "dataloader";
 import { atomicNumber, ELEMENT_SYMBOLS as ELEMENTS, type Pathway, type Structure } from "@ionrank/crystal";
-import { loadModelCard, type ModelCard } from "./card.js";
+import { ensembleSummary, loadModelCard, type ModelCard } from "./card.js";
 import type { Provider } from "./backend.js";
 import { WorkerPool } from "./pool.js";
 import type { SerializedPath } from "./protocol.js";
@@ -226,9 +226,7 @@ export class EmPredictor {
   }
 
   private result(p: SerializedPath, members: number[]): EmResult {
-    const mean = members.reduce((a, b) => a + b, 0) / members.length;
-    const sd = members.length > 1 ? Math.sqrt(members.reduce((a, v) => a + (v - mean) ** 2, 0) / (members.length - 1)) : 0;
-    const std = sd * this.card.calibration.scale;
+    const { mean, std } = ensembleSummary(members, this.card);
     const t = this.options.threshold;
     const pGood = std > 0 ? normalCdf((t - mean) / std) : mean < t ? 1 : 0;
     return { emPredicted: mean, emStd: std, pGood, model: this.modelVersion, warnings: this.warnings(p), members };

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { EmPredictor } from "@ionrank/inference";
+import { EmPredictor, type RegressionMetrics } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { loadPathItems } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
@@ -11,15 +11,8 @@ export const evaluateHelp = `ionrank evaluate --data FILE [--threshold 0.65] [--
 Predict every labelled entry of a dataset file and print {count, mae, rmse, r2, accuracy, precision,
 recall} (eV; "good conductor" = Em < threshold). --out writes per-entry predictions as JSON.`;
 
-export interface Metrics {
-  count: number;
-  mae: number;
-  rmse: number;
-  r2: number | null;
-  accuracy: number;
-  precision: number | null;
-  recall: number | null;
-}
+/** The model card's metric set (RegressionMetrics), with the entry count named as the CLI prints it. */
+export type Metrics = Omit<RegressionMetrics, "n"> & { count: number };
 
 /** The same figures as the training core's regression_metrics. */
 export function metrics(y: number[], p: number[], threshold: number): Metrics {

@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { CrystalError, ParseError } from "../errors.js";
 import type { Structure } from "../structure.js";
@@ -63,20 +63,26 @@ export function readStructures(text: string, options: ReadOptions = {}): Structu
   }
 }
 
-/** Read a file (plain or gzip) from disk. */
-export async function readStructureFile(path: string, options: Omit<ReadOptions, "file"> = {}): Promise<Structure[]> {
-  let buf: Buffer;
+/**
+ * Read a text file that may be gzip-compressed (detected from its magic bytes, not its name). Returns the
+ * bytes as stored (for hashing) and the decoded text; failures are ParseErrors naming the file.
+ */
+export function readTextFile(path: string): { raw: Buffer; text: string } {
+  let raw: Buffer;
   try {
-    buf = await readFile(path);
+    raw = readFileSync(path);
   } catch (e) {
     throw new ParseError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
   }
-  if (buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (e) {
-      throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file: path });
-    }
+  if (raw[0] !== 0x1f || raw[1] !== 0x8b) return { raw, text: raw.toString("utf8") };
+  try {
+    return { raw, text: gunzipSync(raw).toString("utf8") };
+  } catch (e) {
+    throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file: path });
   }
-  return readStructures(buf.toString("utf8"), { ...options, file: path });
+}
+
+/** Read every structure in a file (plain or gzip) from disk. */
+export async function readStructureFile(path: string, options: Omit<ReadOptions, "file"> = {}): Promise<Structure[]> {
+  return readStructures(readTextFile(path).text, { ...options, file: path });
 }
