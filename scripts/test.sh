@@ -8,6 +8,13 @@ export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTI
 # System packages the test suite uses (installed only when missing):
 # python3-numpy and python3-torch: the training core and its tests (OpenBLAS and tcmalloc make it fast).
 bash scripts/system-deps.sh python3 python3-numpy python3-torch python3-onnx libopenblas0-pthread libtcmalloc-minimal4
+bash scripts/system-deps.sh postgresql
+# A throw-away PostgreSQL on 127.0.0.1 for the database and API tests (stopped and removed on exit).
+PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ionrank-pg.XXXXXX")
+chmod 755 "$PG_DIR"
+trap 'bash scripts/postgres.sh stop "$PG_DIR/pg"' EXIT
+IONRANK_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$PG_DIR/pg" "${IONRANK_TEST_POSTGRES_PORT:-54329}")
+export IONRANK_TEST_POSTGRES_URL
 npx turbo run build lint typecheck test --output-logs=new-only
 # Cross-package and end-to-end tests (test/): type-check, lint, run.
 npx tsc -p test/tsconfig.json

@@ -1,100 +1,287 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const FIX = join(ROOT, "packages/crystal/test/fixtures");
-const dataDir = mkdtempSync(join(tmpdir(), "ionrank-api-"));
-let server: ChildProcess;
-let url = "";
-let key = "";
+import { FIXTURES, freshPostgres, ionrank, ROOT, SHARED } from "./helpers.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-async function gql(query: string, variables: Record<string, unknown> = {}, auth = true) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(auth && key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: res.status, body: (await res.json()) as { data?: Record<string, Json>; errors?: { message: string; extensions: { code: string } }[] } };
+const IMPORT = `mutation ($s: [StructureInput!]!, $ion: String, $p: Boolean) {
+  importStructures(structures: $s, ion: $ion, predict: $p) { id status processed imported duplicates failed errors { name index reason } } }`;
+const fixture = (name: string) => ({ name, content: readFileSync(join(FIXTURES, name), "utf8") });
+const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as Json[];
+
+/** LiCoO2 POSCARs with the a axis stretched by a different amount each: distinct materials, same chemistry. */
+function poscars(dir: string, n: number, badEvery: number): { good: number; bad: number } {
+  const base = readFileSync(join(FIXTURES, "LiCoO2.POSCAR"), "utf8").split("\n");
+  let good = 0;
+  let bad = 0;
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const name = `LiCoO2_${String(i).padStart(5, "0")}.POSCAR`;
+    if (i % badEvery === badEvery - 1) {
+      writeFileSync(join(dir, name), base.slice(0, 4).join("\n")); // truncated: no species or coordinates
+      bad++;
+    } else {
+      const lines = [...base];
+      lines[1] = (1 + (i + 1) * 1e-4).toFixed(6); // the POSCAR scale factor
+      writeFileSync(join(dir, name), lines.join("\n"));
+      good++;
+    }
+  }
+  return { good, bad };
 }
 
-beforeAll(async () => {
-  const env = { ...process.env, IONRANK_DATA_DIR: dataDir, IONRANK_API_PORT: "0", NODE_ENV: "production" };
-  const k = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["apikey", "create", "--role", "editor"], { env, encoding: "utf8" });
-  expect(k.status, k.stderr).toBe(0);
-  key = k.stdout.trim().split("\n").at(-1)!;
-  server = spawn(process.execPath, [join(ROOT, "apps/api/dist/main.js")], { env });
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on("data", (d: Buffer) => {
-      const m = /at (http:\/\/\S+graphql)/.exec(d.toString());
-      if (m) resolve(m[1]!);
+const backends = [
+  { name: "SQLite file", database: async (dir: string) => ({ IONRANK_DATA_DIR: dir }) },
+  { name: "PostgreSQL", database: async (dir: string) => ({ IONRANK_DATA_DIR: dir, DATABASE_URL: await freshPostgres("ionrank_api") }) },
+];
+
+describe.each(backends)("GraphQL API over HTTP, real server process, on $name", (backend) => {
+  let server: ChildProcess;
+  let url = "";
+  let editor = "";
+  let reader = "";
+  let env: NodeJS.ProcessEnv = {};
+  const dir = mkdtempSync(join(tmpdir(), "ionrank-api-"));
+
+  async function gql(query: string, variables: Record<string, unknown> = {}, key: string | null = editor) {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
     });
-    server.once("exit", (code) => reject(new Error(`API exited with ${code}`)));
+    return { status: res.status, body: (await res.json()) as { data?: Record<string, Json>; errors?: { message: string; extensions: { code: string } }[] } };
+  }
+
+  beforeAll(async () => {
+    env = { ...process.env, ...(await backend.database(join(dir, "data"))), IONRANK_API_PORT: "0", NODE_ENV: "production", IONRANK_INFERENCE_WORKERS: "1", IONRANK_MAX_BODY_BYTES: "4000000" };
+    for (const role of ["editor", "reader"]) {
+      const k = ionrank(["apikey", "create", "--role", role], env);
+      expect(k.code, k.stderr).toBe(0);
+      if (role === "editor") editor = k.stdout.trim().split("\n").at(-1)!;
+      else reader = k.stdout.trim().split("\n").at(-1)!;
+    }
+    server = spawn(process.execPath, [join(ROOT, "apps/api/dist/main.js")], { env });
+    let log = "";
+    url = await new Promise<string>((resolve, reject) => {
+      server.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+      server.stdout!.on("data", (d: Buffer) => {
+        const m = /at (http:\/\/\S+graphql)/.exec(d.toString());
+        if (m) resolve(m[1]!);
+      });
+      server.once("exit", (code) => reject(new Error(`API exited with ${code}: ${log}`)));
+    });
   });
-});
-afterAll(() => {
-  server?.kill("SIGTERM");
-});
+  afterAll(() => {
+    server?.kill("SIGTERM");
+  });
 
-const IMPORT = `mutation ($s: [StructureInput!]!, $ion: String) { importStructures(structures: $s, ion: $ion) { id status imported failed errors { name index reason } } }`;
-
-describe("GraphQL API over HTTP (real server process, SQLite file)", () => {
-  it("imports structures with an API key: good ones stored with their hops, bad ones reported with index and reason", async () => {
-    const structures = [
-      { name: "LiFePO4.cif", content: readFileSync(join(FIX, "LiFePO4.cif"), "utf8") },
-      { name: "broken.cif", format: "cif", content: "data_x\n_cell_length_a 5\n" },
-      { name: "LiCoO2.POSCAR", format: "poscar", content: readFileSync(join(FIX, "LiCoO2.POSCAR"), "utf8") },
-    ];
-    const r = await gql(IMPORT, { s: structures, ion: "Li" });
+  it("imports inline structures with a key, enumerates and predicts hops; bad ones are reported with index and reason", async () => {
+    const s = [fixture("LiFePO4.cif"), { name: "broken.cif", format: "cif", content: "data_x\n_cell_length_a 5\n" }, fixture("LiCoO2.POSCAR"), fixture("LiMn2O4.cif"), fixture("NaCl.cif")];
+    const r = await gql(IMPORT, { s, ion: "Li", p: true });
     expect(r.body.errors).toBeUndefined();
     const job = r.body.data!.importStructures;
-    expect(job).toMatchObject({ status: "DONE", imported: 2, failed: 1 });
-    expect(job.errors[0]).toMatchObject({ name: "broken.cif", index: 1 });
-    expect(job.errors[0].reason).toMatch(/no data block has atom sites/);
+    expect(job).toMatchObject({ status: "DONE", processed: 5, imported: 4, duplicates: 0, failed: 1 });
+    expect(job.errors).toEqual([{ name: "broken.cif", index: 1, reason: expect.stringMatching(/no data block has atom sites/) }]);
     const again = await gql(`query ($id: ID!) { importJob(id: $id) { status imported failed } }`, { id: job.id });
-    expect(again.body.data!.importJob).toEqual({ status: "DONE", imported: 2, failed: 1 });
-    // Re-importing the same content creates nothing new.
-    await gql(IMPORT, { s: structures, ion: "Li" });
-    const all = await gql(`{ materials(first: 50) { edges { node { reducedFormula spaceGroup pathways { ion hopLength multiplicity } } } } }`);
-    const nodes = all.body.data!.materials.edges.map((e: { node: unknown }) => e.node);
-    expect(nodes).toHaveLength(2);
-    const lfp = nodes.find((n: { reducedFormula: string }) => n.reducedFormula === "LiFePO4");
+    expect(again.body.data!.importJob).toEqual({ status: "DONE", imported: 4, failed: 1 });
+    // The same content again creates nothing new.
+    const re = await gql(IMPORT, { s, ion: "Li" });
+    expect(re.body.data!.importStructures).toMatchObject({ imported: 4, duplicates: 4, failed: 1 });
+    const all = await gql(`{ materials(first: 50) { edges { node { reducedFormula spaceGroup pathways { ion hopLength multiplicity prediction { emPredicted emStd pGood model } } } } } }`);
+    const nodes = all.body.data!.materials.edges.map((e: Json) => e.node);
+    expect(nodes.map((n: Json) => n.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4", "NaCl"]);
+    const lfp = nodes.find((n: Json) => n.reducedFormula === "LiFePO4");
     expect(lfp.spaceGroup).toBe(62);
-    expect(lfp.pathways[0]).toMatchObject({ ion: "Li", multiplicity: 4 });
+    expect(lfp.pathways[0]).toMatchObject({ ion: "Li", multiplicity: 4, prediction: { model: "em@2.0.0" } });
     expect(lfp.pathways[0].hopLength).toBeCloseTo(3.005, 3);
+    expect(lfp.pathways[0].prediction.pGood).toBeGreaterThan(0);
   });
 
-  it("paginates with stable cursors and filters by ion", async () => {
-    await gql(IMPORT, { s: [{ name: "NaCl.cif", content: readFileSync(join(FIX, "NaCl.cif"), "utf8") }] });
-    const p1 = await gql(`{ materials(first: 2) { edges { cursor node { id } } pageInfo { endCursor hasNextPage } } }`);
-    const c = p1.body.data!.materials;
-    expect(c.edges).toHaveLength(2);
-    expect(c.pageInfo.hasNextPage).toBe(true);
-    const p2 = await gql(`query ($a: String) { materials(first: 2, after: $a) { edges { node { id } } pageInfo { hasNextPage } } }`, { a: c.pageInfo.endCursor });
-    expect(p2.body.data!.materials.edges).toHaveLength(1);
-    expect(p2.body.data!.materials.pageInfo.hasNextPage).toBe(false);
-    const li = await gql(`{ materials(ion: "Li") { edges { node { reducedFormula } } } }`);
-    expect(li.body.data!.materials.edges.map((e: { node: { reducedFormula: string } }) => e.node.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4"]);
+  it("imports the Em dataset's JSON with its DFT labels, functional and class", async () => {
+    const r = await gql(IMPORT, { s: [{ name: "train.json", content: JSON.stringify(train.slice(0, 20)) }] });
+    expect(r.body.data!.importStructures).toMatchObject({ imported: 20, failed: 0 });
+    const p = await gql(`{ pathways(filter: { hasDft: true }, first: 100) { edges { node { ion emDft emDftSource hopLength material { name structureClass citation } } } } }`);
+    const edges = p.body.data!.pathways.edges;
+    expect(edges).toHaveLength(20);
+    const first = edges.find((e: Json) => e.node.material.name === train[0].sys_name).node;
+    expect(first.emDft).toBe(train[0].target);
+    expect(first.emDftSource).toMatch(/doi:10\.1038\/s41524-026-01972-8/);
+    expect(first.material.structureClass).toBe(train[0].class);
   });
 
-  it("refuses mutations without a key, with bad keys and bad input, with stable codes and no stack traces", async () => {
-    const anon = await gql(IMPORT, { s: [] }, false);
+  it("ranks, filters and sorts by every key, with keyset pagination that is stable under inserts", async () => {
+    const rank = await gql(`{ ranking(ion: "Li") { model edges { node { reducedFormula } ranking { rankEm percolationEm percolationDim lowestEm pGood hops } } } }`);
+    const rows = rank.body.data!.ranking.edges;
+    expect(rank.body.data!.ranking.model).toBe("em@2.0.0");
+    expect(rows.map((e: Json) => e.node.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4"]);
+    for (let i = 1; i < rows.length; i++) expect(rows[i].ranking.rankEm).toBeGreaterThanOrEqual(rows[i - 1].ranking.rankEm);
+    for (const e of rows) {
+      expect(e.ranking.lowestEm).toBeLessThanOrEqual(e.ranking.rankEm);
+      expect(e.ranking.percolationDim).toBeGreaterThanOrEqual(1); // all three conduct Li in at least 1D
+    }
+    const lfp = rows.find((e: Json) => e.node.reducedFormula === "LiFePO4");
+    expect(lfp.ranking.percolationDim).toBe(1); // olivine: 1D channels along b
+    const names = async (args: string) => {
+      const r = await gql(`{ materials(${args}) { edges { node { reducedFormula } ranking { rankEm pGood } } } }`);
+      expect(r.body.errors, args).toBeUndefined();
+      return r.body.data!.materials.edges as Json[];
+    };
+    const middle = rows[1].ranking.rankEm;
+    const upTo = await names(`filter: { ion: "Li", emMax: ${middle} }, sort: EM`);
+    expect(upTo.map((e) => e.node.reducedFormula)).toEqual(rows.slice(0, 2).map((e: Json) => e.node.reducedFormula));
+    const from = await names(`filter: { ion: "Li", emMin: ${middle} }, sort: EM`);
+    expect(from.map((e) => e.node.reducedFormula)).toEqual(rows.slice(1).map((e: Json) => e.node.reducedFormula));
+    const good = await names(`filter: { ion: "Li", goodOnly: true }, sort: EM`);
+    expect(good.every((e) => e.ranking.rankEm < 0.65)).toBe(true);
+    expect(good.length).toBe(rows.filter((e: Json) => e.ranking.rankEm < 0.65).length);
+    const byP = await names(`filter: { ion: "Li" }, sort: PGOOD`);
+    for (let i = 1; i < byP.length; i++) expect(byP[i].ranking.pGood).toBeLessThanOrEqual(byP[i - 1].ranking.pGood);
+    expect((await names(`filter: { elementsAll: ["Li", "Fe"] }`)).map((e) => e.node.reducedFormula)).toEqual(["LiFePO4"]);
+    const noFe = (await names(`filter: { ion: "Li", elementsNone: ["Fe", "P"] }, first: 100`)).map((e) => e.node.reducedFormula);
+    expect(noFe).toContain("LiCoO2");
+    expect(noFe).not.toContain("LiFePO4");
+    expect((await names(`filter: { spaceGroup: 62 }`)).map((e) => e.node.reducedFormula)).toEqual(["LiFePO4"]);
+    expect((await names(`filter: { structureClass: "${train[0].class}" }, first: 100`)).length).toBe(train.slice(0, 20).filter((e) => e.class === train[0].class).length);
+    expect((await names(`filter: { hasDft: true }, first: 100`)).length).toBe(20);
+    expect((await names(`filter: { hasDft: false }, first: 100`)).map((e) => e.node.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4", "NaCl"]);
+    expect((await names(`filter: { ion: "Li", model: "nosuch@1" }, sort: EM`)).length).toBe(0);
+    const formula = (await names(`sort: FORMULA, first: 100`)).map((e) => e.node.reducedFormula);
+    expect(formula).toEqual([...formula].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    const needsIon = await gql(`{ materials(sort: EM) { edges { cursor } } }`);
+    expect(needsIon.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
+
+    // Walk the newest-first list two at a time while new materials arrive: every original row once, in order.
+    const before = (await names(`sort: DATE, first: 100`)).map((e) => e.node.reducedFormula);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 50; page++) {
+      const r = await gql(`query ($a: String) { materials(sort: DATE, first: 2, after: $a) { edges { node { reducedFormula } } pageInfo { endCursor hasNextPage } } }`, { a: after });
+      const c = r.body.data!.materials;
+      seen.push(...c.edges.map((e: Json) => e.node.reducedFormula));
+      if (page === 1) await gql(IMPORT, { s: [fixture("LiTi2PO43.cif")] });
+      if (!c.pageInfo.hasNextPage) break;
+      after = c.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(before);
+    const wrongSort = await gql(`query ($a: String) { materials(sort: FORMULA, after: $a) { edges { cursor } } }`, { a: after });
+    expect(wrongSort.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("adds, labels and predicts pathways; predictions run as a background job; stats and models", async () => {
+    const m = await gql(`{ materials(filter: { elementsAll: ["Ti"] }) { edges { node { id sites { species frac } } } } }`);
+    const nasicon = m.body.data!.materials.edges[0].node;
+    const li = nasicon.sites.map((s: Json, i: number) => ({ ...s, i })).filter((s: Json) => s.species === "Li");
+    const add = await gql(`mutation ($i: AddPathwayInput!) { addPathway(input: $i) { id ion hopLength initial final } }`, {
+      i: { materialId: nasicon.id, ion: "Li", fromSite: li[0].i, toSite: li[1].i, image: [0, 0, 0] },
+    });
+    expect(add.body.errors).toBeUndefined();
+    const pw = add.body.data!.addPathway;
+    expect(pw.hopLength).toBeGreaterThan(1);
+    const label = await gql(`mutation ($id: ID!) { labelPathway(id: $id, label: { emDft: 0.42, citation: "doi:10.1000/example", functional: "PBE" }) { emDft emDftSource } }`, { id: pw.id });
+    expect(label.body.data!.labelPathway).toEqual({ emDft: 0.42, emDftSource: "doi:10.1000/example; PBE" });
+    const noSource = await gql(`mutation ($id: ID!) { labelPathway(id: $id, label: { emDft: 0.42, citation: " ", functional: "PBE" }) { emDft } }`, { id: pw.id });
+    expect(noSource.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
+    const job = await gql(`mutation { predict(all: true) { id kind status } }`);
+    expect(job.body.data!.predict).toMatchObject({ kind: "predict" });
+    let state: Json = null;
+    for (let i = 0; i < 600 && state?.status !== "DONE" && state?.status !== "FAILED"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = (await gql(`query ($id: ID!) { importJob(id: $id) { status processed total imported failed } }`, { id: job.body.data!.predict.id })).body.data!.importJob;
+    }
+    // The 20 dataset pathways and the new NASICON hop had no prediction yet.
+    expect(state).toMatchObject({ status: "DONE", total: 21, processed: 21, imported: 21, failed: 0 });
+    const live = await gql(`query ($id: ID!) { pathway(id: $id) { prediction { model emPredicted } } }`, { id: pw.id });
+    expect(live.body.data!.pathway.prediction.model).toBe("em@2.0.0");
+    const st = await gql(`{ stats(ion: "Li") { materials pathways labelledPathways model emHistogram { binStart binWidth counts } byIon { ion pathways materials } } models { tag active } }`);
+    const s = st.body.data!.stats;
+    expect(s.labelledPathways).toBe(21);
+    expect(s.emHistogram.counts.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(s.byIon.reduce((a: number, x: Json) => a + x.pathways, 0)).toBe(s.pathways);
+    expect(st.body.data!.models).toEqual([{ tag: "em@2.0.0", active: true }]);
+    const unknown = await gql(`mutation { setActiveModel(model: "nosuch@1") { tag } }`);
+    expect(unknown.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("refuses what it must: no key, a read-only key, an unknown key, oversized or over-complex queries — with stable codes, no stack traces", async () => {
+    const anon = await gql(IMPORT, { s: [] }, null);
     expect(anon.body.errors![0]!.extensions.code).toBe("UNAUTHENTICATED");
-    expect(JSON.stringify(anon.body)).not.toMatch(/stacktrace/);
-    const saved = key;
-    key = "irk_not-a-key";
-    const bad = await gql(`{ materials { edges { cursor } } }`);
-    key = saved;
+    expect(JSON.stringify(anon.body)).not.toMatch(/stacktrace|at \//);
+    const ro = await gql(IMPORT, { s: [] }, reader);
+    expect(ro.body.errors![0]!.extensions.code).toBe("FORBIDDEN");
+    expect((await gql(`{ materials { edges { cursor } } }`, {}, reader)).body.errors).toBeUndefined();
+    const bad = await gql(`{ materials { edges { cursor } } }`, {}, "irk_not-a-key");
     expect(bad.status).toBe(401);
+    expect(bad.body.errors![0]!.extensions.code).toBe("UNAUTHENTICATED");
     const cursor = await gql(`{ materials(after: "bogus") { edges { cursor } } }`);
     expect(cursor.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
     const ion = await gql(IMPORT, { s: [], ion: "Xx" });
     expect(ion.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
+    let deep = "id";
+    for (let i = 0; i < 6; i++) deep = `pathways { material { ${deep} } }`;
+    const tooDeep = await gql(`{ materials { edges { node { ${deep} } } } }`);
+    expect(tooDeep.body.errors![0]!.extensions.code).toBe("QUERY_TOO_COMPLEX");
+    const aliases = await gql(`{ ${Array.from({ length: 30 }, (_, i) => `a${i}: stats { materials }`).join(" ")} }`);
+    expect(aliases.body.errors![0]!.extensions.code).toBe("QUERY_TOO_COMPLEX");
+    const costly = await gql(`{ materials(first: 500) { edges { node { pathways { predictions { model } material { pathways { id } } } } } } }`);
+    expect(costly.body.errors![0]!.extensions.code).toBe("QUERY_TOO_COMPLEX");
+    expect(costly.body.errors![0]!.message).toMatch(/cost/);
+    const tokens = await gql(`{ stats { ${"materials ".repeat(4000)} } }`);
+    expect(tokens.body.errors![0]!.extensions.code).toBe("QUERY_TOO_COMPLEX");
+    const big = await gql(IMPORT, { s: [{ name: "big.cif", content: "x".repeat(5_000_000) }] });
+    expect(big.status).toBe(413);
+    expect(big.body.errors![0]!.extensions.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("bulk-imports 1,000 files (10 % malformed) with exact counts, re-imports idempotently, and resumes a killed import without loss or duplicates", async () => {
+    const src = join(dir, "bulk");
+    const { good, bad } = poscars(src, 1000, 10);
+    const count = async () => (await gql(`{ stats { materials } }`)).body.data!.stats.materials as number;
+    const start = await count();
+    const r = ionrank(["import", src, "--json"], env);
+    expect(r.code).toBe(1); // some items failed
+    const [job] = JSON.parse(r.stdout) as Json[];
+    expect(job).toMatchObject({ status: "DONE", processed: 1000, imported: good, duplicates: 0, failed: bad });
+    expect(job.errors[0]).toMatchObject({ name: "LiCoO2_00009.POSCAR", index: 9 });
+    expect(await count()).toBe(start + good);
+    const again = JSON.parse(ionrank(["import", src, "--json"], env).stdout)[0];
+    expect(again).toMatchObject({ imported: good, duplicates: good, failed: bad });
+    expect(await count()).toBe(start + good);
+
+    // Kill an import part-way (after some batches committed), then resume it.
+    const src2 = join(dir, "bulk2");
+    const second = poscars(src2, 3000, 10);
+    const offset = 1e-4 * 5000; // a different stretch range: all new materials
+    for (let i = 0; i < 3000; i++) {
+      const f = join(src2, `LiCoO2_${String(i).padStart(5, "0")}.POSCAR`);
+      if (i % 10 !== 9) writeFileSync(f, readFileSync(f, "utf8").replace(/^(.*\n)(.*)\n/, (_, a) => `${a}${(1 + offset + (i + 1) * 1e-4).toFixed(6)}\n`));
+    }
+    const child = spawn(join(ROOT, "node_modules/.bin/ionrank"), ["import", src2, "--batch", "100"], { cwd: ROOT, env });
+    let err = "";
+    const jobId = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+        const m = /job (\S+): importing/.exec(err);
+        const read = [...err.matchAll(/(\d+) read/g)].at(-1);
+        if (m && read && Number(read[1]) >= 500) {
+          child.kill("SIGKILL");
+          resolve(m[1]!);
+        }
+      });
+      child.once("exit", () => reject(new Error(`import ended before it could be killed: ${err}`)));
+    });
+    await new Promise((r) => child.once("exit", r));
+    const mid = (await gql(`query ($id: ID!) { importJob(id: $id) { status processed imported failed } }`, { id: jobId })).body.data!.importJob;
+    expect(mid.status).toBe("RUNNING");
+    expect(mid.processed).toBeGreaterThanOrEqual(500);
+    expect(mid.processed).toBeLessThan(3000);
+    expect(mid.processed % 100).toBe(0); // whole batches only: nothing partial
+    expect(await count()).toBe(start + good + mid.imported);
+    const resumed = ionrank(["import", src2, "--resume", jobId, "--json"], env);
+    expect(JSON.parse(resumed.stdout)[0]).toMatchObject({ id: jobId, status: "DONE", processed: 3000, imported: second.good, duplicates: 0, failed: second.bad });
+    expect(await count()).toBe(start + good + second.good);
   });
 });

@@ -11,3 +11,21 @@ export function ionrank(args: readonly string[], env: NodeJS.ProcessEnv = proces
   const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, env, encoding: "utf8", maxBuffer: 1 << 28 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * A new, empty PostgreSQL database on the test server that scripts/test.sh starts (IONRANK_TEST_POSTGRES_URL),
+ * returned as its URL. Throws when no server was started: these tests must not silently pass without one.
+ */
+export async function freshPostgres(prefix: string): Promise<string> {
+  const admin = process.env.IONRANK_TEST_POSTGRES_URL;
+  if (!admin) throw new Error("IONRANK_TEST_POSTGRES_URL is not set: run the tests with `npm test` (scripts/test.sh starts PostgreSQL)");
+  const { default: pg } = await import("pg");
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`.toLowerCase();
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}"`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

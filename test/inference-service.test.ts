@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lattice, Pathway, readJsonStructures, Structure } from "@ionrank/crystal";
-import { pathwayGraph } from "@ionrank/featurize";
+import { pathwayGraph, type FeaturizerConfig } from "@ionrank/featurize";
 import { EmModel, EmPredictor, pathInput, type PathInput } from "@ionrank/inference";
 import { FIXTURES, ionrank, ROOT, SHARED } from "./helpers.js";
 
 const MODEL = join(ROOT, "models/em.card.json");
+const CARD_CONFIG = (JSON.parse(readFileSync(MODEL, "utf8")) as { featurizer: { config: FeaturizerConfig } }).featurizer.config;
 const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string; target: number }[];
 const path = (i: number) => Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!);
 
@@ -131,7 +132,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
 
 function pathwayGraphOf(x: PathInput) {
   const n = x.isImage.reduce((a, b) => a + b, 0);
-  return pathwayGraph(Pathway.fromImageStructure(x.structure, n));
+  return pathwayGraph(Pathway.fromImageStructure(x.structure, n), CARD_CONFIG);
 }
 
 function stdev(v: number[]): number {

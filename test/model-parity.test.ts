@@ -16,8 +16,11 @@ describe("the shipped Em model (models/em.card.json)", () => {
     expect(card.parity.entries.length).toBeGreaterThanOrEqual(20);
     const model = await EmModel.load(CARD);
     const graphs = card.parity.entries.map((id: string) =>
-      pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!)),
+      pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!), card.featurizer.config),
     );
+    // The shipped model reads path structures cropped around the path (far fewer atoms than the 5-image file).
+    expect(card.featurizer.config.cropRadius).toBeGreaterThan(0);
+    expect(graphs[0].numAtoms).toBeLessThan(readJsonStructures(train.find((e) => e.sys_name === card.parity.entries[0]) as never)[0]!.length);
     const onnx = await model.memberPredictions(graphs);
     expect(onnx).toHaveLength(card.ensemble.members.length);
     let worst = 0;
@@ -27,7 +30,9 @@ describe("the shipped Em model (models/em.card.json)", () => {
   });
 
   it("is a real ensemble with the figures the issue asks for", () => {
-    expect(card.featurizer.version).toBe(featurizerVersion());
+    expect(card.featurizer.version).toBe(featurizerVersion(card.featurizer.config));
+    expect(card.featurizer.bulkVersion).toBe(featurizerVersion());
+    expect(card.cv.heldout.em_predicted).toHaveLength(559);
     expect(card.ensemble.members.length).toBeGreaterThanOrEqual(5);
     for (const m of card.ensemble.members) expect(m.bytes).toBeLessThan(5_000_000);
     expect(card.cv.folds).toBe(5);

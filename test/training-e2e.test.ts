@@ -43,8 +43,9 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     // ONNX Runtime on graphs the TypeScript featurizer builds from the raw structures.
     const model = await EmModel.load(cardPath);
     const graphs = card.parity.entries.map((id: string) =>
-      pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!)),
+      pathwayGraph(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!), card.featurizer.config),
     );
+    expect(card.featurizer.config.cropRadius).toBe(3.5);
     const onnx = await model.memberPredictions(graphs);
     onnx.forEach((member, k) => member.forEach((v, g) => expect(Math.abs(v - card.parity.pytorch_member_predictions[k][g])).toBeLessThan(1e-4)));
     const preds = await model.predict(graphs.slice(0, 2));

@@ -1,5 +1,5 @@
 export const typeDefs = /* GraphQL */ `
-  "A crystal structure in the database. Lengths in Å."
+  "A crystal structure in the database. Lengths in Å, coordinates fractional."
   type Material {
     id: ID!
     name: String!
@@ -7,29 +7,86 @@ export const typeDefs = /* GraphQL */ `
     reducedFormula: String!
     elements: [String!]!
     spaceGroup: Int
+    structureClass: String
     sourceFile: String
+    "DOI or citation the structure came from."
+    citation: String
+    "DFT functional of the structure's relaxation, when known."
+    functional: String
     createdAt: String!
-    pathways: [Pathway!]!
+    lattice: Lattice!
+    sites: [Site!]!
+    "Pathways of this material (of one ion when given), shortest first."
+    pathways(ion: String): [Pathway!]!
+    "Ranking figures for an ion under a model (default: the active model)."
+    ranking(ion: String!, model: String): MaterialRanking
   }
 
-  "One hop of a mobile ion. hopLength in Å; emDft in eV with its source."
+  type Lattice {
+    "Lattice vectors as rows, Å."
+    matrix: [[Float!]!]!
+    a: Float!
+    b: Float!
+    c: Float!
+    alpha: Float!
+    beta: Float!
+    gamma: Float!
+    volume: Float!
+  }
+
+  type Site {
+    species: String!
+    frac: [Float!]!
+    occupancy: Float
+    label: String
+  }
+
+  "One hop of a mobile ion. hopLength in Å; emDft in eV with its source (citation and functional)."
   type Pathway {
     id: ID!
+    material: Material!
     ion: String!
+    initial: [Float!]!
+    final: [Float!]!
+    "Fractional positions of the path images, endpoints included."
+    images: [[Float!]!]!
     hopLength: Float!
     multiplicity: Int
     emDft: Float
     emDftSource: String
+    "Every stored prediction, newest first."
     predictions: [Prediction!]!
+    """
+    The latest prediction by a model (default: the active model). With live: true, a pathway the model has
+    not predicted yet is predicted now through the inference service (batched with the other fields of the
+    request) and stored.
+    """
+    prediction(model: String, live: Boolean): Prediction
   }
 
-  "A model's prediction for a pathway (eV), with the model that made it."
+  "A model's prediction for a pathway (eV), with the model that made it (name@version)."
   type Prediction {
     model: String!
     emPredicted: Float!
     emStd: Float!
     pGood: Float!
     createdAt: String!
+  }
+
+  "How a material ranks for one mobile ion under one model (eV)."
+  type MaterialRanking {
+    ion: String!
+    model: String!
+    hops: Int!
+    lowestEm: Float!
+    "Lowest barrier at which the ion's hop network percolates (null: it does not)."
+    percolationEm: Float
+    percolationDim: Int!
+    "percolationEm when known, else lowestEm: what materials are ranked by."
+    rankEm: Float!
+    emStd: Float!
+    pGood: Float!
+    hasDft: Boolean!
   }
 
   type PageInfo {
@@ -39,10 +96,67 @@ export const typeDefs = /* GraphQL */ `
   type MaterialEdge {
     cursor: String!
     node: Material!
+    "The ranking figures for the filter's ion, when it names one."
+    ranking: MaterialRanking
   }
   type MaterialConnection {
     edges: [MaterialEdge!]!
     pageInfo: PageInfo!
+    "The model whose predictions rank and filter this list."
+    model: String
+  }
+  type PathwayEdge {
+    cursor: String!
+    node: Pathway!
+  }
+  type PathwayConnection {
+    edges: [PathwayEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  input MaterialFilter {
+    "Mobile ion (materials containing it); needed by the Em filters and sorts."
+    ion: String
+    elementsAll: [String!]
+    elementsNone: [String!]
+    structureClass: String
+    spaceGroup: Int
+    "Ranking Em range, eV."
+    emMin: Float
+    emMax: Float
+    "Only materials predicted below the good-conductor threshold (0.65 eV)."
+    goodOnly: Boolean
+    hasDft: Boolean
+    "name@version; default the active model."
+    model: String
+  }
+
+  enum MaterialSort {
+    "Lowest ranking Em first (needs filter.ion)."
+    EM
+    "Most likely good conductor first (needs filter.ion)."
+    PGOOD
+    FORMULA
+    "Newest first."
+    DATE
+  }
+
+  input PathwayFilter {
+    materialId: ID
+    ion: String
+    hasDft: Boolean
+  }
+
+  type Model {
+    id: ID!
+    name: String!
+    version: String!
+    "name@version"
+    tag: String!
+    active: Boolean!
+    "The model card, as JSON text."
+    card: String!
+    createdAt: String!
   }
 
   enum ImportJobStatus {
@@ -56,12 +170,43 @@ export const typeDefs = /* GraphQL */ `
     index: Int!
     reason: String!
   }
+  "A bulk import or a prediction job, with its progress."
   type ImportJob {
     id: ID!
+    kind: String!
     status: ImportJobStatus!
+    processed: Int!
+    total: Int
     imported: Int!
+    duplicates: Int!
     failed: Int!
-    errors: [ImportError!]!
+    errors(first: Int): [ImportError!]!
+    createdAt: String!
+    finishedAt: String
+  }
+
+  type HistogramBins {
+    binStart: Float!
+    binWidth: Float!
+    counts: [Int!]!
+  }
+  type IonCount {
+    ion: String!
+    pathways: Int!
+    materials: Int!
+  }
+  type ClassCount {
+    structureClass: String
+    materials: Int!
+  }
+  type Stats {
+    materials: Int!
+    pathways: Int!
+    labelledPathways: Int!
+    model: String
+    emHistogram: HistogramBins!
+    byIon: [IonCount!]!
+    byClass: [ClassCount!]!
   }
 
   input StructureInput {
@@ -71,14 +216,46 @@ export const typeDefs = /* GraphQL */ `
     content: String!
   }
 
+  "A pathway by its endpoints (fractional), or by two sites of the material and the cell offset of the second."
+  input AddPathwayInput {
+    materialId: ID!
+    ion: String!
+    initial: [Float!]
+    final: [Float!]
+    fromSite: Int
+    toSite: Int
+    image: [Int!]
+  }
+
+  input LabelInput {
+    "DFT migration barrier, eV."
+    emDft: Float!
+    "DOI or citation of the calculation."
+    citation: String!
+    "Exchange-correlation functional, e.g. PBE, GGA+U, r2SCAN."
+    functional: String!
+  }
+
   type Query {
-    materials(ion: String, first: Int, after: String): MaterialConnection!
+    materials(filter: MaterialFilter, sort: MaterialSort, first: Int, after: String): MaterialConnection!
     material(id: ID!): Material
+    pathways(filter: PathwayFilter, first: Int, after: String): PathwayConnection!
+    pathway(id: ID!): Pathway
+    "Materials ranked by the lowest barrier that lets the ion percolate, else their lowest hop."
+    ranking(ion: String!, model: String, first: Int, after: String): MaterialConnection!
+    models: [Model!]!
+    activeModel: Model
     importJob(id: ID!): ImportJob
+    stats(model: String, ion: String): Stats!
   }
 
   type Mutation {
-    "Import structures given inline as text; with ion, enumerate that ion's hops and store them as pathways."
+    "Import structures given inline as text; with ion, enumerate that ion's hops; with predict, predict them."
     importStructures(structures: [StructureInput!]!, ion: String, predict: Boolean): ImportJob!
+    addPathway(input: AddPathwayInput!): Pathway!
+    labelPathway(id: ID!, label: LabelInput!): Pathway!
+    "Predict these pathways (or all) with the active model; runs as a background job, watch it with importJob."
+    predict(pathwayIds: [ID!], all: Boolean): ImportJob!
+    setActiveModel(model: String!): Model!
   }
 `;

@@ -1,30 +1,104 @@
-import { ApolloServer } from "@apollo/server";
-import { startStandaloneServer } from "@apollo/server/standalone";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, HeaderMap } from "@apollo/server";
 import DataLoader from "dataloader";
-import { apiKeyRole, encodeCursor, importStructureTexts, listMaterials, openDatabase, ValidationError, type IonRankDb, type Pathway, type Prediction } from "@ionrank/db";
+import { GraphQLError } from "graphql";
+import { Lattice } from "@ionrank/crystal";
+import {
+  activeModel,
+  apiKeyRole,
+  DbError,
+  importStructureTexts,
+  listPathways,
+  NotFoundError,
+  openDatabase,
+  predictPathways,
+  registerModel,
+  searchMaterials,
+  setActiveModel,
+  stats,
+  structureOf,
+  upsertPathway,
+  ValidationError,
+  type IonRankDb,
+  type MaterialFilter,
+  type MaterialRanking,
+  type MaterialSort,
+  type Pathway,
+  type Prediction,
+  type PredictFn,
+} from "@ionrank/db";
+import { EmPredictor } from "@ionrank/inference";
 import type { ApiEnv } from "./env.js";
-import { apiError, ErrorCode } from "./errors.js";
+import { apiError, ErrorCode, HTTP_STATUS } from "./errors.js";
+import { DEFAULT_LIMITS, limitsPlugin, type QueryLimits } from "./limits.js";
 import { typeDefs } from "./schema.js";
 
+/** What every resolver sees. */
 interface Context {
   db: IonRankDb;
   role: string | null;
+  service: Service;
   pathwaysByMaterial: DataLoader<string, Pathway[]>;
   predictionsByPathway: DataLoader<string, Prediction[]>;
+  latestPrediction: DataLoader<{ pathwayId: string; model: string }, Prediction | null, string>;
+  rankingOf: DataLoader<{ materialId: string; ion: string; model: string }, MaterialRanking | null, string>;
+  materialById: DataLoader<string, import("@ionrank/db").Material | null>;
+  activeModel: () => Promise<string | null>;
 }
 
-function loaders(db: IonRankDb) {
+/** Long-lived parts of the API: the database and the inference service (null when no model is loaded). */
+interface Service {
+  db: IonRankDb;
+  predictor: EmPredictor | null;
+  predictorError: string | null;
+}
+
+/** Path structures → predictions through the inference service's batching (EmPredictor). */
+function predictFn(p: EmPredictor): PredictFn {
+  return (inputs) => p.predictMany(inputs);
+}
+
+function loaders(db: IonRankDb, service: Service) {
   // One query per level of the tree, however many parents a page has.
   return {
     pathwaysByMaterial: new DataLoader<string, Pathway[]>(async (ids) => {
-      const rows = await db.prisma.pathway.findMany({ where: { materialId: { in: [...ids] } }, orderBy: { hopLength: "asc" } });
+      const rows = await db.prisma.pathway.findMany({ where: { materialId: { in: [...ids] } }, orderBy: [{ hopLength: "asc" }, { id: "asc" }] });
       return ids.map((id) => rows.filter((r) => r.materialId === id));
     }),
     predictionsByPathway: new DataLoader<string, Prediction[]>(async (ids) => {
-      const rows = await db.prisma.prediction.findMany({ where: { pathwayId: { in: [...ids] } }, orderBy: { createdAt: "desc" } });
+      const rows = await db.prisma.prediction.findMany({ where: { pathwayId: { in: [...ids] } }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       return ids.map((id) => rows.filter((r) => r.pathwayId === id));
     }),
+    latestPrediction: new DataLoader<{ pathwayId: string; model: string }, Prediction | null, string>(
+      async (keys) => {
+        const rows = await db.prisma.prediction.findMany({
+          where: { OR: keys.map((k) => ({ pathwayId: k.pathwayId, model: k.model })) },
+          orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        });
+        return keys.map((k) => rows.find((r) => r.pathwayId === k.pathwayId && r.model === k.model) ?? null);
+      },
+      { cacheKeyFn: (k) => `${k.pathwayId}|${k.model}` },
+    ),
+    rankingOf: new DataLoader<{ materialId: string; ion: string; model: string }, MaterialRanking | null, string>(
+      async (keys) => {
+        const rows = await db.prisma.materialRanking.findMany({ where: { OR: keys.map((k) => ({ materialId: k.materialId, ion: k.ion, model: k.model })) } });
+        return keys.map((k) => rows.find((r) => r.materialId === k.materialId && r.ion === k.ion && r.model === k.model) ?? null);
+      },
+      { cacheKeyFn: (k) => `${k.materialId}|${k.ion}|${k.model}` },
+    ),
+    materialById: new DataLoader<string, import("@ionrank/db").Material | null>(async (ids) => {
+      const rows = await db.prisma.material.findMany({ where: { id: { in: [...ids] } } });
+      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+    }),
+    activeModel: once(() => activeModel(db)),
+    service,
   };
+}
+
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => (p ??= f());
 }
 
 function requireEditor(ctx: Context): void {
@@ -32,72 +106,325 @@ function requireEditor(ctx: Context): void {
   if (ctx.role === "reader") throw apiError(ErrorCode.Forbidden, "this API key may only read");
 }
 
+/** Database errors become client errors with stable codes; anything else stays internal. */
+async function guard<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof ValidationError) throw apiError(ErrorCode.BadUserInput, e.message);
+    if (e instanceof NotFoundError) throw apiError(ErrorCode.NotFound, e.message);
+    if (e instanceof DbError) throw apiError(ErrorCode.BadUserInput, e.message);
+    throw e;
+  }
+}
+
+function requirePredictor(ctx: Context): EmPredictor {
+  if (!ctx.service.predictor) throw apiError(ErrorCode.ModelUnavailable, `no model is loaded: ${ctx.service.predictorError ?? "set IONRANK_MODEL to a model card"}`);
+  return ctx.service.predictor;
+}
+
+const job = (j: import("@ionrank/db").ImportJob) => ({ ...j, createdAt: j.createdAt.toISOString(), finishedAt: j.finishedAt?.toISOString() ?? null });
+
+function connection(r: Awaited<ReturnType<typeof searchMaterials>>) {
+  return { edges: r.items.map((h) => ({ cursor: h.cursor, node: h.material, ranking: h.ranking })), pageInfo: r.pageInfo, model: r.model };
+}
+
+const vec = (v: readonly number[] | null | undefined, field: string): [number, number, number] => {
+  if (!v || v.length !== 3) throw apiError(ErrorCode.BadUserInput, `${field} must be [x, y, z]`);
+  return [v[0]!, v[1]!, v[2]!];
+};
+
 const resolvers = {
   Query: {
-    materials: async (_: unknown, a: { ion?: string; first?: number; after?: string }, ctx: Context) => {
-      try {
-        const page = await listMaterials(ctx.db, { ...(a.ion ? { ion: a.ion } : {}), ...(a.first != null ? { first: a.first } : {}), ...(a.after ? { after: a.after } : {}) });
-        return { edges: page.items.map((node) => ({ node, cursor: encodeCursor(node.id) })), pageInfo: page.pageInfo };
-      } catch (e) {
-        if (e instanceof ValidationError) throw apiError(ErrorCode.BadUserInput, e.message);
-        throw e;
-      }
-    },
-    material: (_: unknown, a: { id: string }, ctx: Context) => ctx.db.prisma.material.findUnique({ where: { id: a.id } }),
+    materials: (_: unknown, a: { filter?: MaterialFilter; sort?: MaterialSort; first?: number; after?: string }, ctx: Context) =>
+      guard(async () => connection(await searchMaterials(ctx.db, { filter: a.filter ?? {}, sort: a.sort ?? "DATE", ...(a.first != null ? { first: a.first } : {}), after: a.after ?? null }))),
+    ranking: (_: unknown, a: { ion: string; model?: string; first?: number; after?: string }, ctx: Context) =>
+      guard(async () => connection(await searchMaterials(ctx.db, { filter: { ion: a.ion, model: a.model ?? null }, sort: "EM", ...(a.first != null ? { first: a.first } : {}), after: a.after ?? null }))),
+    material: (_: unknown, a: { id: string }, ctx: Context) => ctx.materialById.load(a.id),
+    pathway: (_: unknown, a: { id: string }, ctx: Context) => ctx.db.prisma.pathway.findUnique({ where: { id: a.id } }),
+    pathways: (_: unknown, a: { filter?: { materialId?: string; ion?: string; hasDft?: boolean }; first?: number; after?: string }, ctx: Context) =>
+      guard(async () => {
+        const r = await listPathways(ctx.db, { filter: a.filter ?? {}, ...(a.first != null ? { first: a.first } : {}), after: a.after ?? null });
+        return { edges: r.items.map((i) => ({ cursor: i.cursor, node: i.pathway })), pageInfo: r.pageInfo };
+      }),
+    models: (_: unknown, __: unknown, ctx: Context) => ctx.db.prisma.model.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+    activeModel: (_: unknown, __: unknown, ctx: Context) => ctx.db.prisma.model.findFirst({ where: { active: true } }),
     importJob: async (_: unknown, a: { id: string }, ctx: Context) => {
-      const job = await ctx.db.prisma.importJob.findUnique({ where: { id: a.id } });
-      return job ? { ...job, errors: JSON.parse(job.errors) } : null;
+      const j = await ctx.db.prisma.importJob.findUnique({ where: { id: a.id } });
+      return j ? job(j) : null;
     },
+    stats: (_: unknown, a: { model?: string; ion?: string }, ctx: Context) => guard(() => stats(ctx.db, { model: a.model ?? null, ion: a.ion ?? null })),
   },
   Mutation: {
-    importStructures: async (_: unknown, a: { structures: { name: string; format?: string; content: string }[]; ion?: string; predict?: boolean }, ctx: Context) => {
-      requireEditor(ctx);
-      if (a.predict) throw apiError(ErrorCode.BadUserInput, "predict: true is not available yet in this API version (import, then predict with `ionrank predict`)");
-      try {
-        return await importStructureTexts(ctx.db, a.structures, { ion: a.ion ?? null });
-      } catch (e) {
-        if (e instanceof ValidationError) throw apiError(ErrorCode.BadUserInput, e.message);
-        throw e;
-      }
-    },
+    importStructures: (_: unknown, a: { structures: { name: string; format?: string; content: string }[]; ion?: string; predict?: boolean }, ctx: Context) =>
+      guard(async () => {
+        requireEditor(ctx);
+        const predictor = a.predict ? requirePredictor(ctx) : null;
+        const r = await importStructureTexts(ctx.db, a.structures, {
+          ion: a.ion ?? null,
+          ...(predictor ? { onPathways: async (ids: string[]) => void (await predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: ids })) } : {}),
+        });
+        return job((await ctx.db.prisma.importJob.findUnique({ where: { id: r.id } }))!);
+      }),
+    addPathway: (_: unknown, a: { input: { materialId: string; ion: string; initial?: number[]; final?: number[]; fromSite?: number; toSite?: number; image?: number[] } }, ctx: Context) =>
+      guard(async () => {
+        requireEditor(ctx);
+        const i = a.input;
+        const m = await ctx.db.prisma.material.findUnique({ where: { id: i.materialId } });
+        if (!m) throw new NotFoundError("Material", i.materialId);
+        const s = structureOf(m);
+        let initial: [number, number, number];
+        let final: [number, number, number];
+        if (i.fromSite != null || i.toSite != null) {
+          const from = s.sites[i.fromSite ?? -1];
+          const to = s.sites[i.toSite ?? -1];
+          if (!from || !to) throw apiError(ErrorCode.BadUserInput, `fromSite and toSite must be site indices 0 … ${s.length - 1}`);
+          if (from.element !== i.ion || to.element !== i.ion) throw apiError(ErrorCode.BadUserInput, `sites ${i.fromSite} and ${i.toSite} must both be ${i.ion}`);
+          const n = i.image ? vec(i.image, "image") : [0, 0, 0];
+          initial = [...from.frac] as [number, number, number];
+          final = to.frac.map((x, k) => x + n[k]!) as [number, number, number];
+        } else {
+          initial = vec(i.initial, "initial");
+          final = vec(i.final, "final");
+        }
+        const hopLength = s.lattice.toCartesian(final.map((x, k) => x - initial[k]!)).reduce((acc, x) => acc + x * x, 0) ** 0.5;
+        if (!(hopLength > 0.1)) throw apiError(ErrorCode.BadUserInput, "initial and final are the same position");
+        const images = [0, 0.25, 0.5, 0.75, 1].map((t) => initial.map((x, k) => x + t * (final[k]! - x)) as [number, number, number]);
+        const r = await upsertPathway(ctx.db, { materialId: m.id, ion: i.ion, initial, final, images, hopLength });
+        return ctx.db.prisma.pathway.findUnique({ where: { id: r.id } });
+      }),
+    labelPathway: (_: unknown, a: { id: string; label: { emDft: number; citation: string; functional: string } }, ctx: Context) =>
+      guard(async () => {
+        requireEditor(ctx);
+        const { emDft, citation, functional } = a.label;
+        if (!Number.isFinite(emDft) || emDft < 0 || emDft > 20) throw apiError(ErrorCode.BadUserInput, "emDft must be a barrier in eV, 0 … 20");
+        if (!citation.trim() || !functional.trim()) throw apiError(ErrorCode.BadUserInput, "a DFT label needs its citation (DOI) and functional");
+        const p = await ctx.db.prisma.pathway.findUnique({ where: { id: a.id } });
+        if (!p) throw new NotFoundError("Pathway", a.id);
+        const updated = await ctx.db.prisma.pathway.update({ where: { id: a.id }, data: { emDft, emDftSource: `${citation.trim()}; ${functional.trim()}` } });
+        await ctx.db.prisma.materialRanking.updateMany({ where: { materialId: p.materialId, ion: p.ion }, data: { hasDft: true } });
+        return updated;
+      }),
+    predict: (_: unknown, a: { pathwayIds?: string[]; all?: boolean }, ctx: Context) =>
+      guard(async () => {
+        requireEditor(ctx);
+        const predictor = requirePredictor(ctx);
+        if (!a.all && !a.pathwayIds?.length) throw apiError(ErrorCode.BadUserInput, "give pathwayIds, or all: true");
+        if (a.all && a.pathwayIds?.length) throw apiError(ErrorCode.BadUserInput, "give pathwayIds or all: true, not both");
+        const j = await ctx.db.prisma.importJob.create({ data: { kind: "predict", status: "QUEUED", source: a.all ? "all" : `${a.pathwayIds!.length} pathways` } });
+        // Runs in the background: the client polls importJob(id) for progress.
+        void predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: a.all ? null : a.pathwayIds!, jobId: j.id }).catch(async (e: Error) => {
+          await ctx.db.prisma.importJob.update({ where: { id: j.id }, data: { status: "FAILED", finishedAt: new Date() } }).catch(() => {});
+          await ctx.db.prisma.importItemError.create({ data: { jobId: j.id, name: "predict", index: 0, reason: e.message } }).catch(() => {});
+        });
+        return job(j);
+      }),
+    setActiveModel: (_: unknown, a: { model: string }, ctx: Context) =>
+      guard(async () => {
+        requireEditor(ctx);
+        if (ctx.role !== "admin" && ctx.role !== "editor") throw apiError(ErrorCode.Forbidden, "setting the active model needs an editor or admin key");
+        await setActiveModel(ctx.db, a.model);
+        return ctx.db.prisma.model.findFirst({ where: { active: true } });
+      }),
   },
   Material: {
     elements: (m: { elements: string }) => m.elements.split(",").filter(Boolean),
     createdAt: (m: { createdAt: Date }) => m.createdAt.toISOString(),
-    pathways: (m: { id: string }, _: unknown, ctx: Context) => ctx.pathwaysByMaterial.load(m.id),
+    lattice: (m: { structure: string }) => {
+      const l = new Lattice((JSON.parse(m.structure) as { lattice: number[][] }).lattice);
+      return { matrix: l.matrix, ...l.parameters, volume: l.volume };
+    },
+    sites: (m: { structure: string }) => (JSON.parse(m.structure) as { sites: unknown[] }).sites,
+    pathways: async (m: { id: string }, a: { ion?: string }, ctx: Context) => (await ctx.pathwaysByMaterial.load(m.id)).filter((p) => !a.ion || p.ion === a.ion),
+    ranking: async (m: { id: string }, a: { ion: string; model?: string }, ctx: Context) => {
+      const model = a.model ?? (await ctx.activeModel());
+      return model ? ctx.rankingOf.load({ materialId: m.id, ion: a.ion, model }) : null;
+    },
   },
   Pathway: {
+    material: (p: { materialId: string }, _: unknown, ctx: Context) => ctx.materialById.load(p.materialId),
+    initial: (p: { initial: string }) => JSON.parse(p.initial),
+    final: (p: { final: string }) => JSON.parse(p.final),
+    images: (p: { images: string }) => JSON.parse(p.images),
     predictions: (p: { id: string }, _: unknown, ctx: Context) => ctx.predictionsByPathway.load(p.id),
+    prediction: async (p: Pathway, a: { model?: string; live?: boolean }, ctx: Context) => {
+      const model = a.model ?? (await ctx.activeModel());
+      if (!model) return null;
+      const stored = await ctx.latestPrediction.load({ pathwayId: p.id, model });
+      if (stored || !a.live) return stored;
+      const predictor = requirePredictor(ctx);
+      if (predictor.modelVersion !== model) throw apiError(ErrorCode.BadUserInput, `live predictions come from the loaded model ${predictor.modelVersion}, not ${model}`);
+      // predictPathways hands the path structure to EmPredictor, whose DataLoader batches the concurrent
+      // calls of every pathway in this response into shared ONNX runs.
+      const r = await predictPathways(ctx.db, predictFn(predictor), model, { pathwayIds: [p.id] });
+      if (r.failed.length) throw apiError(ErrorCode.BadUserInput, `pathway ${p.id} could not be predicted: ${r.failed[0]!.reason}`);
+      return ctx.db.prisma.prediction.findFirst({ where: { pathwayId: p.id, model }, orderBy: { createdAt: "desc" } });
+    },
   },
   Prediction: {
     createdAt: (p: { createdAt: Date }) => p.createdAt.toISOString(),
   },
+  Model: {
+    tag: (m: { name: string; version: string }) => `${m.name}@${m.version}`,
+    createdAt: (m: { createdAt: Date }) => m.createdAt.toISOString(),
+  },
+  ImportJob: {
+    errors: (j: { id: string }, a: { first?: number }, ctx: Context) =>
+      ctx.db.prisma.importItemError.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: Math.min(Math.max(a.first ?? 100, 0), 1000) }),
+  },
 };
 
-/** Start the GraphQL API; resolves with its URL and a stop function. */
-export async function startApi(env: ApiEnv): Promise<{ url: string; stop: () => Promise<void> }> {
+class HttpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      reject(new HttpError(ErrorCode.PayloadTooLarge, `request body is ${declared} bytes; at most ${limit} are accepted`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(ErrorCode.PayloadTooLarge, `request body exceeds ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  res.writeHead(HTTP_STATUS[code], { "content-type": "application/json" });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+export interface StartedApi {
+  url: string;
+  db: IonRankDb;
+  predictor: EmPredictor | null;
+  stop: () => Promise<void>;
+}
+
+/** Start the GraphQL API (database, inference service, HTTP server); resolves with its URL and a stop function. */
+export async function startApi(env: ApiEnv, options: { limits?: QueryLimits; log?: (line: string) => void } = {}): Promise<StartedApi> {
+  const log = options.log ?? ((l: string) => console.error(l));
   const db = await openDatabase({ ...(env.databaseUrl ? { url: env.databaseUrl } : { dataDir: env.dataDir }) });
+  const service: Service = { db, predictor: null, predictorError: null };
+  if (env.modelCard) {
+    try {
+      service.predictor = await EmPredictor.load(env.modelCard, { log, ...(env.inferenceWorkers ? { workers: env.inferenceWorkers } : {}) });
+      await registerModel(db, service.predictor.card, { active: (await activeModel(db)) === null });
+    } catch (e) {
+      service.predictorError = (e as Error).message;
+      log(`inference unavailable: ${service.predictorError}`);
+    }
+  }
+  const limits = options.limits ?? DEFAULT_LIMITS;
   const server = new ApolloServer<Context>({
     typeDefs,
     resolvers,
     // Stack traces never reach clients in production; every error keeps its code.
     includeStacktraceInErrorResponses: !env.production,
     csrfPrevention: true,
-  });
-  const { url } = await startStandaloneServer(server, {
-    listen: { host: env.host, port: env.port },
-    context: async ({ req }) => {
-      const auth = req.headers.authorization;
-      const key = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : null;
-      const role = key ? await apiKeyRole(db, key) : null;
-      if (key && role === null) throw apiError(ErrorCode.Unauthenticated, "unknown API key");
-      return { db, role, ...loaders(db) };
+    introspection: true,
+    parseOptions: { maxTokens: limits.maxTokens },
+    plugins: [limitsPlugin<Context>(limits)],
+    formatError: (formatted, error) => {
+      const code = formatted.extensions?.code;
+      if (env.production && (code === undefined || code === ErrorCode.Internal)) {
+        // Internal details (SQL, paths) stay in the server log.
+        log(`internal error: ${String((error as Error)?.stack ?? error)}`);
+        return { message: "internal server error", extensions: { code: ErrorCode.Internal } };
+      }
+      if (formatted.extensions?.code === "GRAPHQL_PARSE_FAILED" && /more tha[nt] \d+ tokens/i.test(formatted.message)) {
+        // graphql-js words it "more that N tokens"; either way it is a query-size limit, not a typo of the client.
+        return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.QueryTooComplex } };
+      }
+      return formatted;
     },
   });
+  await server.start();
+
+  const http = createServer((req, res) => {
+    void (async () => {
+      const origin = req.headers.origin;
+      if (origin && env.corsOrigins.includes(origin)) {
+        res.setHeader("access-control-allow-origin", origin);
+        res.setHeader("vary", "origin");
+        res.setHeader("access-control-allow-headers", "content-type, authorization, apollo-require-preflight");
+        res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
+      }
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (req.method === "OPTIONS") return void res.writeHead(204).end();
+      if (url.pathname === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, model: service.predictor?.modelVersion ?? null }));
+      if (url.pathname !== "/graphql") return sendError(res, ErrorCode.NotFound, "not found: the API is at /graphql");
+      try {
+        const body = req.method === "POST" ? await readBody(req, env.maxBodyBytes) : "";
+        let parsed: unknown = undefined;
+        if (body) {
+          try {
+            parsed = JSON.parse(body);
+          } catch {
+            return sendError(res, ErrorCode.BadUserInput, "request body is not valid JSON");
+          }
+        }
+        const headers = new HeaderMap();
+        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+        const auth = req.headers.authorization;
+        const key = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : null;
+        const role = key ? await apiKeyRole(db, key) : null;
+        if (key && role === null) return sendError(res, ErrorCode.Unauthenticated, "unknown API key");
+        if (env.readRequiresKey && role === null) return sendError(res, ErrorCode.Unauthenticated, "this server requires an API key for every request: Authorization: Bearer <key>");
+        const result = await server.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body: parsed },
+          context: async () => ({ db, role, ...loaders(db, service) }),
+        });
+        for (const [k, v] of result.headers) res.setHeader(k, v);
+        res.statusCode = result.status ?? 200;
+        if (result.body.kind === "complete") res.end(result.body.string);
+        else {
+          for await (const chunk of result.body.asyncIterator) res.write(chunk);
+          res.end();
+        }
+      } catch (e) {
+        if (e instanceof HttpError) return sendError(res, e.code, e.message);
+        if (e instanceof GraphQLError) return sendError(res, (e.extensions?.code as ErrorCode) ?? ErrorCode.Internal, e.message);
+        log(`request failed: ${String((e as Error)?.stack ?? e)}`);
+        sendError(res, ErrorCode.Internal, env.production ? "internal server error" : String((e as Error).message));
+      }
+    })();
+  });
+  // Longer than clients' keep-alive reuse windows, so an idle connection is not closed under a request in flight.
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(env.port, env.host, () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
   return {
-    url,
+    url: `http://${env.host}:${port}/graphql`,
+    db,
+    predictor: service.predictor,
     stop: async () => {
+      await new Promise<void>((r) => http.close(() => r()));
+      http.closeAllConnections();
       await server.stop();
+      await service.predictor?.close();
       await db.close();
     },
   };

@@ -2,6 +2,7 @@ import { CrystalError } from "@ionrank/crystal";
 import { FeaturizerMismatchError } from "@ionrank/featurize";
 import { InferenceError } from "@ionrank/inference";
 import { apikey, apikeyHelp } from "./commands/apikey.js";
+import { importCommand, importHelp } from "./commands/import.js";
 import { evaluate, evaluateHelp } from "./commands/evaluate.js";
 import { featurize, featurizeHelp } from "./commands/featurize.js";
 import { predict, predictHelp } from "./commands/predict.js";
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => 
   predict: { run: predict, help: predictHelp },
   evaluate: { run: evaluate, help: evaluateHelp },
   screen: { run: screen, help: screenHelp },
+  import: { run: importCommand, help: importHelp },
   apikey: { run: apikey, help: apikeyHelp },
 };
 

@@ -1,8 +1,8 @@
 // @ionrank/db: the materials database (SQLite via Prisma's driver adapter). Open it with openDatabase(),
 // which applies pending migrations and enables WAL; then use the repository functions or db.prisma directly.
-export { openDatabase, resolveDatabaseUrl, DEFAULT_DATA_DIR, DEFAULT_DB_FILE } from "./open.js";
+export { openDatabase, resolveDatabaseUrl, isPostgresUrl, redact, DEFAULT_DATA_DIR, DEFAULT_DB_FILE } from "./open.js";
 export type { IonRankDb, OpenDatabaseOptions } from "./open.js";
-export { applyMigrations, readMigrations, defaultMigrationsDir } from "./migrate.js";
+export { applyMigrations, applyPostgresMigrations, readMigrations, defaultMigrationsDir } from "./migrate.js";
 export type { Migration } from "./migrate.js";
 export {
   upsertMaterial,
@@ -26,10 +26,17 @@ export type {
 } from "./repository.js";
 export { DbError, DatabaseOpenError, MigrationError, ValidationError, NotFoundError } from "./errors.js";
 export { PrismaClient } from "./generated/prisma/client.js";
-export type { Prisma, Material, Pathway, Prediction, Model, ImportJob, ApiKey } from "./generated/prisma/client.js";
+export type { Prisma, Material, MaterialRanking, Pathway, Prediction, Model, ImportJob, ImportItemError, ApiKey } from "./generated/prisma/client.js";
 
 /** ImportJob.status values (stored as text: SQLite has no enums). */
 export const IMPORT_JOB_STATUSES = ["QUEUED", "RUNNING", "DONE", "FAILED"] as const;
 export type ImportJobStatus = (typeof IMPORT_JOB_STATUSES)[number];
-export { importStructureTexts, createApiKey, apiKeyRole } from "./import.js";
-export type { StructureText, ImportError, ImportOutcome } from "./import.js";
+export { createApiKey, apiKeyRole } from "./import.js";
+export { importItems, importPath, importStructureTexts, pathwayHash, storedStructure, DATASET_CITATION } from "./bulk.js";
+export type { ImportOptions, ImportOutcome, ImportError, JobCounts, StructureText } from "./bulk.js";
+export { readSource, itemsOfText, parseProvenance, type SourceItem } from "./sources.js";
+export { searchMaterials, listPathways, stats, activeModel, hasElement, GOOD_CONDUCTOR_EV, MATERIAL_SORTS } from "./query.js";
+export type { MaterialFilter, MaterialSort, SearchMaterialsOptions, MaterialHit, SearchResult, PathwayFilter, Stats } from "./query.js";
+export { refreshRankings, pathStructureOf, structureOf } from "./rankings.js";
+export { predictPathways, registerModel, setActiveModel } from "./predict.js";
+export type { PredictFn, PredictedEm, PredictOptions, PredictOutcome } from "./predict.js";

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
 import { MigrationError } from "./errors.js";
 
 /**
@@ -19,11 +20,14 @@ export interface Migration {
   checksum: string;
 }
 
-/** The migrations folder: dist/migrations in the built package, else the repository's prisma/migrations. */
-export function defaultMigrationsDir(): string {
-  const bundled = fileURLToPath(new URL("./migrations/", import.meta.url));
+/**
+ * The migrations folder for a database: dist/migrations (SQLite) or dist/migrations-postgres in the built
+ * package, else the repository's prisma/migrations or prisma/postgres/migrations.
+ */
+export function defaultMigrationsDir(provider: "sqlite" | "postgresql" = "sqlite"): string {
+  const bundled = fileURLToPath(new URL(provider === "sqlite" ? "./migrations/" : "./migrations-postgres/", import.meta.url));
   if (existsSync(bundled)) return bundled;
-  return fileURLToPath(new URL("../../../prisma/migrations/", import.meta.url));
+  return fileURLToPath(new URL(provider === "sqlite" ? "../../../prisma/migrations/" : "../../../prisma/postgres/migrations/", import.meta.url));
 }
 
 export function readMigrations(dir: string): Migration[] {
@@ -82,6 +86,59 @@ export function applyMigrations(sqlite: BetterSqlite3.Database, dir: string): st
       return true;
     });
     if (apply.immediate()) appliedNow.push(m.name);
+  }
+  return appliedNow;
+}
+
+/**
+ * PostgreSQL: the same bookkeeping in `_prisma_migrations`, each migration in its own transaction, all under
+ * an advisory lock so that servers starting together apply each migration once. (`prisma migrate deploy`
+ * cannot run here: the JavaScript schema engine fails on PostgreSQL, see DEVELOPERS.md.)
+ */
+export async function applyPostgresMigrations(url: string, dir: string): Promise<string[]> {
+  const migrations = readMigrations(dir);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const appliedNow: string[] = [];
+  try {
+    await client.query("SELECT pg_advisory_lock(72015001)");
+    await client.query(`CREATE TABLE IF NOT EXISTS "${TABLE}" (
+      "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+      "checksum" VARCHAR(64) NOT NULL,
+      "finished_at" TIMESTAMPTZ,
+      "migration_name" VARCHAR(255) NOT NULL,
+      "logs" TEXT,
+      "rolled_back_at" TIMESTAMPTZ,
+      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+      "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+    )`);
+    for (const m of migrations) {
+      const done = await client.query<{ checksum: string }>(
+        `SELECT checksum FROM "${TABLE}" WHERE migration_name = $1 AND finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+        [m.name],
+      );
+      if (done.rows[0]) {
+        if (done.rows[0].checksum !== m.checksum) throw new MigrationError(m.name, "was applied, but its migration.sql has changed since (checksum mismatch)");
+        continue;
+      }
+      const started = new Date();
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query(
+          `INSERT INTO "${TABLE}" (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 1)`,
+          [randomUUID(), m.checksum, m.name, started],
+        );
+        await client.query("COMMIT");
+      } catch (cause) {
+        await client.query("ROLLBACK");
+        throw new MigrationError(m.name, (cause as Error).message, { cause });
+      }
+      appliedNow.push(m.name);
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock(72015001)").catch(() => {});
+    await client.end();
   }
   return appliedNow;
 }

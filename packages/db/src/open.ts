@@ -2,12 +2,17 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.js";
+import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client.js";
 import { DatabaseOpenError, DbError } from "./errors.js";
-import { applyMigrations, defaultMigrationsDir } from "./migrate.js";
+import { applyMigrations, applyPostgresMigrations, defaultMigrationsDir } from "./migrate.js";
 
 export interface OpenDatabaseOptions {
-  /** `file:/path/to/db.sqlite` (relative paths are resolved against the working directory). Wins over dataDir. */
+  /**
+   * `file:/path/to/db.sqlite` (relative paths are resolved against the working directory), or
+   * `postgresql://user:password@host:port/database` for PostgreSQL. Wins over dataDir.
+   */
   url?: string;
   /** Folder for `ionrank.db` when no url is given; created if missing. Default `./data`. */
   dataDir?: string;
@@ -19,11 +24,16 @@ export interface OpenDatabaseOptions {
 
 /** An open IonRank database: the typed Prisma client plus what start-up did. */
 export interface IonRankDb {
+  /**
+   * The Prisma client. Typed as the SQLite client; on PostgreSQL it is the client generated from the same
+   * models for PostgreSQL, whose API is the same (IonRank uses no provider-specific query features).
+   */
   readonly prisma: PrismaClient;
-  /** `file:` URL of the database, with an absolute path. */
+  readonly provider: "sqlite" | "postgresql";
+  /** `file:` URL of the database with an absolute path, or the PostgreSQL URL without its password. */
   readonly url: string;
-  /** Absolute path of the SQLite file. */
-  readonly file: string;
+  /** Absolute path of the SQLite file (null on PostgreSQL). */
+  readonly file: string | null;
   /** Migrations applied by this openDatabase() call (empty when the file was already up to date). */
   readonly appliedMigrations: readonly string[];
   close(): Promise<void>;
@@ -35,8 +45,9 @@ export const DEFAULT_DB_FILE = "ionrank.db";
 /** The `file:` URL openDatabase() would use for these options, with an absolute path. */
 export function resolveDatabaseUrl(options: Pick<OpenDatabaseOptions, "url" | "dataDir"> = {}): string {
   const url = options.url ?? `file:${path.join(options.dataDir ?? DEFAULT_DATA_DIR, DEFAULT_DB_FILE)}`;
+  if (isPostgresUrl(url)) return url;
   if (!url.startsWith("file:")) {
-    throw new DatabaseOpenError(url, "only SQLite `file:` URLs are supported for now");
+    throw new DatabaseOpenError(redact(url), "DATABASE_URL must be a SQLite `file:` URL or a `postgresql://` URL");
   }
   const file = url.slice("file:".length).replace(/\?.*$/, "");
   if (file === "" || file === ":memory:") {
@@ -51,6 +62,7 @@ export function resolveDatabaseUrl(options: Pick<OpenDatabaseOptions, "url" | "d
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<IonRankDb> {
   const url = resolveDatabaseUrl(options);
+  if (isPostgresUrl(url)) return openPostgres(url, options);
   const file = url.slice("file:".length);
   const timeout = options.busyTimeoutMs ?? 5000;
 
@@ -73,9 +85,32 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<I
   const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout }) });
   return {
     prisma,
+    provider: "sqlite",
     url,
     file,
     appliedMigrations,
     close: () => prisma.$disconnect(),
   };
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@]*@/, "$1:***@");
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<IonRankDb> {
+  let appliedMigrations: string[];
+  try {
+    appliedMigrations = await applyPostgresMigrations(url, options.migrationsDir ?? defaultMigrationsDir("postgresql"));
+  } catch (cause) {
+    if (cause instanceof DbError) throw cause;
+    throw new DatabaseOpenError(redact(url), (cause as Error).message, { cause });
+  }
+  const client = new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  const prisma = client as unknown as PrismaClient;
+  return { prisma, provider: "postgresql", url: redact(url), file: null, appliedMigrations, close: () => client.$disconnect() };
 }

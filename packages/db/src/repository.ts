@@ -42,7 +42,9 @@ export interface PathwayInput {
   emDft?: number | null;
   /** DOI/citation and functional of emDft, e.g. "10.1039/C9EE02457C; PBE NEB". */
   emDftSource?: string | null;
-  /** Default: SHA-256 of the canonical JSON of (materialId, ion, initial, final, images). */
+  /** Every directed copy of the hop in the cell, for percolation analyses. */
+  equivalents?: readonly { i: number; j: number; n: readonly number[] }[];
+  /** Default: SHA-256 of the canonical JSON of (material content hash, ion, initial, final, images). */
   contentHash?: string;
 }
 
@@ -197,14 +199,13 @@ export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise
   if (emDft !== null && emDftSource === null) {
     throw new ValidationError("emDftSource", "a DFT barrier needs its source (DOI/citation and functional)");
   }
+  const material = await db.prisma.material.findUnique({ where: { id: materialId }, select: { contentHash: true } });
+  if (!material) throw new NotFoundError("Material", materialId);
+  // The same identity as bulk imports use, so a pathway added by hand and by an import is stored once.
   const hash =
     input.contentHash === undefined
-      ? contentHash({ materialId, ion, initial, final, images })
+      ? contentHash({ material: material.contentHash, ion, initial, final, images })
       : requireText("contentHash", input.contentHash);
-
-  if (!(await db.prisma.material.findUnique({ where: { id: materialId }, select: { id: true } }))) {
-    throw new NotFoundError("Material", materialId);
-  }
   return insertOnce(
     () => db.prisma.pathway.findUnique({ where: { contentHash: hash }, select: { id: true } }),
     () =>
@@ -219,6 +220,7 @@ export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise
           multiplicity: input.multiplicity ?? null,
           emDft,
           emDftSource,
+          equivalents: JSON.stringify(input.equivalents ?? []),
           contentHash: hash,
         },
         select: { id: true },

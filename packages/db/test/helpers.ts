@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach } from "vitest";
-import type { MaterialInput } from "../src/index.js";
+import { openDatabase, type IonRankDb, type MaterialInput } from "../src/index.js";
 
 const dirs: string[] = [];
 
@@ -40,3 +40,27 @@ export function licl(shift = 0): MaterialInput {
     functional: "PBE",
   };
 }
+
+/**
+ * A new, empty database on the test PostgreSQL server that scripts/test.sh starts (IONRANK_TEST_POSTGRES_URL).
+ * Throws when no server was started: the PostgreSQL tests must not silently pass without one.
+ */
+export async function freshPostgresUrl(): Promise<string> {
+  const admin = process.env.IONRANK_TEST_POSTGRES_URL;
+  if (!admin) throw new Error("IONRANK_TEST_POSTGRES_URL is not set: run the tests with `npm test` (scripts/test.sh starts PostgreSQL)");
+  const { default: pg } = await import("pg");
+  const name = `ionrank_db_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}"`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** The same tests run on both databases. */
+export const BACKENDS: { name: string; open: () => Promise<IonRankDb> }[] = [
+  { name: "SQLite", open: () => openDatabase({ dataDir: tempDir() }) },
+  { name: "PostgreSQL", open: async () => openDatabase({ url: await freshPostgresUrl() }) },
+];

@@ -22,17 +22,17 @@ describe("openDatabase", () => {
     const dir = tempDir();
     const db = await openDatabase({ dataDir: path.join(dir, "nested", "data") });
     try {
-      expect(db.file).toBe(path.join(dir, "nested", "data", "ionrank.db"));
+      expect(db.file!).toBe(path.join(dir, "nested", "data", "ionrank.db"));
       expect(db.appliedMigrations).toEqual(readMigrations(defaultMigrationsDir()).map((m) => m.name));
       expect(db.appliedMigrations.length).toBeGreaterThan(0);
       expect(await db.prisma.material.count()).toBe(0);
     } finally {
       await db.close();
     }
-    expect(tables(db.file)).toEqual(
+    expect(tables(db.file!)).toEqual(
       expect.arrayContaining(["ApiKey", "ImportJob", "Material", "Model", "Pathway", "Prediction", "_prisma_migrations"]),
     );
-    const raw = new Database(db.file, { readonly: true });
+    const raw = new Database(db.file!, { readonly: true });
     const rows = raw.prepare("SELECT migration_name, checksum, finished_at FROM _prisma_migrations").all();
     raw.close();
     expect(rows).toHaveLength(db.appliedMigrations.length);
@@ -56,7 +56,7 @@ describe("openDatabase", () => {
   it("turns on WAL journal mode", async () => {
     const db = await openDatabase({ dataDir: tempDir() });
     await db.close();
-    const raw = new Database(db.file);
+    const raw = new Database(db.file!);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
   });

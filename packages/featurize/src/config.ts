@@ -13,6 +13,12 @@ export interface FeaturizerConfig {
   images: number;
   /** Neighbours within this of the k-th distance count as tied, Å. */
   tieTolerance: number;
+  /**
+   * Path structures keep only the atoms within this distance of a path image, Å (0 = the whole path
+   * structure). Em is a local property: cropping cuts the cost per pathway and stops mean pooling from
+   * diluting the path's neighbourhood with far-away host atoms. Bulk structures are never cropped.
+   */
+  cropRadius: number;
 }
 
 export const DEFAULT_FEATURIZER_CONFIG: Readonly<FeaturizerConfig> = Object.freeze({
@@ -21,6 +27,7 @@ export const DEFAULT_FEATURIZER_CONFIG: Readonly<FeaturizerConfig> = Object.free
   features: "cgcnn92+image",
   images: 5,
   tieTolerance: 1e-4,
+  cropRadius: 0,
 });
 
 /** Bump when the graph construction itself changes (not its parameters). */
@@ -32,14 +39,27 @@ const GRAPH_SCHEME = 1;
  * tensors changes the version.
  */
 export function featurizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
+  return bulkFeaturizerVersion(config) + (cropOf(config) > 0 ? `-crop${cropOf(config)}` : "");
+}
+
+/**
+ * The version without the crop radius: the part that bulk (pre-training) graphs depend on, so a trunk
+ * pre-trained on bulk structures can be fine-tuned on cropped path structures.
+ */
+export function bulkFeaturizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
   const h = createHash("sha256");
   h.update(JSON.stringify({ scheme: GRAPH_SCHEME, ...canonical(config), featureLength: ELEMENT_FEATURE_LENGTH }));
   h.update(new Uint8Array(ELEMENT_FEATURES.buffer, ELEMENT_FEATURES.byteOffset, ELEMENT_FEATURES.byteLength));
   return `ionrank-fz${GRAPH_SCHEME}-k${config.k}-c${config.cutoff}-${config.features}-i${config.images}-${h.digest("hex").slice(0, 8)}`;
 }
 
-function canonical(c: FeaturizerConfig): FeaturizerConfig {
+function canonical(c: FeaturizerConfig): Omit<FeaturizerConfig, "cropRadius"> {
   return { k: c.k, cutoff: c.cutoff, features: c.features, images: c.images, tieTolerance: c.tieTolerance };
+}
+
+// Cards and datasets written before cropping existed have no cropRadius: they are uncropped.
+function cropOf(c: FeaturizerConfig): number {
+  return c.cropRadius ?? 0;
 }
 
 /** A model (or dataset) was built with a different featurizer than the one running. */

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile } from "@ionrank/crystal";
-import { DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
+import { bulkFeaturizerVersion, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
 import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, MAX_ATOMIC_NUMBER } from "./encoding.js";
 import { pathwayGraph, structureGraph, type CrystalGraph } from "./graph.js";
 
@@ -191,7 +191,7 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
   const manifest = {
     format: DATASET_FORMAT,
     formatVersion: DATASET_FORMAT_VERSION,
-    featurizer: { version: featurizerVersion(config), config },
+    featurizer: { version: featurizerVersion(config), bulkVersion: bulkFeaturizerVersion(config), config },
     count: ids.length,
     atoms: nAtoms,
     edges: nEdges,

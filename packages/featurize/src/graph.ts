@@ -63,11 +63,62 @@ export function structureGraph(structure: Structure, isImage?: Uint8Array, confi
   };
 }
 
-/** The graph of a migration pathway's path structure (images first, flagged). */
+/** The graph of a migration pathway's path structure (images first, flagged), cropped per `config.cropRadius`. */
 export function pathwayGraph(pathway: Pathway, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
   const p = pathway.images.length === config.images ? pathway : pathway.withImages(config.images);
   const { structure, isImage } = p.toPathStructure();
-  return structureGraph(structure, isImage, config);
+  return pathStructureGraph(structure, isImage, config);
+}
+
+/**
+ * The graph of a path structure (images flagged in `isImage`): neighbours are found in the whole periodic
+ * path structure, then, when `config.cropRadius` > 0, only atoms within that distance (minimum image) of
+ * some path image are kept, with the bonds among them. Atom order is kept, so images stay first.
+ */
+export function pathStructureGraph(structure: Structure, isImage: Uint8Array, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  const g = structureGraph(structure, isImage, config);
+  const radius = config.cropRadius ?? 0;
+  if (!(radius > 0)) return g;
+  const images: number[] = [];
+  isImage.forEach((f, i) => f && images.push(i));
+  if (images.length === 0) throw new CrystalError("cannot crop a path structure that has no path images");
+  const lattice = structure.lattice;
+  const keep = new Int32Array(g.numAtoms).fill(-1);
+  let kept = 0;
+  structure.sites.forEach((s, i) => {
+    const near = isImage[i] === 1 || images.some((m) => lattice.minimumImage(structure.sites[m]!.frac, s.frac).distance <= radius);
+    if (near) keep[i] = kept++;
+  });
+  return subgraph(g, keep, kept);
+}
+
+/** The graph restricted to atoms with keep[i] ≥ 0 (renumbered to keep[i]) and the bonds among them. */
+function subgraph(g: CrystalGraph, keep: Int32Array, kept: number): CrystalGraph {
+  const atomicNumber = new Int32Array(kept);
+  const isImage = new Uint8Array(kept);
+  const edgeOffsets = new Int32Array(kept + 1);
+  const neighbour: number[] = [];
+  const edges: number[] = [];
+  for (let i = 0; i < g.numAtoms; i++) {
+    const k = keep[i]!;
+    if (k < 0) continue;
+    atomicNumber[k] = g.atomicNumber[i]!;
+    isImage[k] = g.isImage[i]!;
+    for (let e = g.edgeOffsets[i]!; e < g.edgeOffsets[i + 1]!; e++) {
+      const j = keep[g.edgeNeighbour[e]!]!;
+      if (j < 0) continue;
+      neighbour.push(j);
+      edges.push(e);
+    }
+    edgeOffsets[k + 1] = neighbour.length;
+  }
+  const edgeVector = new Float32Array(3 * edges.length);
+  const edgeLength = new Float32Array(edges.length);
+  edges.forEach((e, n) => {
+    edgeVector.set(g.edgeVector.subarray(3 * e, 3 * e + 3), 3 * n);
+    edgeLength[n] = g.edgeLength[e]!;
+  });
+  return { numAtoms: kept, numEdges: edges.length, atomicNumber, isImage, edgeOffsets, edgeNeighbour: Int32Array.from(neighbour), edgeVector, edgeLength };
 }
 
 /** Build the line graph of bond pairs sharing a centre atom, with angle cosines. */

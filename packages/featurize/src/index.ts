@@ -4,10 +4,11 @@ export {
   DEFAULT_FEATURIZER_CONFIG,
   featurizerVersion,
   assertFeaturizerVersion,
+  bulkFeaturizerVersion,
   FeaturizerMismatchError,
   type FeaturizerConfig,
 } from "./config.js";
-export { structureGraph, pathwayGraph, lineGraph, UnsupportedElementError, type CrystalGraph, type LineGraph } from "./graph.js";
+export { structureGraph, pathwayGraph, pathStructureGraph, lineGraph, UnsupportedElementError, type CrystalGraph, type LineGraph } from "./graph.js";
 export { collate, type GraphBatch } from "./collate.js";
 export {
   featurizeDataset,

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { Lattice, Pathway, readCif, readJsonStructures, Structure, type Vec3 } from "@ionrank/crystal";
 import {
   assertFeaturizerVersion,
+  bulkFeaturizerVersion,
   collate,
   DEFAULT_FEATURIZER_CONFIG,
   ELEMENT_FEATURE_LENGTH,
@@ -176,6 +177,48 @@ describe("pathway graphs and collate", () => {
     expect(Array.from(g.isImage.slice(0, 6))).toEqual([1, 1, 1, 1, 1, 0]);
     expect(g.numAtoms).toBe((train[0]!.atoms as { elements: unknown[] }).elements.length);
     expect(pathwayGraph(p, { ...DEFAULT_FEATURIZER_CONFIG, images: 3 }).numAtoms).toBe(g.numAtoms - 2);
+  });
+
+  it("cropping keeps exactly the atoms within R of a path image, and the bonds among them unchanged", () => {
+    for (const i of [0, 7, 42]) {
+      const p = Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!);
+      const full = pathwayGraph(p);
+      const R = 3.5;
+      const crop = pathwayGraph(p, { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: R });
+      const { structure, isImage } = p.toPathStructure();
+      // Oracle: brute-force minimum-image distance of every atom to every image.
+      const kept: number[] = [];
+      structure.sites.forEach((s, a) => {
+        const d = Math.min(...[0, 1, 2, 3, 4].map((m) => structure.lattice.minimumImage(structure.sites[m]!.frac, s.frac).distance));
+        if (isImage[a] || d <= R) kept.push(a);
+      });
+      expect(crop.numAtoms).toBe(kept.length);
+      expect(crop.numAtoms).toBeLessThan(full.numAtoms);
+      expect(Array.from(crop.isImage.slice(0, 5))).toEqual([1, 1, 1, 1, 1]);
+      kept.forEach((a, k) => expect(crop.atomicNumber[k]).toBe(full.atomicNumber[a]));
+      // Every cropped bond is a full-graph bond between kept atoms, with the same vector; none is invented.
+      const index = new Map(kept.map((a, k) => [a, k]));
+      kept.forEach((a, k) => {
+        const expected: string[] = [];
+        for (let e = full.edgeOffsets[a]!; e < full.edgeOffsets[a + 1]!; e++) {
+          const j = index.get(full.edgeNeighbour[e]!);
+          if (j !== undefined) expected.push(`${j}:${Array.from(full.edgeVector.slice(3 * e, 3 * e + 3)).join(",")}`);
+        }
+        const got: string[] = [];
+        for (let e = crop.edgeOffsets[k]!; e < crop.edgeOffsets[k + 1]!; e++) got.push(`${crop.edgeNeighbour[e]}:${Array.from(crop.edgeVector.slice(3 * e, 3 * e + 3)).join(",")}`);
+        expect(got).toEqual(expected);
+      });
+    }
+  });
+
+  it("the crop radius is part of the featurizer version; the bulk version ignores it", () => {
+    const cropped = { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5 };
+    expect(featurizerVersion(cropped)).toBe(`${featurizerVersion()}-crop3.5`);
+    expect(bulkFeaturizerVersion(cropped)).toBe(featurizerVersion());
+    // A card written before cropping existed (no cropRadius) is the uncropped featurizer.
+    const { cropRadius: _, ...legacy } = DEFAULT_FEATURIZER_CONFIG;
+    expect(featurizerVersion(legacy as never)).toBe(featurizerVersion());
+    expect(() => assertFeaturizerVersion(featurizerVersion(), "model", cropped)).toThrowError(FeaturizerMismatchError);
   });
 
   it("collate concatenates with shifted neighbour indices, offsets and a graph index", () => {

@@ -28,9 +28,12 @@ const quiet = { log: () => {} };
 
 // 2. ONNX alone (graphs prebuilt), main thread, 2 intra-op threads, by batch size.
 const entries = JSON.parse(text);
-const graphs = entries.map((e) => pathwayGraph(Pathway.fromImageStructure(readJsonStructures(e)[0])));
 {
   const m = await EmModel.load(MODEL, { threads: 2 });
+  // The graphs the model was trained on: its card's featurizer settings (crop radius included).
+  const graphs = entries.map((e) => pathwayGraph(Pathway.fromImageStructure(readJsonStructures(e)[0]), m.card.featurizer.config));
+  const atoms = graphs.reduce((a, g) => a + g.numAtoms, 0);
+  console.log(`graphs: ${(atoms / graphs.length).toFixed(1)} atoms per pathway on average (featurizer ${m.card.featurizer.version})`);
   for (const bs of [1, 8, 32, 128]) {
     const n = bs === 1 ? 64 : Math.min(559, bs * Math.max(2, Math.floor(256 / bs)));
     const t0 = performance.now();
@@ -39,6 +42,21 @@ const graphs = entries.map((e) => pathwayGraph(Pathway.fromImageStructure(readJs
     console.log(`ONNX alone, batch ${String(bs).padStart(3)}: ${(n / dt).toFixed(1)} pathways/s (${n} pathways, all ${m.card.ensemble.members.length} members)`);
   }
   await m.release();
+  // The same with one intra-op thread (what each pool worker uses): the gap between batch 1 and 32 per
+  // pathway is the fixed cost of a run, the most that batching can save.
+  const m1 = await EmModel.load(MODEL, { threads: 1 });
+  const perPathway = {};
+  for (const bs of [1, 32]) {
+    const n = 256;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += bs) await m1.memberPredictions(graphs.slice(i, Math.min(n, i + bs)));
+    perPathway[bs] = (performance.now() - t0) / n;
+  }
+  console.log(
+    `ONNX alone, 1 thread: ${perPathway[1].toFixed(1)} ms per pathway one at a time, ${perPathway[32].toFixed(1)} ms in batches of 32 ` +
+      `→ fixed cost per run ≈ ${(perPathway[1] - perPathway[32]).toFixed(1)} ms (all members), batching can gain at most ${(perPathway[1] / perPathway[32]).toFixed(1)}×`,
+  );
+  await m1.release();
 }
 
 // 3. 32 concurrent callers, each predicting its share of the 559 one call at a time.

@@ -67,7 +67,7 @@ export function loadModelCard(path: string): LoadedCard {
     if (card[field] === undefined) throw new ModelCardError(`${path}: model card has no "${field}"`);
   }
   if (!Array.isArray(card.ensemble.members) || card.ensemble.members.length === 0) throw new ModelCardError(`${path}: model card lists no ensemble members`);
-  assertFeaturizerVersion(card.featurizer.version, `model ${card.name}@${card.version}`);
+  assertFeaturizerVersion(card.featurizer.version, `model ${card.name}@${card.version}`, card.featurizer.config);
   const memberPaths = card.ensemble.members.map((m) => {
     const p = join(dirname(path), m.file);
     let bytes: Buffer;

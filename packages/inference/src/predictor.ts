@@ -148,6 +148,7 @@ export class EmPredictor {
       provider: options.provider ?? "cpu",
       threads: options.threadsPerWorker ?? 1,
       expectedInputs: Object.keys(loaded.card.inputs),
+      featurizer: loaded.card.featurizer.config,
     });
     (options.log ?? ((l) => console.error(l)))(
       `inference: ${loaded.modelVersion} on ONNX Runtime ${pool.provider.toUpperCase()} (${pool.reason}), ${workers} worker thread(s), ${loaded.memberPaths.length} members`,

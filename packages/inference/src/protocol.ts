@@ -1,4 +1,5 @@
 /** Messages between the predictor (main thread) and its inference workers. */
+import type { FeaturizerConfig } from "@ionrank/featurize";
 
 /** A path structure as plain typed arrays (cheap to post to a worker). */
 export interface SerializedPath {
@@ -13,6 +14,8 @@ export interface WorkerInit {
   provider: "cpu" | "cuda";
   threads: number;
   expectedInputs: string[];
+  /** The featurizer settings the model was trained with (from its card). */
+  featurizer: FeaturizerConfig;
 }
 
 export type WorkerReady = { type: "ready"; provider: "cpu" | "cuda"; reason: string } | { type: "failed"; error: string };

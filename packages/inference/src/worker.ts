@@ -2,7 +2,7 @@
 // because onnxruntime-node's run() blocks the event loop while it computes.
 import { parentPort, workerData } from "node:worker_threads";
 import { ELEMENT_SYMBOLS, Lattice, Structure, type Vec3 } from "@ionrank/crystal";
-import { collate, structureGraph, type CrystalGraph } from "@ionrank/featurize";
+import { collate, pathStructureGraph, type CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel } from "./backend.js";
 import { modelInputs } from "./tensors.js";
 import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
@@ -21,7 +21,7 @@ function graphOf(p: SerializedPath): CrystalGraph {
     element: ELEMENT_SYMBOLS[z - 1]!,
     frac: [p.frac[3 * i]!, p.frac[3 * i + 1]!, p.frac[3 * i + 2]!] as Vec3,
   }));
-  return structureGraph(new Structure(lattice, sites), p.isImage);
+  return pathStructureGraph(new Structure(lattice, sites), p.isImage, init.featurizer);
 }
 
 function maxDegree(g: CrystalGraph): number {

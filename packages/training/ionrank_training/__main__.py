@@ -34,7 +34,9 @@ def main(argv=None):
         sp.add_argument("--seed", type=int, default=0)
         sp.add_argument("--limit", type=int, default=0, help="use only the first N graphs (tests)")
 
-    common(sub.add_parser("pretrain", help="multi-property pre-training"))
+    pt = sub.add_parser("pretrain", help="multi-property pre-training")
+    common(pt)
+    pt.add_argument("--budget-seconds", type=float, default=0, help="choose the number of epochs to fit this time (overrides --epochs)")
     cv = sub.add_parser("cv", help="k-fold cross-validated fine-tuning (members of the ensemble)")
     common(cv)
     cv.add_argument("--pretrained", default=None, help="pretrained.pt, or omit to train from scratch")
@@ -57,7 +59,7 @@ def main(argv=None):
     if getattr(a, "limit", 0):
         ds = ds.subset(range(a.limit))
     if a.cmd == "pretrain":
-        r = pretrain(ds, a.out, model_cfg(a), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, log=log)
+        r = pretrain(ds, a.out, model_cfg(a), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, log=log, budget_seconds=a.budget_seconds)
         print(json.dumps({"validation_mae": r["validation_mae"], "seconds": r["seconds"]}))
     elif a.cmd == "cv":
         r = cross_validate(ds, a.out, model_cfg(a), pretrained=a.pretrained, folds=a.folds, epochs=a.epochs, batch_size=a.batch_size,

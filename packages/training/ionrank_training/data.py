@@ -28,6 +28,12 @@ class GraphDataset:
     def featurizer_version(self) -> str:
         return self.manifest["featurizer"]["version"]
 
+    @property
+    def bulk_featurizer_version(self) -> str:
+        """The version without the path-structure crop (what bulk pre-training graphs depend on)."""
+        f = self.manifest["featurizer"]
+        return f.get("bulkVersion", f["version"])
+
     def ids(self) -> list:
         return list(self.manifest["ids"])
 

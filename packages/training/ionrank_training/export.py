@@ -137,16 +137,20 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
             "stratified_by": "moving ion",
             "fold_seed": cv["fold_seed"],
             "fold_of_entry": dict(zip(ds.ids(), cv["folds"])),
-            "pretrained": {"metrics": cv["metrics"], "per_fold": cv["per_fold"], "epochs": cv["epochs"], "seconds": cv["seconds"]},
+            "pretrained": {"metrics": cv["metrics"], "per_fold": cv["per_fold"], "epochs": cv["epochs"], "seconds": cv["seconds"],
+                           "device": cv.get("device")},
+            # Held-out prediction of every entry by the member that did not see it (parity and calibration plots).
+            "heldout": {"em_dft": ds.targets()[:, 0].astype(float).tolist(), "em_predicted": cv["heldout_predictions"]},
             "scratch": None if scratch is None else {"metrics": scratch["metrics"], "per_fold": scratch["per_fold"],
-                                                    "epochs": scratch["epochs"], "seconds": scratch["seconds"]},
+                                                    "epochs": scratch["epochs"], "seconds": scratch["seconds"], "device": scratch.get("device")},
             # Other designs measured on the same folds (e.g. freezing early layers).
             "variants": {k: {"metrics": v["metrics"], "epochs": v["epochs"], "seconds": v["seconds"], "model": v["model"],
-                             "freeze": v["hyperparameters"].get("freeze", 0), "pretrained": v["pretrained"]}
+                             "freeze": v["hyperparameters"].get("freeze", 0), "pretrained": v["pretrained"], "featurizer": v.get("featurizer"),
+                             "device": v.get("device")}
                          for k, v in (variants or {}).items()},
             "design_notes": design_notes,
         },
-        "pretraining": None if pre is None else {k: pre[k] for k in ("properties", "validation_mae", "epochs", "seconds", "train_size", "validation_size", "sources")},
+        "pretraining": None if pre is None else {k: pre.get(k) for k in ("properties", "validation_mae", "epochs", "seconds", "device", "train_size", "validation_size", "sources")},
         "training_data": {"finetune": ds.sha256_of_sources()},
         "hyperparameters": cv["hyperparameters"],
         "parity": {"entries": [ds.ids()[i] for i in parity_idx], "pytorch_member_predictions": parity_preds, "tolerance_ev": 1e-4},

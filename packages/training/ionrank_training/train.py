@@ -23,6 +23,18 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() and os.environ.get("IONRANK_DEVICE", "auto") != "cpu" else "cpu"
 
 
+def load_checkpoint(path: str):
+    # Checkpoints hold optimiser/scheduler state and RNG tensors, not only weights (torch ≥ 2.6 defaults to weights_only).
+    try:
+        return torch.load(path, map_location=device(), weights_only=False)
+    except TypeError:  # torch < 1.13 has no weights_only
+        return torch.load(path, map_location=device())
+
+
+def device_name() -> str:
+    return f"CPU, {torch.get_num_threads()} thread(s)" if device() == "cpu" else torch.cuda.get_device_name(0)
+
+
 def seed_everything(seed: int):
     random.seed(seed)
     np.random.seed(seed)
@@ -75,7 +87,7 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
     history = []
     start = 0
     if checkpoint and os.path.exists(checkpoint):
-        ck = torch.load(checkpoint, map_location=dev)
+        ck = load_checkpoint(checkpoint)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -156,7 +168,38 @@ def new_model(ds: GraphDataset, cfg: dict, outputs: int) -> EmNet:
     return EmNet(ds.arrays["element_features"], outputs=outputs, cutoff=float(ds.manifest["featurizer"]["config"]["cutoff"]), **cfg).to(device())
 
 
-def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: int, lr: float, seed: int, log) -> dict:
+def epochs_for_budget(model, ds, train_idx, props, *, batch_size: int, budget_seconds: float, validation: int, log) -> int:
+    """How many epochs fit in `budget_seconds`: time a few training steps on a copy of the model (the
+    model itself is left untouched), then scale to an epoch plus its validation pass."""
+    import copy
+
+    probe = copy.deepcopy(model)
+    opt = torch.optim.AdamW(probe.parameters(), lr=1e-4)
+    rng = np.random.default_rng(12345)
+    bs = batches(train_idx, batch_size, rng)[:25]
+    dev = next(model.parameters()).device
+    warm = min(5, len(bs) // 2)
+    t0 = time.time()
+    for n, b in enumerate(bs):
+        if n == warm:  # the first steps include allocator and kernel warm-up
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.time()
+        t = to_tensors(make_batch(ds, b, props), dev)
+        loss = masked_l1(probe(*model_inputs(t)), t["targets"], t["target_mask"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    per_step = (time.time() - t0) / max(1, len(bs) - warm)
+    per_epoch = per_step * (math.ceil(len(train_idx) / batch_size) + 0.4 * math.ceil(validation / batch_size))
+    epochs = max(1, int(budget_seconds // per_epoch))
+    log(f"time budget {budget_seconds:.0f} s: {per_step * 1000:.0f} ms per step, ~{per_epoch:.0f} s per epoch -> {epochs} epochs")
+    return epochs
+
+
+def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: int, lr: float, seed: int, log, budget_seconds: float = 0) -> dict:
     """Multi-property pre-training: one trunk, one head output per property, masked loss; 10 % of each
     property held out for validation."""
     os.makedirs(out, exist_ok=True)
@@ -172,6 +215,13 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
     val = sorted(set(val))
     train = sorted(set(range(ds.count)) - set(val))
     model = new_model(ds, cfg, len(props))
+    if budget_seconds > 0 and not os.path.exists(os.path.join(out, "checkpoint.pt")):
+        epochs = epochs_for_budget(model, ds, train, props, batch_size=batch_size, budget_seconds=budget_seconds, validation=len(val), log=log)
+        with open(os.path.join(out, "epochs.json"), "w") as f:
+            json.dump({"epochs": epochs, "budget_seconds": budget_seconds}, f)
+    elif budget_seconds > 0:
+        with open(os.path.join(out, "epochs.json")) as f:  # a resumed budgeted run keeps its schedule
+            epochs = json.load(f)["epochs"]
     t0 = time.time()
     history = fit(model, ds, train, val, props, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                   checkpoint=os.path.join(out, "checkpoint.pt"), log=log)
@@ -179,6 +229,7 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
         "properties": ds.properties,
         "validation_mae": dict(zip(ds.properties, history[-1]["val_mae"])),
         "epochs": epochs,
+        "device": device_name(),
         "seconds": sum(h["seconds"] for h in history),
         "wall_seconds_this_run": time.time() - t0,
         "train_size": len(train),
@@ -188,7 +239,7 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
         "sources": ds.sha256_of_sources(),
         "history": history,
     }
-    torch.save({"model": model.state_dict(), "config": model.config, "featurizer": ds.featurizer_version}, os.path.join(out, "pretrained.pt"))
+    torch.save({"model": model.state_dict(), "config": model.config, "featurizer": ds.bulk_featurizer_version}, os.path.join(out, "pretrained.pt"))
     with open(os.path.join(out, "pretrain.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -210,12 +261,13 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         val = np.flatnonzero(fold == k).tolist()
         model = new_model(ds, cfg, 1)
         if pretrained:
-            ck = torch.load(pretrained, map_location=device())
+            ck = load_checkpoint(pretrained)
             state = {k2: v for k2, v in ck["model"].items() if not k2.startswith("head.")}
             missing = model.load_state_dict(state, strict=False)
             assert all(m.startswith("head.") for m in missing.missing_keys), missing
-            if ck.get("featurizer") != ds.featurizer_version:
-                raise ValueError(f"pre-trained model used featurizer {ck.get('featurizer')}, dataset uses {ds.featurizer_version}")
+            # Pre-training graphs are bulk structures, never cropped: compare the bulk part of the versions.
+            if ck.get("featurizer") != ds.bulk_featurizer_version:
+                raise ValueError(f"pre-trained model used featurizer {ck.get('featurizer')}, dataset uses {ds.bulk_featurizer_version}")
         if freeze > 0:
             frozen = [model.atom_embed, model.edge_embed, model.angle_embed, *list(model.alignn)[: max(0, freeze - 1)]]
             for mod in frozen:
@@ -230,7 +282,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
     all_preds = []
     for path in members:
         m = new_model(ds, cfg, 1)
-        m.load_state_dict(torch.load(path, map_location=device())["model"])
+        m.load_state_dict(load_checkpoint(path)["model"])
         all_preds.append(predict(m, ds, list(range(ds.count)), [0])[:, 0])
     spread = np.std(np.stack(all_preds), axis=0, ddof=1)
     result = {
@@ -243,6 +295,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         "heldout_predictions": heldout.tolist(),
         "epochs": epochs,
         "seconds": time.time() - t0,
+        "device": device_name(),
         "model": cfg,
         "members": [os.path.basename(m) for m in members],
         "featurizer": ds.featurizer_version,

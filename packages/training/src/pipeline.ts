@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { featurizeDataset, type DatasetInput } from "@ionrank/featurize";
+import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput } from "@ionrank/featurize";
 import { runTrainingCore } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
@@ -26,6 +26,8 @@ export interface TrainOptions {
   name: string;
   version: string;
   size: ModelSize;
+  /** Keep only atoms within this of the path in Em path structures, Å (0 = whole path structure). */
+  cropRadius: number;
   pretrainEpochs: number;
   finetuneEpochs: number;
   folds: number;
@@ -53,7 +55,7 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
   if (stage("featurize")) {
     if (!existsSync(join(emDir, "manifest.json"))) {
       log("featurize: Em pathways");
-      featurizeDataset(o.em, emDir, { kind: "pathway" });
+      featurizeDataset(o.em, emDir, { kind: "pathway", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: o.cropRadius } });
     }
     if (o.pretrain.length > 0 && !existsSync(join(preDir, "manifest.json"))) {
       log("featurize: pre-training structures");
@@ -64,7 +66,9 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
   const pretrained = o.pretrain.length > 0 ? join(pre, "pretrained.pt") : null;
   if (stage("pretrain") && pretrained && !existsSync(pretrained)) {
     log("pretrain: multi-property trunk");
-    await runTrainingCore(["pretrain", "--data", preDir, "--out", pre, "--epochs", String(o.pretrainEpochs), ...common], log);
+    // Pre-training runs twice the fine-tuning batch at twice the peak LR (the settings of the shipped trunk).
+    const preCommon = [...size, "--batch-size", String(2 * o.batchSize), "--lr", "2e-3", "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
+    await runTrainingCore(["pretrain", "--data", preDir, "--out", pre, "--epochs", String(o.pretrainEpochs), ...preCommon], log);
   }
   const cv = join(o.work, "cv-pretrained");
   const scratch = join(o.work, "cv-scratch");

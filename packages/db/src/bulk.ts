@@ -1,0 +1,338 @@
+// Bulk import: items from a source are validated and turned into rows, written in transactions of a bounded
+// number of items together with the job's counters and per-item errors — so a killed process loses nothing
+// it committed, and a re-run (resume) skips exactly what was committed.
+import { randomUUID } from "node:crypto";
+import {
+  Composition,
+  enumerateHops,
+  isElement,
+  ParseError,
+  Pathway as CrystalPathway,
+  readJsonStructures,
+  readStructures,
+  type ElementSymbol,
+  type Structure,
+  type StructureFormat,
+} from "@ionrank/crystal";
+import { ValidationError } from "./errors.js";
+import type { IonRankDb } from "./open.js";
+import { contentHash, type StoredStructure } from "./repository.js";
+import { provenanceKey, readSource, type SourceItem } from "./sources.js";
+
+/** Where dataset (5-image JSON) labels come from. */
+export const DATASET_CITATION = "Devi, Butler & Sai Gautam, npj Comput. Mater. (2026), doi:10.1038/s41524-026-01972-8 (compiled literature DFT-NEB)";
+
+export interface ImportOptions {
+  /** Enumerate this ion's symmetry-distinct hops of every structure and store them as pathways. */
+  ion?: string | null;
+  /** Items per transaction (default 250). */
+  batchSize?: number;
+  /** Continue this job: the items it already committed are skipped. */
+  resumeJob?: string | null;
+  /** Called once the job exists (before any item is read), with its id: what --resume needs. */
+  onStart?: (jobId: string) => void;
+  /** Called after every committed batch. */
+  onProgress?: (job: JobCounts) => void;
+  /** Called with the ids of the pathways each batch created (e.g. to predict them). */
+  onPathways?: (ids: string[]) => Promise<void>;
+  /** Recorded on the job: what was imported. */
+  source?: string;
+}
+
+export interface JobCounts {
+  id: string;
+  processed: number;
+  imported: number;
+  duplicates: number;
+  failed: number;
+}
+
+export interface ImportError {
+  name: string;
+  index: number;
+  reason: string;
+}
+
+export interface ImportOutcome extends JobCounts {
+  status: "DONE" | "FAILED";
+  errors: ImportError[];
+  /** Pathways created by this run. */
+  pathways: number;
+}
+
+interface MaterialRow {
+  id: string;
+  name: string;
+  formula: string;
+  reducedFormula: string;
+  elements: string;
+  spaceGroup: number | null;
+  structureClass: string | null;
+  sourceFile: string | null;
+  contentHash: string;
+  structure: string;
+  citation: string | null;
+  functional: string | null;
+}
+
+interface PathwayRow {
+  id: string;
+  materialHash: string;
+  ion: string;
+  initial: string;
+  final: string;
+  images: string;
+  hopLength: number;
+  multiplicity: number | null;
+  emDft: number | null;
+  emDftSource: string | null;
+  equivalents: string;
+  contentHash: string;
+}
+
+interface Prepared {
+  index: number;
+  name: string;
+  materials: MaterialRow[];
+  pathways: PathwayRow[];
+  error?: string;
+}
+
+export function storedStructure(s: Structure): StoredStructure {
+  return {
+    lattice: s.lattice.matrix.map((r) => [r[0], r[1], r[2]] as [number, number, number]),
+    sites: s.sites.map((site) => ({
+      species: site.element,
+      frac: [site.frac[0], site.frac[1], site.frac[2]] as [number, number, number],
+      ...(site.occupancy !== undefined && site.occupancy < 1 ? { occupancy: site.occupancy } : {}),
+      ...(site.label ? { label: site.label } : {}),
+    })),
+  };
+}
+
+function materialRow(s: Structure, name: string, extra: Partial<MaterialRow> = {}): MaterialRow {
+  const comp = Composition.of(s);
+  const stored = storedStructure(s);
+  return {
+    id: randomUUID(),
+    name,
+    formula: comp.formula,
+    reducedFormula: comp.reducedFormula,
+    elements: [...new Set(comp.elements)].sort().join(","),
+    spaceGroup: null,
+    structureClass: null,
+    sourceFile: name,
+    contentHash: contentHash(stored),
+    structure: JSON.stringify(stored),
+    citation: null,
+    functional: null,
+    ...extra,
+  };
+}
+
+/** A pathway's identity: its material's content, the ion and the path. */
+export function pathwayHash(materialHash: string, ion: string, initial: readonly number[], final: readonly number[], images: readonly (readonly number[])[]): string {
+  return contentHash({ material: materialHash, ion, initial, final, images });
+}
+
+const isDatasetEntry = (e: unknown): e is { atoms: unknown; target?: number; sys_name?: string; jid?: unknown; class?: string } =>
+  typeof e === "object" && e !== null && "atoms" in e && ("target" in e || "sys_name" in e);
+
+/** Validate one item and turn it into rows (throws with the reason when it is bad). */
+function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymbol | null): Omit<Prepared, "index"> {
+  if (item.error) throw new ParseError(item.error);
+  const out: Omit<Prepared, "index"> = { name: item.name, materials: [], pathways: [] };
+  if (isDatasetEntry(item.entry)) {
+    // A NEB dataset entry: the 5-image path structure with its DFT barrier.
+    const e = item.entry;
+    const s = readJsonStructures(e as never, { file: item.name })[0];
+    if (!s) throw new ParseError("entry holds no structure");
+    const p = CrystalPathway.fromImageStructure(s);
+    const label = e.sys_name ?? String(e.jid ?? item.name);
+    const functional = item.provenance?.get(provenanceKey(label, Number(e.target))) ?? null;
+    const m = materialRow(p.host, label, { structureClass: e.class ?? null, citation: DATASET_CITATION, functional, sourceFile: item.name });
+    out.materials.push(m);
+    const target = e.target;
+    if (target !== undefined && (typeof target !== "number" || !Number.isFinite(target))) throw new ValidationError("target", "must be a finite barrier in eV");
+    const images = p.images.map((f) => [f[0], f[1], f[2]]);
+    out.pathways.push({
+      id: randomUUID(),
+      materialHash: m.contentHash,
+      ion: p.ion,
+      initial: JSON.stringify(images[0]),
+      final: JSON.stringify(images.at(-1)),
+      images: JSON.stringify(images),
+      hopLength: p.length,
+      multiplicity: null,
+      emDft: target ?? null,
+      emDftSource: target === undefined ? null : `${DATASET_CITATION}; ${functional ?? "functional not recorded"} NEB`,
+      equivalents: "[]",
+      contentHash: pathwayHash(m.contentHash, p.ion, images[0]!, images.at(-1)!, images),
+    });
+    return out;
+  }
+  const structures =
+    item.entry !== undefined
+      ? readJsonStructures(item.entry as never, { file: item.name })
+      : readStructures(item.text ?? "", { file: item.name, ...(item.format ? { format: item.format as StructureFormat } : {}) });
+  if (structures.length === 0) throw new ParseError("no structure found");
+  for (const s of structures) {
+    if (s.length === 0) throw new ParseError("structure has no sites");
+    // A structure without the ion is still a material; it just has no hops of that ion to enumerate.
+    const hops = ion && s.sites.some((x) => x.element === ion) ? enumerateHops(s, ion) : null;
+    const name = structures.length > 1 ? `${item.name} [${s.source?.block ?? structures.indexOf(s)}]` : item.name;
+    const m = materialRow(s, name, { spaceGroup: hops?.spaceGroup.number ?? null });
+    out.materials.push(m);
+    for (const h of hops?.hops ?? []) {
+      const images = [0, 0.25, 0.5, 0.75, 1].map((t) => h.from.map((x, a) => x + t * (h.to[a]! - x)));
+      out.pathways.push({
+        id: randomUUID(),
+        materialHash: m.contentHash,
+        ion: ion!,
+        initial: JSON.stringify(h.from),
+        final: JSON.stringify(h.to),
+        images: JSON.stringify(images),
+        hopLength: h.length,
+        multiplicity: h.multiplicity,
+        emDft: null,
+        emDftSource: null,
+        equivalents: JSON.stringify(h.equivalents),
+        contentHash: pathwayHash(m.contentHash, ion!, h.from, h.to, images),
+      });
+    }
+  }
+  return out;
+}
+
+/** Write one batch, the job's counters and its errors in one transaction. Returns the new pathway ids. */
+async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: JobCounts): Promise<string[]> {
+  const good = batch.filter((b) => !b.error);
+  const mHashes = [...new Set(good.flatMap((b) => b.materials.map((m) => m.contentHash)))];
+  const pHashes = [...new Set(good.flatMap((b) => b.pathways.map((p) => p.contentHash)))];
+  return db.prisma.$transaction(async (tx) => {
+    const existingM = new Map((await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, contentHash: true } })).map((m) => [m.contentHash, m.id]));
+    const existingP = new Set((await tx.pathway.findMany({ where: { contentHash: { in: pHashes } }, select: { contentHash: true } })).map((p) => p.contentHash));
+    const newM: MaterialRow[] = [];
+    const newP: (Omit<PathwayRow, "materialHash"> & { materialId: string })[] = [];
+    let imported = 0;
+    let duplicates = 0;
+    for (const b of good) {
+      let allOld = true;
+      for (const m of b.materials) {
+        if (existingM.has(m.contentHash)) continue;
+        allOld = false;
+        existingM.set(m.contentHash, m.id);
+        newM.push(m);
+      }
+      for (const { materialHash, ...p } of b.pathways) {
+        if (existingP.has(p.contentHash)) continue;
+        allOld = false;
+        existingP.add(p.contentHash);
+        newP.push({ ...p, materialId: existingM.get(materialHash)! });
+      }
+      imported += b.materials.length;
+      if (allOld) duplicates += b.materials.length;
+    }
+    if (newM.length) await tx.material.createMany({ data: newM });
+    if (newP.length) await tx.pathway.createMany({ data: newP });
+    const errors = batch.filter((b) => b.error).map((b) => ({ jobId, name: b.name, index: b.index, reason: b.error! }));
+    if (errors.length) await tx.importItemError.createMany({ data: errors });
+    await tx.importJob.update({
+      where: { id: jobId },
+      data: { processed: { increment: batch.length }, imported: { increment: imported }, duplicates: { increment: duplicates }, failed: { increment: errors.length } },
+    });
+    counts.processed += batch.length;
+    counts.imported += imported;
+    counts.duplicates += duplicates;
+    counts.failed += errors.length;
+    return newP.map((p) => p.id);
+  });
+}
+
+/**
+ * Import a stream of items as one ImportJob (or continue `options.resumeJob`). Every item is validated; good
+ * ones are stored once per content hash (a re-import creates nothing new), bad ones are recorded with their
+ * name, index and reason, and the rest continue.
+ */
+export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem & { format?: string | null }> | Iterable<SourceItem & { format?: string | null }>, options: ImportOptions = {}): Promise<ImportOutcome> {
+  if (options.ion != null && !isElement(options.ion)) throw new ValidationError("ion", `"${options.ion}" is not an element symbol`);
+  const ion = (options.ion ?? null) as ElementSymbol | null;
+  const batchSize = options.batchSize ?? 250;
+  let job;
+  if (options.resumeJob) {
+    job = await db.prisma.importJob.findUnique({ where: { id: options.resumeJob } });
+    if (!job) throw new ValidationError("resumeJob", `no import job ${options.resumeJob}`);
+    if (job.status === "DONE") throw new ValidationError("resumeJob", `import job ${job.id} has already finished`);
+    await db.prisma.importJob.update({ where: { id: job.id }, data: { status: "RUNNING" } });
+  } else {
+    job = await db.prisma.importJob.create({ data: { status: "RUNNING", kind: "import", source: options.source ?? null } });
+  }
+  options.onStart?.(job.id);
+  const counts: JobCounts = { id: job.id, processed: job.processed, imported: job.imported, duplicates: job.duplicates, failed: job.failed };
+  const skip = job.processed;
+  let index = 0;
+  let pathways = 0;
+  let batch: Prepared[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const ids = await commit(db, job.id, batch, counts);
+    pathways += ids.length;
+    batch = [];
+    options.onProgress?.({ ...counts });
+    if (ids.length && options.onPathways) await options.onPathways(ids);
+  };
+  try {
+    for await (const item of items) {
+      const i = index++;
+      if (i < skip) continue;
+      try {
+        batch.push({ index: i, ...prepare(item, ion) });
+      } catch (e) {
+        batch.push({ index: i, name: item.name, materials: [], pathways: [], error: (e as Error).message });
+      }
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+  } catch (e) {
+    await db.prisma.importJob.update({ where: { id: job.id }, data: { status: "FAILED", finishedAt: new Date() } }).catch(() => {});
+    throw e;
+  }
+  const status = counts.imported === 0 && counts.failed > 0 ? "FAILED" : "DONE";
+  await db.prisma.importJob.update({ where: { id: job.id }, data: { status, total: index, finishedAt: new Date() } });
+  const errors = await db.prisma.importItemError.findMany({ where: { jobId: job.id }, orderBy: { index: "asc" }, take: 1000 });
+  return { ...counts, status, errors: errors.map(({ name, index: ix, reason }) => ({ name, index: ix, reason })), pathways };
+}
+
+/** Import a file or directory (see readSource for what it reads). */
+export function importPath(db: IonRankDb, p: string, options: ImportOptions = {}): Promise<ImportOutcome> {
+  return importItems(db, readSource(p), { source: p, ...options });
+}
+
+/** One structure text to import, as the API and CLI receive it. */
+export interface StructureText {
+  name: string;
+  /** cif, poscar, extxyz, json, or undefined for auto-detection. */
+  format?: string | null;
+  content: string;
+}
+
+const FORMATS = ["cif", "poscar", "extxyz", "json"];
+
+/** Import structure texts given inline (the GraphQL mutation). */
+export function importStructureTexts(db: IonRankDb, texts: readonly StructureText[], options: ImportOptions = {}): Promise<ImportOutcome> {
+  const items = texts.flatMap((t): (SourceItem & { format?: string | null })[] => {
+    if (t.format != null && !FORMATS.includes(t.format)) return [{ name: t.name, error: `format must be one of ${FORMATS.join(", ")}, not "${t.format}"` }];
+    // JSON may hold a list of entries (structures, or the Em dataset's pathways with their labels).
+    if (t.format === "json" || (t.format == null && /\.json$/i.test(t.name))) {
+      try {
+        const doc = JSON.parse(t.content) as unknown;
+        if (Array.isArray(doc)) return doc.map((entry, i) => ({ name: `${t.name}#${i}`, entry }));
+        return [{ name: t.name, entry: doc }];
+      } catch (e) {
+        return [{ name: t.name, error: `not valid JSON: ${(e as Error).message}` }];
+      }
+    }
+    return [{ name: t.name, text: t.content, format: t.format ?? null }];
+  });
+  return importItems(db, items, { source: "graphql", ...options });
+}

@@ -1,0 +1,114 @@
+// Predictions into the database: pathways are rebuilt as path structures, handed to a predictor (the
+// inference service, passed in by the caller so this package stays free of ONNX Runtime), stored with the
+// model's name@version, and the materials' ranking rows are recomputed.
+import type { Structure } from "@ionrank/crystal";
+import { ValidationError } from "./errors.js";
+import type { IonRankDb } from "./open.js";
+import { pathStructureOf, refreshRankings } from "./rankings.js";
+
+/** What the inference service returns per pathway (EmPredictor.predictMany). */
+export interface PredictedEm {
+  emPredicted: number;
+  emStd: number;
+  pGood: number;
+  model: string;
+}
+
+/** Anything that predicts Em for path structures, e.g. `(xs) => predictor.predictMany(xs)`. */
+export type PredictFn = (inputs: { structure: Structure; isImage: Uint8Array }[]) => Promise<(PredictedEm | Error)[]>;
+
+export interface PredictOptions {
+  /** Pathways to predict; omit for every pathway in the database. */
+  pathwayIds?: readonly string[] | null;
+  /** Skip pathways this model already predicted (default true). */
+  skipPredicted?: boolean;
+  /** Record progress on this job (kind "predict"). */
+  jobId?: string;
+  /** Pathways per call of `predict` (default 256). */
+  chunk?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PredictOutcome {
+  predicted: number;
+  failed: { pathwayId: string; reason: string }[];
+  materials: number;
+}
+
+/** Predict pathways with `model` ("name@version", what `predict` reports) and refresh the rankings. */
+export async function predictPathways(db: IonRankDb, predict: PredictFn, model: string, o: PredictOptions = {}): Promise<PredictOutcome> {
+  if (!/^[^@\s]+@[^@\s]+$/.test(model)) throw new ValidationError("model", `must be "name@version", got "${model}"`);
+  const skip = o.skipPredicted ?? true;
+  const where = {
+    ...(o.pathwayIds ? { id: { in: [...o.pathwayIds] } } : {}),
+    ...(skip ? { predictions: { none: { model } } } : {}),
+  };
+  const ids = (await db.prisma.pathway.findMany({ where, select: { id: true }, orderBy: { id: "asc" } })).map((p) => p.id);
+  if (o.jobId) await db.prisma.importJob.update({ where: { id: o.jobId }, data: { status: "RUNNING", total: ids.length } });
+  const chunk = o.chunk ?? 256;
+  const failed: PredictOutcome["failed"] = [];
+  const materials = new Set<string>();
+  let predicted = 0;
+  for (let i = 0; i < ids.length; i += chunk) {
+    const rows = await db.prisma.pathway.findMany({ where: { id: { in: ids.slice(i, i + chunk) } }, include: { material: { select: { structure: true } } } });
+    const inputs: { structure: Structure; isImage: Uint8Array }[] = [];
+    const ok: typeof rows = [];
+    for (const r of rows) {
+      try {
+        inputs.push(pathStructureOf(r.material, r));
+        ok.push(r);
+      } catch (e) {
+        failed.push({ pathwayId: r.id, reason: (e as Error).message });
+      }
+    }
+    const results = inputs.length ? await predict(inputs) : [];
+    const data: { pathwayId: string; model: string; emPredicted: number; emStd: number; pGood: number }[] = [];
+    results.forEach((res, k) => {
+      const r = ok[k]!;
+      if (res instanceof Error) failed.push({ pathwayId: r.id, reason: res.message });
+      else if (res.model !== model) failed.push({ pathwayId: r.id, reason: `predicted by ${res.model}, not ${model}` });
+      else {
+        data.push({ pathwayId: r.id, model, emPredicted: res.emPredicted, emStd: res.emStd, pGood: res.pGood });
+        materials.add(r.materialId);
+      }
+    });
+    await db.prisma.$transaction(async (tx) => {
+      if (data.length) await tx.prediction.createMany({ data });
+      if (o.jobId) {
+        await tx.importJob.update({ where: { id: o.jobId }, data: { processed: { increment: rows.length }, imported: { increment: data.length }, failed: { increment: rows.length - data.length } } });
+      }
+    });
+    predicted += data.length;
+    o.onProgress?.(Math.min(ids.length, i + chunk), ids.length);
+  }
+  await refreshRankings(db, [...materials], model);
+  if (o.jobId) {
+    if (failed.length) {
+      await db.prisma.importItemError.createMany({ data: failed.slice(0, 10_000).map((f, index) => ({ jobId: o.jobId!, name: `pathway ${f.pathwayId}`, index, reason: f.reason })) });
+    }
+    await db.prisma.importJob.update({ where: { id: o.jobId }, data: { status: predicted === 0 && failed.length > 0 ? "FAILED" : "DONE", finishedAt: new Date() } });
+  }
+  return { predicted, failed, materials: materials.size };
+}
+
+/** Register a model version (its card as JSON) and optionally make it the active one. */
+export async function registerModel(db: IonRankDb, card: { name: string; version: string }, options: { active?: boolean } = {}): Promise<void> {
+  await db.prisma.$transaction(async (tx) => {
+    if (options.active) await tx.model.updateMany({ where: { active: true }, data: { active: false } });
+    await tx.model.upsert({
+      where: { name_version: { name: card.name, version: card.version } },
+      create: { name: card.name, version: card.version, card: JSON.stringify(card), active: options.active ?? false },
+      update: { card: JSON.stringify(card), ...(options.active ? { active: true } : {}) },
+    });
+  });
+}
+
+/** Make "name@version" the active model (the one rankings and filters use by default). */
+export async function setActiveModel(db: IonRankDb, model: string): Promise<void> {
+  const at = model.lastIndexOf("@");
+  const name = model.slice(0, at);
+  const version = model.slice(at + 1);
+  const found = await db.prisma.model.findUnique({ where: { name_version: { name, version } } });
+  if (!found) throw new ValidationError("model", `no registered model ${model}`);
+  await db.prisma.$transaction([db.prisma.model.updateMany({ where: { active: true }, data: { active: false } }), db.prisma.model.update({ where: { id: found.id }, data: { active: true } })]);
+}

@@ -1,0 +1,152 @@
+// Import sources as streams of items: directories, tar archives (optionally gzipped), NDJSON, JSON arrays and
+// single structure files. Items come out in a fixed order (directories sorted by name), so a re-run of the
+// same source sees the same item at the same index — what lets a killed import resume.
+import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import { createGunzip, gunzipSync } from "node:zlib";
+
+/** One thing to import: a structure file's text, or one parsed JSON entry (structure or dataset pathway). */
+export interface SourceItem {
+  /** File name, with the entry inside an archive or list: "set.tar.gz:LiFePO4.cif", "train.json#12". */
+  name: string;
+  text?: string;
+  entry?: unknown;
+  /** Sibling data the entry came with (e.g. the dataset's provenance table). */
+  provenance?: Map<string, string>;
+  /** Set when the item could not even be read; it is then recorded as failed. */
+  error?: string;
+}
+
+const STRUCTURE_FILE = /(\.(cif|vasp|poscar|xyz|extxyz|json|ndjson|jsonl)(\.gz)?$)|(^(POSCAR|CONTCAR)([._-].*)?$)/i;
+const ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
+
+/** Items of a file or directory, recursively, in a stable order. */
+export async function* readSource(p: string): AsyncGenerator<SourceItem> {
+  const st = statSync(p);
+  if (st.isDirectory()) {
+    for (const name of readdirSync(p).sort()) {
+      if (name.startsWith(".")) continue;
+      const child = path.join(p, name);
+      const cst = statSync(child);
+      if (cst.isDirectory() || ARCHIVE.test(name) || STRUCTURE_FILE.test(name)) yield* readSource(child);
+    }
+    return;
+  }
+  const base = path.basename(p);
+  if (ARCHIVE.test(base)) {
+    yield* readTar(createReadStream(p), base, /gz$/i.test(base));
+    return;
+  }
+  if (/\.(ndjson|jsonl)(\.gz)?$/i.test(base)) {
+    yield* readNdjson(/\.gz$/i.test(base) ? createReadStream(p).pipe(createGunzip()) : createReadStream(p), base);
+    return;
+  }
+  const raw = readFileSync(p);
+  const text = (/\.gz$/i.test(base) ? gunzipSync(raw) : raw).toString("utf8");
+  yield* itemsOfText(base, text, provenanceNextTo(p));
+}
+
+/** A dataset's provenance table beside it (train.json → train-provenance.csv): sys_name+barrier → functional. */
+function provenanceNextTo(p: string): Map<string, string> | undefined {
+  const csv = p.replace(/\.json(\.gz)?$/i, "-provenance.csv");
+  if (csv === p) return undefined;
+  try {
+    return parseProvenance(readFileSync(csv, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseProvenance(text: string): Map<string, string> {
+  const lines = text.split(/\r?\n/).filter(Boolean);
+  const head = lines[0]!.split(",");
+  const iName = head.indexOf("sys_name");
+  const iXc = head.indexOf("XC");
+  const iEm = head.findIndex((h) => h.startsWith("MIGRATION BARRIER"));
+  const map = new Map<string, string>();
+  if (iName < 0 || iXc < 0 || iEm < 0) return map;
+  for (const line of lines.slice(1)) {
+    const c = line.split(",");
+    map.set(provenanceKey(c[iName]!, Number(c[iEm])), c[iXc]!);
+  }
+  return map;
+}
+
+export const provenanceKey = (name: string, em: number) => `${name}|${em.toFixed(4)}`;
+
+/** The items of one file's text: a JSON array gives one item per element, anything else one item. */
+export function* itemsOfText(name: string, text: string, provenance?: Map<string, string>): Generator<SourceItem> {
+  const t = text.trimStart();
+  if (/\.json$/i.test(name.replace(/\.gz$/i, "")) && t.startsWith("[")) {
+    let list: unknown[];
+    try {
+      list = JSON.parse(text) as unknown[];
+    } catch (e) {
+      yield { name, error: `not valid JSON: ${(e as Error).message}` };
+      return;
+    }
+    for (const [i, entry] of list.entries()) yield { name: `${name}#${i}`, entry, ...(provenance ? { provenance } : {}) };
+    return;
+  }
+  yield { name, text };
+}
+
+async function* readNdjson(stream: Readable, name: string): AsyncGenerator<SourceItem> {
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  let line = 0;
+  for await (const l of rl) {
+    line++;
+    if (l.trim() === "") continue;
+    try {
+      yield { name: `${name}:${line}`, entry: JSON.parse(l) };
+    } catch (e) {
+      yield { name: `${name}:${line}`, error: `line ${line} is not valid JSON: ${(e as Error).message}` };
+    }
+  }
+}
+
+/** A streaming reader of (ustar/GNU) tar archives: only regular files, in archive order. */
+async function* readTar(file: Readable, archive: string, gzip: boolean): AsyncGenerator<SourceItem> {
+  const stream = gzip ? file.pipe(createGunzip()) : file;
+  let buf = Buffer.alloc(0);
+  let longName: string | null = null;
+  const chunks = stream[Symbol.asyncIterator]();
+  const need = async (n: number): Promise<boolean> => {
+    while (buf.length < n) {
+      const { value, done } = await chunks.next();
+      if (done) return false;
+      buf = Buffer.concat([buf, value as Buffer]);
+    }
+    return true;
+  };
+  for (;;) {
+    if (!(await need(512))) return;
+    const header = buf.subarray(0, 512);
+    if (header.every((b) => b === 0)) return; // end-of-archive blocks
+    const field = (o: number, n: number) => header.subarray(o, o + n).toString("utf8").replace(/\0.*$/s, "");
+    const size = parseInt(field(124, 12).trim() || "0", 8);
+    const type = String.fromCharCode(header[156]!);
+    const prefix = field(345, 155);
+    const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+    const padded = Math.ceil(size / 512) * 512;
+    if (!Number.isFinite(size) || !(await need(512 + padded))) {
+      yield { name: `${archive}:${name}`, error: "archive is truncated" };
+      return;
+    }
+    const body = buf.subarray(512, 512 + size);
+    buf = buf.subarray(512 + padded);
+    if (type === "L") {
+      longName = body.toString("utf8").replace(/\0.*$/s, "");
+      continue;
+    }
+    longName = null;
+    if (type !== "0" && type !== "\0") continue; // directories, links, pax headers
+    const base = path.basename(name);
+    if (!STRUCTURE_FILE.test(base)) continue;
+    const text = (/\.gz$/i.test(base) ? gunzipSync(body) : body).toString("utf8");
+    if (/\.(ndjson|jsonl)$/i.test(base.replace(/\.gz$/i, ""))) yield* readNdjson(Readable.from([text]), `${archive}:${name}`);
+    else yield* itemsOfText(`${archive}:${name}`, text);
+  }
+}

@@ -1,0 +1,113 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { enumerateHops, hopPathway, Pathway, readCif, readJsonStructures } from "@ionrank/crystal";
+import { importItems, importPath, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, type IonRankDb, type SourceItem } from "../src/index.js";
+import { BACKENDS, tempDir } from "./helpers.js";
+
+const FIX = fileURLToPath(new URL("../../crystal/test/fixtures/", import.meta.url));
+const TRAIN = fileURLToPath(new URL("../../../../shared/data/em/train.json", import.meta.url));
+const train = JSON.parse(readFileSync(TRAIN, "utf8")) as { sys_name: string; target: number; atoms: unknown }[];
+
+describe("import sources", () => {
+  it("reads directories in name order, tar.gz archives, NDJSON (naming bad lines) and JSON lists", async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, "src", "sub"), { recursive: true });
+    writeFileSync(path.join(dir, "src", "b.cif"), readFileSync(path.join(FIX, "LiFePO4.cif")));
+    writeFileSync(path.join(dir, "src", "sub", "a.cif"), readFileSync(path.join(FIX, "NaCl.cif")));
+    writeFileSync(path.join(dir, "src", "notes.txt"), "ignored");
+    writeFileSync(path.join(dir, "src", "c.ndjson"), `${JSON.stringify(train[0])}\n{broken\n\n${JSON.stringify(train[1])}\n`);
+    writeFileSync(path.join(dir, "src", "d.json.gz"), gzipSync(JSON.stringify(train.slice(2, 4))));
+    execFileSync("tar", ["czf", path.join(dir, "src", "e.tar.gz"), "-C", FIX, "LiCoO2.cif", "LiMn2O4.cif"]);
+    const items: SourceItem[] = [];
+    for await (const it of readSource(path.join(dir, "src"))) items.push(it);
+    expect(items.map((i) => i.name)).toEqual(["b.cif", "c.ndjson:1", "c.ndjson:2", "c.ndjson:4", "d.json.gz#0", "d.json.gz#1", "e.tar.gz:LiCoO2.cif", "e.tar.gz:LiMn2O4.cif", "a.cif"]);
+    expect(items[2]!.error).toMatch(/line 2 is not valid JSON/);
+    expect(items[6]!.text).toBe(readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8"));
+  });
+});
+
+describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
+  let db: IonRankDb;
+  beforeEach(async () => {
+    db = await open();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it("a failure part-way keeps whole batches only, and resuming finishes the job exactly", async () => {
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const items = Array.from({ length: 250 }, (_, i) => ({ name: `s${i}.cif`, text: i % 25 === 24 ? "data_x\n" : cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));
+    async function* dying() {
+      for (const [i, it] of items.entries()) {
+        if (i === 160) throw new Error("killed");
+        yield it;
+      }
+    }
+    let jobId = "";
+    await expect(importItems(db, dying(), { batchSize: 50, onStart: (id) => (jobId = id) })).rejects.toThrow("killed");
+    const mid = await db.prisma.importJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(mid).toMatchObject({ status: "FAILED", processed: 150, imported: 144, failed: 6 });
+    expect(await db.prisma.material.count()).toBe(144);
+    const done = await importItems(db, items, { batchSize: 50, resumeJob: jobId });
+    expect(done).toMatchObject({ id: jobId, status: "DONE", processed: 250, imported: 240, duplicates: 0, failed: 10 });
+    expect(done.errors.map((e) => e.index)).toEqual([24, 49, 74, 99, 124, 149, 174, 199, 224, 249]);
+    expect(await db.prisma.material.count()).toBe(240);
+    expect(await db.prisma.importItemError.count({ where: { jobId } })).toBe(10);
+  });
+
+  it("stored pathways rebuild the path structures the model reads: enumerated hops and dataset entries", async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "train.json"), JSON.stringify(train.slice(0, 3)));
+    writeFileSync(path.join(dir, "LiFePO4.cif"), readFileSync(path.join(FIX, "LiFePO4.cif")));
+    const r = await importPath(db, dir, { ion: "Li" });
+    expect(r.failed).toBe(0);
+    const lfp = readCif(readFileSync(path.join(FIX, "LiFePO4.cif"), "utf8"))[0]!;
+    const hop = enumerateHops(lfp, "Li").hops[0]!;
+    const stored = await db.prisma.pathway.findFirstOrThrow({ where: { material: { reducedFormula: "LiFePO4" } }, orderBy: { hopLength: "asc" }, include: { material: true } });
+    const rebuilt = pathStructureOf(stored.material, stored);
+    const direct = hopPathway(lfp, hop).toPathStructure();
+    expect(rebuilt.structure.length).toBe(direct.structure.length);
+    expect(Array.from(rebuilt.isImage)).toEqual(Array.from(direct.isImage));
+    const entry = await db.prisma.pathway.findFirstOrThrow({ where: { material: { name: train[0]!.sys_name } }, include: { material: true } });
+    expect(entry.emDft).toBe(train[0]!.target);
+    const original = Pathway.fromImageStructure(readJsonStructures(train[0] as never)[0]!).toPathStructure();
+    const again = pathStructureOf(entry.material, entry);
+    expect(again.structure.length).toBe(original.structure.length);
+    again.structure.sites.forEach((s, i) => {
+      expect(s.element).toBe(original.structure.sites[i]!.element);
+      s.frac.forEach((x, a) => expect(x).toBeCloseTo(original.structure.sites[i]!.frac[a]!, 9));
+    });
+  });
+
+  it("rankings: the lowest barrier at which the ion's network percolates, and sorting by it", async () => {
+    const dir = tempDir();
+    for (const f of ["LiFePO4.cif", "LiCoO2.cif", "LiMn2O4.cif"]) writeFileSync(path.join(dir, f), readFileSync(path.join(FIX, f)));
+    await importPath(db, dir, { ion: "Li" });
+    // A stand-in predictor: Em grows with hop length (0.1 eV per Å), so the answer is known.
+    const predict = async (xs: { structure: { lattice: { toCartesian(f: readonly number[]): number[] }; sites: { frac: readonly number[] }[] } }[]) =>
+      xs.map((x) => {
+        const d = x.structure.sites[4]!.frac.map((v, a) => v - x.structure.sites[0]!.frac[a]!);
+        const len = Math.hypot(...x.structure.lattice.toCartesian(d));
+        return { emPredicted: 0.1 * len, emStd: 0.05, pGood: 0.5, model: "stub@1" };
+      });
+    const out = await predictPathways(db, predict as never, "stub@1");
+    expect(out.failed).toEqual([]);
+    expect(out.predicted).toBe(await db.prisma.pathway.count());
+    const rows = await db.prisma.materialRanking.findMany({ include: { material: true } });
+    const lfp = rows.find((r) => r.material.reducedFormula === "LiFePO4")!;
+    const hops = await db.prisma.pathway.findMany({ where: { materialId: lfp.materialId }, orderBy: { hopLength: "asc" } });
+    // Olivine: the shortest Li hop (≈ 3.0 Å) chains along b, so it percolates in 1D by itself.
+    expect(lfp.percolationDim).toBe(1);
+    expect(lfp.percolationEm).toBeCloseTo(0.1 * hops[0]!.hopLength, 3);
+    expect(await refreshRankings(db, [lfp.materialId], "stub@1")).toBe(1);
+    const ranked = await searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM" });
+    const ems = ranked.items.map((h) => h.ranking!.rankEm);
+    expect(ems).toEqual([...ems].sort((a, b) => a - b));
+    expect(ranked.items).toHaveLength(3);
+  });
+});
