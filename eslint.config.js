@@ -35,10 +35,14 @@ function layering() {
             "error",
             {
               patterns: [
-                {
-                  group: forbidden.flatMap((n) => [n, `${n}/*`]),
-                  message: `${name} sits earlier in the data flow and must not import this package (see eslint.config.js).`,
-                },
+                ...(forbidden.length
+                  ? [
+                      {
+                        group: forbidden.flatMap((n) => [n, `${n}/*`]),
+                        message: `${name} sits earlier in the data flow and must not import this package (see eslint.config.js).`,
+                      },
+                    ]
+                  : []),
                 { group: ["../../packages/*", "../../apps/*", "../../../*"], message: "import other packages by name, not by path" },
               ],
             },
@@ -59,6 +63,10 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  {
+    files: ["apps/web/**/*.{ts,tsx}"],
+    languageOptions: { globals: { ...globals.browser, React: "readonly" } },
   },
   ...layering(),
 );

@@ -8,7 +8,8 @@ export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTI
 # System packages the test suite uses (installed only when missing):
 # python3-numpy and python3-torch: the training core and its tests (OpenBLAS and tcmalloc make it fast).
 bash scripts/system-deps.sh python3 python3-numpy python3-torch python3-onnx libopenblas0-pthread libtcmalloc-minimal4
-bash scripts/system-deps.sh postgresql
+# postgresql: the database and API tests run on it too; chromium: the dashboard's browser tests.
+bash scripts/system-deps.sh postgresql chromium
 # A throw-away PostgreSQL on 127.0.0.1 for the database and API tests (stopped and removed on exit).
 PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ionrank-pg.XXXXXX")
 chmod 755 "$PG_DIR"

@@ -38,7 +38,7 @@ function intVar(env: NodeJS.ProcessEnv, name: string, min: number, max: number):
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   const port = Number(env.IONRANK_API_PORT ?? env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EnvError(`IONRANK_API_PORT must be a TCP port, got "${env.IONRANK_API_PORT ?? env.PORT}"`);
-  const url = env.DATABASE_URL;
+  const url = env.DATABASE_URL || undefined; // empty = unset
   if (url !== undefined && !/^(file:|postgres(ql)?:\/\/)/.test(url)) throw new EnvError(`DATABASE_URL must start with file: or postgresql://, got "${url}"`);
   const model = env.IONRANK_MODEL;
   if (model !== undefined && model !== "none" && !existsSync(model)) throw new EnvError(`IONRANK_MODEL: no model card at ${model}`);

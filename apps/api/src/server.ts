@@ -72,8 +72,10 @@ function loaders(db: IonRankDb, service: Service) {
     }),
     latestPrediction: new DataLoader<{ pathwayId: string; model: string }, Prediction | null, string>(
       async (keys) => {
+        // Usually one model for the whole request: an IN list per model uses the (pathwayId, model) index.
+        const models = [...new Set(keys.map((k) => k.model))];
         const rows = await db.prisma.prediction.findMany({
-          where: { OR: keys.map((k) => ({ pathwayId: k.pathwayId, model: k.model })) },
+          where: { OR: models.map((model) => ({ model, pathwayId: { in: keys.filter((k) => k.model === model).map((k) => k.pathwayId) } })) },
           orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         });
         return keys.map((k) => rows.find((r) => r.pathwayId === k.pathwayId && r.model === k.model) ?? null);
@@ -82,7 +84,7 @@ function loaders(db: IonRankDb, service: Service) {
     ),
     rankingOf: new DataLoader<{ materialId: string; ion: string; model: string }, MaterialRanking | null, string>(
       async (keys) => {
-        const rows = await db.prisma.materialRanking.findMany({ where: { OR: keys.map((k) => ({ materialId: k.materialId, ion: k.ion, model: k.model })) } });
+        const rows = await db.prisma.materialRanking.findMany({ where: { materialId: { in: [...new Set(keys.map((k) => k.materialId))] } } });
         return keys.map((k) => rows.find((r) => r.materialId === k.materialId && r.ion === k.ion && r.model === k.model) ?? null);
       },
       { cacheKeyFn: (k) => `${k.materialId}|${k.ion}|${k.model}` },

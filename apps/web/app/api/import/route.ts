@@ -1,0 +1,25 @@
+import { ApiError, gql } from "@/lib/api";
+import { webEnv } from "@/lib/env";
+
+export const dynamic = "force-dynamic";
+
+const MUTATION = `mutation ($s: [StructureInput!]!, $ion: String, $p: Boolean) {
+  importStructures(structures: $s, ion: $ion, predict: $p) { id status processed imported duplicates failed errors { name index reason } } }`;
+
+/** The import page's files, forwarded to the API with the dashboard's editor key (which the browser never sees). */
+export async function POST(req: Request): Promise<Response> {
+  if (!webEnv().apiKey) return Response.json({ error: "this dashboard has no API key for imports (set IONRANK_WEB_API_KEY)" }, { status: 503 });
+  let body: { structures?: { name: string; content: string }[]; ion?: string | null };
+  try {
+    body = (await req.json()) as typeof body;
+  } catch {
+    return Response.json({ error: "request body is not JSON" }, { status: 400 });
+  }
+  if (!Array.isArray(body.structures) || body.structures.length === 0) return Response.json({ error: "no files" }, { status: 400 });
+  try {
+    const data = await gql<{ importStructures: unknown }>(MUTATION, { s: body.structures.map(({ name, content }) => ({ name, content })), ion: body.ion || null, p: !!body.ion }, { key: true });
+    return Response.json(data.importStructures);
+  } catch (e) {
+    return Response.json({ error: e instanceof ApiError ? e.message : String(e) }, { status: 502 });
+  }
+}

@@ -1,0 +1,151 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { ApiError, ev, gql } from "@/lib/api";
+import { StructureViewer } from "@/components/StructureViewer";
+
+export const dynamic = "force-dynamic";
+
+interface PathwayRow {
+  id: string;
+  ion: string;
+  hopLength: number;
+  multiplicity: number | null;
+  emDft: number | null;
+  emDftSource: string | null;
+  images: number[][];
+  prediction: { emPredicted: number; emStd: number; pGood: number; model: string } | null;
+}
+interface MaterialData {
+  id: string;
+  name: string;
+  formula: string;
+  reducedFormula: string;
+  elements: string[];
+  spaceGroup: number | null;
+  structureClass: string | null;
+  sourceFile: string | null;
+  citation: string | null;
+  functional: string | null;
+  createdAt: string;
+  lattice: { matrix: number[][]; a: number; b: number; c: number; alpha: number; beta: number; gamma: number; volume: number };
+  sites: { species: string; frac: number[] }[];
+  pathways: PathwayRow[];
+  ranking: { rankEm: number; percolationEm: number | null; percolationDim: number; lowestEm: number; emStd: number; pGood: number; model: string } | null;
+}
+
+const QUERY = `query Material($id: ID!, $ion: String!) {
+  material(id: $id) {
+    id name formula reducedFormula elements spaceGroup structureClass sourceFile citation functional createdAt
+    lattice { matrix a b c alpha beta gamma volume }
+    sites { species frac }
+    pathways { id ion hopLength multiplicity emDft emDftSource images prediction { emPredicted emStd pGood model } }
+    ranking(ion: $ion) { rankEm percolationEm percolationDim lowestEm emStd pGood model }
+  }
+}`;
+
+export default async function MaterialPage(props: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+  const { id } = await props.params;
+  const sp = await props.searchParams;
+  let m: MaterialData | null;
+  try {
+    const ion = sp.ion ?? "Li";
+    m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
+  } catch (e) {
+    return (
+      <p className="error" role="alert">
+        Could not load this material: {e instanceof ApiError ? e.message : String(e)}
+      </p>
+    );
+  }
+  if (!m) notFound();
+  const ion = sp.ion ?? m.pathways[0]?.ion ?? "Li";
+  const hops = m.pathways.filter((p) => p.ion === ion);
+  const perc = m.ranking?.percolationEm ?? null;
+  const l = m.lattice;
+  // A hypothetical dataset pathway lives in a supercell: show it where it is, with the host's sites.
+  return (
+    <>
+      <p>
+        <Link href={`/?ion=${ion}`}>« Ranking</Link>
+      </p>
+      <h1>
+        {m.reducedFormula} <small style={{ color: "var(--muted)", fontWeight: 400 }}>{m.name}</small>
+      </h1>
+      <div className="grid2">
+        <section aria-labelledby="facts">
+          <h2 id="facts">Structure</h2>
+          <dl className="facts">
+            <dt>Formula (cell)</dt>
+            <dd>{m.formula}</dd>
+            <dt>Space group</dt>
+            <dd>{m.spaceGroup ?? "—"}</dd>
+            <dt>Class</dt>
+            <dd>{m.structureClass ?? "—"}</dd>
+            <dt>Lattice</dt>
+            <dd>
+              a {l.a.toFixed(3)} Å, b {l.b.toFixed(3)} Å, c {l.c.toFixed(3)} Å; α {l.alpha.toFixed(1)}°, β {l.beta.toFixed(1)}°, γ {l.gamma.toFixed(1)}°; V {l.volume.toFixed(1)} Å³
+            </dd>
+            <dt>Sites</dt>
+            <dd>{m.sites.length}</dd>
+            <dt>Source</dt>
+            <dd>{m.citation ?? m.sourceFile ?? "—"}</dd>
+            <dt>Functional</dt>
+            <dd>{m.functional ?? "—"}</dd>
+            <dt>Added</dt>
+            <dd>{new Date(m.createdAt).toISOString().slice(0, 10)}</dd>
+          </dl>
+          <h2>Ranking for {ion}</h2>
+          {m.ranking ? (
+            <dl className="facts">
+              <dt>Percolating barrier</dt>
+              <dd>{perc === null ? "the hops do not percolate" : `${ev(perc)} eV (${m.ranking.percolationDim}D)`}</dd>
+              <dt>Lowest hop</dt>
+              <dd>{ev(m.ranking.lowestEm)} eV</dd>
+              <dt>P(good conductor)</dt>
+              <dd>{Math.round(m.ranking.pGood * 100)} %</dd>
+              <dt>Model</dt>
+              <dd>{m.ranking.model}</dd>
+            </dl>
+          ) : (
+            <p className="empty">No {ion} predictions for this material yet.</p>
+          )}
+        </section>
+        <section aria-labelledby="view">
+          <h2 id="view">Unit cell and migration paths</h2>
+          <StructureViewer lattice={l.matrix} sites={m.sites} paths={hops.map((h, i) => ({ label: `hop ${i + 1}`, images: h.images }))} />
+        </section>
+      </div>
+      <h2>{ion} hops</h2>
+      {hops.length === 0 ? (
+        <p className="empty">No {ion} hops stored for this material.</p>
+      ) : (
+        <table aria-label="Hops">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th className="num">Length (Å)</th>
+              <th className="num">Multiplicity</th>
+              <th className="num">Predicted Em (eV)</th>
+              <th className="num">P(good)</th>
+              <th>DFT Em (eV)</th>
+              <th>Percolating network</th>
+            </tr>
+          </thead>
+          <tbody>
+            {hops.map((h, i) => (
+              <tr key={h.id} data-testid="hop-row">
+                <td>{i + 1}</td>
+                <td className="num">{h.hopLength.toFixed(3)}</td>
+                <td className="num">{h.multiplicity ?? "—"}</td>
+                <td className="num">{h.prediction ? `${ev(h.prediction.emPredicted)} ± ${ev(h.prediction.emStd)}` : "—"}</td>
+                <td className="num">{h.prediction ? `${Math.round(h.prediction.pGood * 100)} %` : "—"}</td>
+                <td title={h.emDftSource ?? undefined}>{h.emDft !== null ? `${ev(h.emDft)} (${h.emDftSource})` : "—"}</td>
+                <td>{perc !== null && h.prediction && h.prediction.emPredicted <= perc + 1e-9 ? <span className="pill good">percolates</span> : ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,9 @@
+import Link from "next/link";
+
+export default function NotFound() {
+  return (
+    <p className="empty">
+      Not found. <Link href="/">Back to the ranking</Link>
+    </p>
+  );
+}

@@ -1,0 +1,156 @@
+import Link from "next/link";
+import { ApiError, ev, gql } from "@/lib/api";
+import { fetchRanking, IONS, parseRanking, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
+import { EmRange } from "@/components/EmRange";
+
+export const dynamic = "force-dynamic";
+
+export default async function RankingPage(props: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const q = parseRanking(await props.searchParams);
+  let page: RankingPage | null = null;
+  let error: string | null = null;
+  let models: { tag: string; active: boolean }[] = [];
+  let classes: string[] = [];
+  try {
+    [page, { models, stats: { byClass: classes } }] = await Promise.all([
+      fetchRanking(q),
+      gql<{ models: { tag: string; active: boolean }[]; stats: { byClass: { structureClass: string | null }[] } }>(`{ models { tag active } stats { byClass { structureClass } } }`).then((d) => ({
+        models: d.models,
+        stats: { byClass: d.stats.byClass.map((c) => c.structureClass).filter((c): c is string => !!c) },
+      })),
+    ]);
+  } catch (e) {
+    error = e instanceof ApiError ? e.message : String(e);
+  }
+  const start = q.after ? null : 1;
+  return (
+    <>
+      <h1>Candidates ranked by predicted migration barrier</h1>
+      <form className="filters" method="get" action="/" aria-label="Filters">
+        <label>
+          Mobile ion
+          <select name="ion" defaultValue={q.ion}>
+            {IONS.map((i) => (
+              <option key={i}>{i}</option>
+            ))}
+          </select>
+        </label>
+        <EmRange min={q.emMin} max={q.emMax} />
+        <label className="row">
+          <input type="checkbox" name="goodOnly" value="1" defaultChecked={q.goodOnly} /> Good conductors only (Em &lt; 0.65 eV)
+        </label>
+        <label>
+          Structure class
+          <select name="class" defaultValue={q.structureClass ?? ""}>
+            <option value="">any</option>
+            {classes.map((c) => (
+              <option key={c}>{c}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Contains all of (elements)
+          <input type="text" name="with" defaultValue={q.elementsAll.join(", ")} placeholder="e.g. Fe, P" />
+        </label>
+        <label>
+          Contains none of
+          <input type="text" name="without" defaultValue={q.elementsNone.join(", ")} placeholder="e.g. Co" />
+        </label>
+        <label>
+          DFT label
+          <select name="hasDft" defaultValue={q.hasDft === null ? "" : q.hasDft ? "yes" : "no"}>
+            <option value="">any</option>
+            <option value="yes">has a DFT barrier</option>
+            <option value="no">predicted only</option>
+          </select>
+        </label>
+        <label>
+          Model
+          <select name="model" defaultValue={q.model ?? ""}>
+            <option value="">active model</option>
+            {models.map((m) => (
+              <option key={m.tag} value={m.tag}>
+                {m.tag}
+                {m.active ? " (active)" : ""}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Sort by
+          <select name="sort" defaultValue={q.sort}>
+            {SORTS.map((s) => (
+              <option key={s} value={s}>
+                {{ EM: "lowest barrier", PGOOD: "most likely good", FORMULA: "formula", DATE: "newest" }[s]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="actions">
+          <button type="submit">Apply</button>
+          <Link className="button secondary" href="/">
+            Reset
+          </Link>
+          <a className="button secondary" href={`/ranking.csv?${rankingSearch(q, { after: null })}`} download>
+            Export CSV
+          </a>
+        </div>
+      </form>
+      {error ? (
+        <p className="error" role="alert">
+          Could not load the ranking: {error}
+        </p>
+      ) : !page || page.edges.length === 0 ? (
+        <p className="empty">
+          No materials match these filters{page?.model ? ` under ${page.model}` : ""}. Widen the filters, or <Link href="/import">import structures</Link>.
+        </p>
+      ) : (
+        <>
+          <p className="muted">
+            Ranked by the lowest barrier at which {q.ion} percolates (else the lowest hop), predicted by <b>{page.model}</b>.
+          </p>
+          <table aria-label="Ranking">
+            <thead>
+              <tr>
+                <th className="num">#</th>
+                <th>Material</th>
+                <th className="num">Space group</th>
+                <th>Class</th>
+                <th className="num">Em (eV)</th>
+                <th className="num">± σ</th>
+                <th className="num">P(good)</th>
+                <th className="num">Percolates</th>
+                <th className="num">Lowest hop (eV)</th>
+                <th>DFT</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.edges.map((e, i) => (
+                <tr key={e.node.id} data-testid="ranking-row">
+                  <td className="num">{start ? start + i : ""}</td>
+                  <td>
+                    <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
+                  </td>
+                  <td className="num">{e.node.spaceGroup ?? "—"}</td>
+                  <td>{e.node.structureClass ?? "—"}</td>
+                  <td className="num" data-testid="rank-em">{ev(e.ranking?.rankEm)}</td>
+                  <td className="num">{ev(e.ranking?.emStd)}</td>
+                  <td className="num">
+                    {e.ranking ? `${Math.round(e.ranking.pGood * 100)} %` : "—"} {e.ranking && e.ranking.rankEm < 0.65 ? <span className="pill good">good</span> : null}
+                  </td>
+                  <td className="num">{e.ranking ? (e.ranking.percolationEm !== null ? `${e.ranking.percolationDim}D` : "no") : "—"}</td>
+                  <td className="num">{ev(e.ranking?.lowestEm)}</td>
+                  <td>{e.ranking?.hasDft ? <span className="pill dft">DFT</span> : ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <nav className="pager" aria-label="Pages">
+            {q.after ? <Link href={`/?${rankingSearch(q, { after: null })}`}>« First page</Link> : null}
+            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor })}`}>Next page »</Link> : null}
+          </nav>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,104 @@
+// The ranking view's state lives in the URL (so a view can be shared): parsed here for the page and the CSV export.
+import { gql } from "@/lib/api";
+
+export const IONS = ["Li", "Na", "K", "Mg", "Ca", "Zn", "Al"] as const;
+export const SORTS = ["EM", "PGOOD", "FORMULA", "DATE"] as const;
+
+export interface RankingQuery {
+  ion: string;
+  emMin: number | null;
+  emMax: number | null;
+  goodOnly: boolean;
+  structureClass: string | null;
+  elementsAll: string[];
+  elementsNone: string[];
+  hasDft: boolean | null;
+  model: string | null;
+  sort: (typeof SORTS)[number];
+  first: number;
+  after: string | null;
+}
+
+type Params = Record<string, string | string[] | undefined>;
+const one = (p: Params, k: string) => {
+  const v = p[k];
+  return (Array.isArray(v) ? v[0] : v)?.trim() || null;
+};
+const num = (s: string | null) => (s !== null && s !== "" && Number.isFinite(Number(s)) ? Number(s) : null);
+const list = (s: string | null) => (s ? s.split(/[\s,]+/).filter((x) => /^[A-Z][a-z]{0,2}$/.test(x)) : []);
+
+export function parseRanking(p: Params): RankingQuery {
+  const sort = one(p, "sort");
+  const first = num(one(p, "first"));
+  const hasDft = one(p, "hasDft");
+  return {
+    ion: one(p, "ion") ?? "Li",
+    emMin: num(one(p, "emMin")),
+    emMax: num(one(p, "emMax")),
+    goodOnly: one(p, "goodOnly") === "1",
+    structureClass: one(p, "class"),
+    elementsAll: list(one(p, "with")),
+    elementsNone: list(one(p, "without")),
+    hasDft: hasDft === "yes" ? true : hasDft === "no" ? false : null,
+    model: one(p, "model"),
+    sort: (SORTS as readonly string[]).includes(sort ?? "") ? (sort as RankingQuery["sort"]) : "EM",
+    first: first && first > 0 && first <= 200 ? Math.floor(first) : 25,
+    after: one(p, "after"),
+  };
+}
+
+/** The URL query string of a view (the inverse of parseRanking), with some fields replaced. */
+export function rankingSearch(q: RankingQuery, patch: Partial<RankingQuery> = {}): string {
+  const v = { ...q, ...patch };
+  const s = new URLSearchParams();
+  s.set("ion", v.ion);
+  if (v.emMin !== null) s.set("emMin", String(v.emMin));
+  if (v.emMax !== null) s.set("emMax", String(v.emMax));
+  if (v.goodOnly) s.set("goodOnly", "1");
+  if (v.structureClass) s.set("class", v.structureClass);
+  if (v.elementsAll.length) s.set("with", v.elementsAll.join(","));
+  if (v.elementsNone.length) s.set("without", v.elementsNone.join(","));
+  if (v.hasDft !== null) s.set("hasDft", v.hasDft ? "yes" : "no");
+  if (v.model) s.set("model", v.model);
+  s.set("sort", v.sort);
+  if (v.first !== 25) s.set("first", String(v.first));
+  if (v.after) s.set("after", v.after);
+  return s.toString();
+}
+
+export interface RankingRow {
+  cursor: string;
+  node: { id: string; formula: string; reducedFormula: string; spaceGroup: number | null; structureClass: string | null };
+  ranking: { rankEm: number; emStd: number; pGood: number; percolationEm: number | null; percolationDim: number; lowestEm: number; hops: number; hasDft: boolean } | null;
+}
+
+export interface RankingPage {
+  edges: RankingRow[];
+  pageInfo: { endCursor: string | null; hasNextPage: boolean };
+  model: string | null;
+}
+
+const QUERY = `query Ranking($filter: MaterialFilter, $sort: MaterialSort, $first: Int, $after: String) {
+  materials(filter: $filter, sort: $sort, first: $first, after: $after) {
+    model
+    edges { cursor node { id formula reducedFormula spaceGroup structureClass }
+            ranking { rankEm emStd pGood percolationEm percolationDim lowestEm hops hasDft } }
+    pageInfo { endCursor hasNextPage }
+  }
+}`;
+
+export async function fetchRanking(q: RankingQuery, override: { first?: number; after?: string | null } = {}): Promise<RankingPage> {
+  const filter = {
+    ion: q.ion,
+    ...(q.emMin !== null ? { emMin: q.emMin } : {}),
+    ...(q.emMax !== null ? { emMax: q.emMax } : {}),
+    ...(q.goodOnly ? { goodOnly: true } : {}),
+    ...(q.structureClass ? { structureClass: q.structureClass } : {}),
+    ...(q.elementsAll.length ? { elementsAll: q.elementsAll } : {}),
+    ...(q.elementsNone.length ? { elementsNone: q.elementsNone } : {}),
+    ...(q.hasDft !== null ? { hasDft: q.hasDft } : {}),
+    ...(q.model ? { model: q.model } : {}),
+  };
+  const data = await gql<{ materials: RankingPage }>(QUERY, { filter, sort: q.sort, first: override.first ?? q.first, after: override.after === undefined ? q.after : override.after });
+  return data.materials;
+}

@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, ROOT } from "./helpers.js";
+
+// The whole platform as a user starts it (README: npm start), driven by Debian's Chromium.
+const ARTIFACTS = join(ROOT, "test/artifacts");
+const dir = mkdtempSync(join(tmpdir(), "ionrank-web-"));
+const API_PORT = 4000 + (process.pid % 500) + 17;
+const WEB_PORT = 3000 + (process.pid % 500) + 17;
+const BASE = `http://127.0.0.1:${WEB_PORT}`;
+let platform: ChildProcess;
+let context: BrowserContext;
+let page: Page;
+
+async function shot(name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  platform = spawn("bash", [join(ROOT, "scripts/start.sh")], {
+    cwd: ROOT,
+    env: { ...withoutDatabaseUrl(), IONRANK_DATA_DIR: join(dir, "data"), IONRANK_API_PORT: String(API_PORT), IONRANK_WEB_PORT: String(WEB_PORT) },
+    detached: true,
+  });
+  let log = "";
+  await new Promise<void>((resolve, reject) => {
+    const on = (d: Buffer) => {
+      log += d.toString();
+      if (/dashboard at http/.test(log) && /Ready in/.test(log)) resolve();
+    };
+    platform.stdout!.on("data", on);
+    platform.stderr!.on("data", on);
+    platform.once("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${log}`)));
+  });
+  context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: { width: 1280, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+}, 600_000);
+
+afterAll(async () => {
+  await context?.close();
+  try {
+    if (platform?.pid) process.kill(-platform.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+});
+
+/** The platform's embedded default: the SQLite file, whatever this shell points DATABASE_URL at. */
+function withoutDatabaseUrl(): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _, ...env } = process.env;
+  return env;
+}
+
+const ems = async () => (await page.getByTestId("rank-em").allTextContents()).map(Number);
+
+describe("the dashboard (npm start, real browser)", () => {
+  it("ranks the example data and filters it, with the view in the URL", async () => {
+    await page.goto(`${BASE}/`);
+    await page.getByTestId("ranking-row").first().waitFor();
+    await expect.poll(() => page.getByTestId("ranking-row").count()).toBeGreaterThanOrEqual(8);
+    const all = await ems();
+    expect(all).toEqual([...all].sort((a, b) => a - b));
+    expect(all.some((e) => e >= 0.65)).toBe(true);
+    await shot("ranking");
+
+    await page.getByLabel(/Good conductors only/).check();
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/goodOnly=1/);
+    const good = await ems();
+    expect(good.length).toBeGreaterThan(0);
+    expect(good.length).toBeLessThan(all.length);
+    expect(good.every((e) => e < 0.65)).toBe(true);
+
+    await page.getByLabel("Contains all of (elements)").fill("Fe, P");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/with=Fe%2C\+?P/);
+    const rows = await page.getByTestId("ranking-row").allTextContents();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.includes("Fe") && r.includes("P"))).toBe(true);
+    await shot("ranking-filtered");
+
+    // The same URL in a fresh tab shows the same view; the CSV export follows it.
+    const shared = page.url();
+    const other = await context.newPage();
+    await other.goto(shared);
+    expect(await other.getByTestId("ranking-row").count()).toBe(rows.length);
+    const csv = await (await other.request.get(`${BASE}/ranking.csv?${new URL(shared).search.slice(1)}`)).text();
+    expect(csv.trim().split("\n")).toHaveLength(rows.length + 1);
+    await other.close();
+
+    await page.goto(`${BASE}/?ion=Na&sort=EM`);
+    const na = await page.getByTestId("ranking-row").allTextContents();
+    expect(na.length).toBeGreaterThan(0);
+    expect(na.join(" ")).toMatch(/NaCoO2|Na/);
+  });
+
+  it("opens a material: facts, its hops with predictions and the 3D viewer with the paths", async () => {
+    await page.goto(`${BASE}/?ion=Li`);
+    await page.getByRole("link", { name: "LiFePO4", exact: true }).waitFor();
+    await page.getByRole("link", { name: "LiFePO4", exact: true }).click();
+    await page.waitForURL(/\/materials\//);
+    await expect.poll(() => page.getByTestId("hop-row").count()).toBeGreaterThanOrEqual(2);
+    expect(await page.getByText("62", { exact: true }).count()).toBeGreaterThan(0); // space group Pnma
+    const viewer = page.getByTestId("structure-viewer");
+    await expect.poll(() => viewer.getAttribute("data-mode"), { timeout: 20_000 }).not.toBe("loading");
+    expect(await viewer.locator("canvas").count()).toBeGreaterThanOrEqual(1);
+    const box = await viewer.locator("canvas").first().boundingBox();
+    expect(box!.width).toBeGreaterThan(200);
+    expect(await page.getByText("percolates").count()).toBeGreaterThanOrEqual(1);
+    await shot("material");
+  });
+
+  it("imports a good and a bad file, with progress and a per-file outcome", async () => {
+    await page.goto(`${BASE}/import`);
+    await page.getByTestId("file-input").setInputFiles([
+      { name: "LiCoO2-copy.cif", mimeType: "chemical/x-cif", buffer: readFileSync(join(FIXTURES, "LiCoO2.cif")) },
+      { name: "broken.cif", mimeType: "chemical/x-cif", buffer: Buffer.from("data_broken\n_cell_length_a 5\n") },
+    ]);
+    await page.getByRole("button", { name: /Import 2 file/ }).click();
+    await expect.poll(() => page.getByRole("heading", { name: "Failed (1)" }).count(), { timeout: 60_000 }).toBe(1);
+    expect(await page.getByTestId("imported").textContent()).toContain("LiCoO2-copy.cif");
+    expect(await page.getByTestId("failed").textContent()).toMatch(/broken\.cif.*no data block has atom sites/);
+    expect(await page.getByRole("progressbar").getAttribute("value")).toBe("2");
+    await shot("import");
+  });
+
+  it("shows the active model's card as charts", async () => {
+    await page.goto(`${BASE}/model`);
+    await page.getByRole("heading", { name: /Active model: em@/ }).waitFor();
+    expect(await page.getByTestId("parity-plot").locator("circle").count()).toBe(559);
+    expect(await page.getByTestId("em-histogram").locator("rect").count()).toBeGreaterThan(10);
+    expect(await page.getByTestId("bars").count()).toBe(2);
+    expect(await page.getByText("same network from scratch").count()).toBe(1);
+    await shot("model");
+  });
+
+  it("is keyboard accessible: skip link and focusable controls", async () => {
+    await page.goto(`${BASE}/`);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("A");
+  });
+});
