@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { createPostgresDatabase } from "@ionrank/db";
 
 /** The repository root, and the shared data beside it. */
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -19,13 +20,5 @@ export function ionrank(args: readonly string[], env: NodeJS.ProcessEnv = proces
 export async function freshPostgres(prefix: string): Promise<string> {
   const admin = process.env.IONRANK_TEST_POSTGRES_URL;
   if (!admin) throw new Error("IONRANK_TEST_POSTGRES_URL is not set: run the tests with `npm test` (scripts/test.sh starts PostgreSQL)");
-  const { default: pg } = await import("pg");
-  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`.toLowerCase();
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE "${name}"`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createPostgresDatabase(admin, `${prefix}_${process.pid}_${Date.now().toString(36)}`.toLowerCase());
 }

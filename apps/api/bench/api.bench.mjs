@@ -36,6 +36,27 @@ const PATHWAYS_PER = 4;
   await db.close();
 }
 
+// 1b. Memory stays flat while streaming 100,000 structures from one NDJSON file (resident set sampled as it goes).
+{
+  const N = Number(process.env.BENCH_STREAM ?? 100_000);
+  const file = join(dir, "many.ndjson");
+  const lines = [];
+  for (let i = 0; i < N; i++) {
+    const a = 2.8 + i * 1e-6;
+    lines.push(JSON.stringify({ lattice: { matrix: [[a, 0, 0], [0, a, 0], [0, 0, a]] }, sites: [{ species: [{ element: "Li", occu: 1 }], abc: [0, 0, 0] }, { species: [{ element: "Cl", occu: 1 }], abc: [0.5, 0.5, 0.5] }] }));
+  }
+  writeFileSync(file, lines.join("\n") + "\n");
+  lines.length = 0;
+  global.gc?.();
+  const db = await openDatabase({ url: `file:${join(dir, "stream.db")}` });
+  const samples = [];
+  const t0 = performance.now();
+  const r = await importPath(db, file, { batchSize: 500, onProgress: (c) => { if (c.processed % 10_000 === 0) samples.push([c.processed, process.memoryUsage().rss / 2 ** 20]); } });
+  const dt = (performance.now() - t0) / 1000;
+  console.log(`stream: ${r.imported} structures from one NDJSON file in ${dt.toFixed(1)} s → ${(r.imported / dt).toFixed(0)}/s; RSS (MiB) at ${samples.map(([n, m]) => `${n / 1000}k ${m.toFixed(0)}`).join(", ")}`);
+  await db.close();
+}
+
 // 2. A database with 100,000 predicted pathways (25,000 materials × 4 hops, rankings computed).
 const url = `file:${join(dir, "big.db")}`;
 {

@@ -1,6 +1,6 @@
 // @ionrank/db: the materials database (SQLite via Prisma's driver adapter). Open it with openDatabase(),
 // which applies pending migrations and enables WAL; then use the repository functions or db.prisma directly.
-export { openDatabase, resolveDatabaseUrl, isPostgresUrl, redact, DEFAULT_DATA_DIR, DEFAULT_DB_FILE } from "./open.js";
+export { openDatabase, createPostgresDatabase, resolveDatabaseUrl, isPostgresUrl, redact, DEFAULT_DATA_DIR, DEFAULT_DB_FILE } from "./open.js";
 export type { IonRankDb, OpenDatabaseOptions } from "./open.js";
 export { applyMigrations, applyPostgresMigrations, readMigrations, defaultMigrationsDir } from "./migrate.js";
 export type { Migration } from "./migrate.js";

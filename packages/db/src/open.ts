@@ -114,3 +114,23 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   const prisma = client as unknown as PrismaClient;
   return { prisma, provider: "postgresql", url: redact(url), file: null, appliedMigrations, close: () => client.$disconnect() };
 }
+
+/**
+ * Create an empty PostgreSQL database `name` on the server of `adminUrl` (a URL with the right to CREATE
+ * DATABASE) and return its URL; openDatabase() on it applies the migrations. Used by the tests, and handy
+ * for giving each IonRank deployment its own database.
+ */
+export async function createPostgresDatabase(adminUrl: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new DatabaseOpenError(redact(adminUrl), `"${name}" is not a plain database name (a-z, 0-9, _)`);
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

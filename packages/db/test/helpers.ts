@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach } from "vitest";
-import { openDatabase, type IonRankDb, type MaterialInput } from "../src/index.js";
+import { createPostgresDatabase, openDatabase, type IonRankDb, type MaterialInput } from "../src/index.js";
 
 const dirs: string[] = [];
 
@@ -48,15 +48,7 @@ export function licl(shift = 0): MaterialInput {
 export async function freshPostgresUrl(): Promise<string> {
   const admin = process.env.IONRANK_TEST_POSTGRES_URL;
   if (!admin) throw new Error("IONRANK_TEST_POSTGRES_URL is not set: run the tests with `npm test` (scripts/test.sh starts PostgreSQL)");
-  const { default: pg } = await import("pg");
-  const name = `ionrank_db_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE "${name}"`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createPostgresDatabase(admin, `ionrank_db_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`);
 }
 
 /** The same tests run on both databases. */
