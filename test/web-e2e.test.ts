@@ -61,7 +61,15 @@ function withoutDatabaseUrl(): NodeJS.ProcessEnv {
   return env;
 }
 
-const ems = async () => (await page.getByTestId("rank-em").allTextContents()).map(Number);
+// Pages stream behind a loading state and React reveals them a moment after "load": wait until rows are
+// visible before reading them (hidden streamed rows are in the DOM already).
+async function shown(p: Page = page) {
+  await p.getByTestId("ranking-row").first().waitFor({ state: "visible" });
+}
+const ems = async () => {
+  await shown();
+  return (await page.getByTestId("rank-em").allTextContents()).map(Number);
+};
 
 describe("the dashboard (npm start, real browser)", () => {
   it("ranks the example data and filters it, with the view in the URL", async () => {
@@ -84,6 +92,7 @@ describe("the dashboard (npm start, real browser)", () => {
     await page.getByLabel("Contains all of (elements)").fill("Fe, P");
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForURL(/with=Fe%2C\+?P/);
+    await shown();
     const rows = await page.getByTestId("ranking-row").allTextContents();
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => r.includes("Fe") && r.includes("P"))).toBe(true);
@@ -93,12 +102,14 @@ describe("the dashboard (npm start, real browser)", () => {
     const shared = page.url();
     const other = await context.newPage();
     await other.goto(shared);
+    await shown(other);
     expect(await other.getByTestId("ranking-row").count()).toBe(rows.length);
     const csv = await (await other.request.get(`${BASE}/ranking.csv?${new URL(shared).search.slice(1)}`)).text();
     expect(csv.trim().split("\n")).toHaveLength(rows.length + 1);
     await other.close();
 
     await page.goto(`${BASE}/?ion=Na&sort=EM`);
+    await shown();
     const na = await page.getByTestId("ranking-row").allTextContents();
     expect(na.length).toBeGreaterThan(0);
     expect(na.join(" ")).toMatch(/NaCoO2|Na/);
@@ -109,6 +120,7 @@ describe("the dashboard (npm start, real browser)", () => {
     await page.getByRole("link", { name: "LiFePO4", exact: true }).waitFor();
     await page.getByRole("link", { name: "LiFePO4", exact: true }).click();
     await page.waitForURL(/\/materials\//);
+    await page.getByTestId("hop-row").first().waitFor({ state: "visible" });
     await expect.poll(() => page.getByTestId("hop-row").count()).toBeGreaterThanOrEqual(2);
     expect(await page.getByText("62", { exact: true }).count()).toBeGreaterThan(0); // space group Pnma
     const viewer = page.getByTestId("structure-viewer");
@@ -136,7 +148,7 @@ describe("the dashboard (npm start, real browser)", () => {
 
   it("shows the active model's card as charts", async () => {
     await page.goto(`${BASE}/model`);
-    await page.getByRole("heading", { name: /Active model: em@/ }).waitFor();
+    await page.getByRole("heading", { name: /Active model: em@/ }).waitFor({ state: "visible" });
     expect(await page.getByTestId("parity-plot").locator("circle").count()).toBe(559);
     expect(await page.getByTestId("em-histogram").locator("rect").count()).toBeGreaterThan(10);
     expect(await page.getByTestId("bars").count()).toBe(2);

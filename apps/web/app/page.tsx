@@ -130,6 +130,7 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
                   <td className="num">{start ? start + i : ""}</td>
                   <td>
                     <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
+                    {e.node.name !== e.node.reducedFormula && !/\.(cif|vasp|poscar|xyz|json)$/i.test(e.node.name) ? <small style={{ color: "var(--muted)" }}> {e.node.name}</small> : null}
                   </td>
                   <td className="num">{e.node.spaceGroup ?? "—"}</td>
                   <td>{e.node.structureClass ?? "—"}</td>

@@ -68,7 +68,7 @@ export function rankingSearch(q: RankingQuery, patch: Partial<RankingQuery> = {}
 
 export interface RankingRow {
   cursor: string;
-  node: { id: string; formula: string; reducedFormula: string; spaceGroup: number | null; structureClass: string | null };
+  node: { id: string; name: string; formula: string; reducedFormula: string; spaceGroup: number | null; structureClass: string | null };
   ranking: { rankEm: number; emStd: number; pGood: number; percolationEm: number | null; percolationDim: number; lowestEm: number; hops: number; hasDft: boolean } | null;
 }
 
@@ -81,7 +81,7 @@ export interface RankingPage {
 const QUERY = `query Ranking($filter: MaterialFilter, $sort: MaterialSort, $first: Int, $after: String) {
   materials(filter: $filter, sort: $sort, first: $first, after: $after) {
     model
-    edges { cursor node { id formula reducedFormula spaceGroup structureClass }
+    edges { cursor node { id name formula reducedFormula spaceGroup structureClass }
             ranking { rankEm emStd pGood percolationEm percolationDim lowestEm hops hasDft } }
     pageInfo { endCursor hasNextPage }
   }
