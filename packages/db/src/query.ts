@@ -245,13 +245,11 @@ export async function stats(db: IonRankDb, o: { model?: string | null; ion?: str
     db.prisma.material.groupBy({ by: ["structureClass"], _count: { _all: true }, orderBy: { structureClass: "asc" } }),
     model ? db.prisma.materialRanking.findMany({ where: { model, ...(o.ion ? { ion: o.ion } : {}) }, select: { rankEm: true } }) : Promise.resolve([]),
   ]);
-  const byIon = await Promise.all(
-    byIonPath.map(async (g) => ({
-      ion: g.ion,
-      pathways: g._count._all,
-      materials: (await db.prisma.pathway.findMany({ where: { ion: g.ion }, distinct: ["materialId"], select: { materialId: true } })).length,
-    })),
-  );
+  // Materials per ion: one grouped query over (ion, material) pairs rather than one query per ion.
+  const pairs = await db.prisma.pathway.groupBy({ by: ["ion", "materialId"], orderBy: [{ ion: "asc" }, { materialId: "asc" }] });
+  const materialsOf = new Map<string, number>();
+  for (const p of pairs) materialsOf.set(p.ion, (materialsOf.get(p.ion) ?? 0) + 1);
+  const byIon = byIonPath.map((g) => ({ ion: g.ion, pathways: g._count._all, materials: materialsOf.get(g.ion) ?? 0 }));
   const values = ems.map((e) => e.rankEm);
   const lo = values.length ? Math.floor(values.reduce((a, b) => Math.min(a, b)) / binWidth) * binWidth : 0;
   const hi = values.length ? values.reduce((a, b) => Math.max(a, b)) : 0;
