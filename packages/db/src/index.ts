@@ -31,7 +31,7 @@ export type { Prisma, Material, MaterialRanking, Pathway, Prediction, Model, Imp
 /** ImportJob.status values (stored as text: SQLite has no enums). */
 export const IMPORT_JOB_STATUSES = ["QUEUED", "RUNNING", "DONE", "FAILED"] as const;
 export type ImportJobStatus = (typeof IMPORT_JOB_STATUSES)[number];
-export { createApiKey, apiKeyRole } from "./import.js";
+export { createApiKey, apiKeyRole } from "./api-keys.js";
 export { importItems, importPath, importStructureTexts, pathwayHash, storedStructure, DATASET_CITATION } from "./bulk.js";
 export type { ImportOptions, ImportOutcome, ImportError, JobCounts, StructureText } from "./bulk.js";
 export { readSource, itemsOfText, parseProvenance, type SourceItem } from "./sources.js";
