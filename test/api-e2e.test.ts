@@ -12,6 +12,8 @@ const IMPORT = `mutation ($s: [StructureInput!]!, $ion: String, $p: Boolean) {
   importStructures(structures: $s, ion: $ion, predict: $p) { id status processed imported duplicates failed errors { name index reason } } }`;
 const fixture = (name: string) => ({ name, content: readFileSync(join(FIXTURES, name), "utf8") });
 const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as Json[];
+const card = JSON.parse(readFileSync(join(ROOT, "models/em.card.json"), "utf8")) as { name: string; version: string };
+const MODEL = `${card.name}@${card.version}`; // the bundled model the server loads
 
 /** LiCoO2 POSCARs with the a axis stretched by a different amount each: distinct materials, same chemistry. */
 function poscars(dir: string, n: number, badEvery: number): { good: number; bad: number } {
@@ -96,7 +98,7 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     expect(nodes.map((n: Json) => n.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4", "NaCl"]);
     const lfp = nodes.find((n: Json) => n.reducedFormula === "LiFePO4");
     expect(lfp.spaceGroup).toBe(62);
-    expect(lfp.pathways[0]).toMatchObject({ ion: "Li", multiplicity: 4, prediction: { model: "em@2.0.0" } });
+    expect(lfp.pathways[0]).toMatchObject({ ion: "Li", multiplicity: 4, prediction: { model: MODEL } });
     expect(lfp.pathways[0].hopLength).toBeCloseTo(3.005, 3);
     expect(lfp.pathways[0].prediction.pGood).toBeGreaterThan(0);
   });
@@ -116,7 +118,7 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
   it("ranks, filters and sorts by every key, with keyset pagination that is stable under inserts", async () => {
     const rank = await gql(`{ ranking(ion: "Li") { model edges { node { reducedFormula } ranking { rankEm percolationEm percolationDim lowestEm pGood hops } } } }`);
     const rows = rank.body.data!.ranking.edges;
-    expect(rank.body.data!.ranking.model).toBe("em@2.0.0");
+    expect(rank.body.data!.ranking.model).toBe(MODEL);
     expect(rows.map((e: Json) => e.node.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4"]);
     for (let i = 1; i < rows.length; i++) expect(rows[i].ranking.rankEm).toBeGreaterThanOrEqual(rows[i - 1].ranking.rankEm);
     for (const e of rows) {
@@ -195,13 +197,13 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     // The 20 dataset pathways and the new NASICON hop had no prediction yet.
     expect(state).toMatchObject({ status: "DONE", total: 21, processed: 21, imported: 21, failed: 0 });
     const live = await gql(`query ($id: ID!) { pathway(id: $id) { prediction { model emPredicted } } }`, { id: pw.id });
-    expect(live.body.data!.pathway.prediction.model).toBe("em@2.0.0");
+    expect(live.body.data!.pathway.prediction.model).toBe(MODEL);
     const st = await gql(`{ stats(ion: "Li") { materials pathways labelledPathways model emHistogram { binStart binWidth counts } byIon { ion pathways materials } } models { tag active } }`);
     const s = st.body.data!.stats;
     expect(s.labelledPathways).toBe(21);
     expect(s.emHistogram.counts.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(4);
     expect(s.byIon.reduce((a: number, x: Json) => a + x.pathways, 0)).toBe(s.pathways);
-    expect(st.body.data!.models).toEqual([{ tag: "em@2.0.0", active: true }]);
+    expect(st.body.data!.models).toEqual([{ tag: MODEL, active: true }]);
     const unknown = await gql(`mutation { setActiveModel(model: "nosuch@1") { tag } }`);
     expect(unknown.body.errors![0]!.extensions.code).toBe("BAD_USER_INPUT");
   });
