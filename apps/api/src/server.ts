@@ -20,7 +20,9 @@ import {
   structureOf,
   upsertPathway,
   ValidationError,
+  type ImportJob,
   type IonRankDb,
+  type Material,
   type MaterialFilter,
   type MaterialRanking,
   type MaterialSort,
@@ -43,7 +45,7 @@ interface Context {
   predictionsByPathway: DataLoader<string, Prediction[]>;
   latestPrediction: DataLoader<{ pathwayId: string; model: string }, Prediction | null, string>;
   rankingOf: DataLoader<{ materialId: string; ion: string; model: string }, MaterialRanking | null, string>;
-  materialById: DataLoader<string, import("@ionrank/db").Material | null>;
+  materialById: DataLoader<string, Material | null>;
   activeModel: () => Promise<string | null>;
 }
 
@@ -89,7 +91,7 @@ function loaders(db: IonRankDb, service: Service) {
       },
       { cacheKeyFn: (k) => `${k.materialId}|${k.ion}|${k.model}` },
     ),
-    materialById: new DataLoader<string, import("@ionrank/db").Material | null>(async (ids) => {
+    materialById: new DataLoader<string, Material | null>(async (ids) => {
       const rows = await db.prisma.material.findMany({ where: { id: { in: [...ids] } } });
       return ids.map((id) => rows.find((r) => r.id === id) ?? null);
     }),
@@ -125,7 +127,7 @@ function requirePredictor(ctx: Context): EmPredictor {
   return ctx.service.predictor;
 }
 
-const job = (j: import("@ionrank/db").ImportJob) => ({ ...j, createdAt: j.createdAt.toISOString(), finishedAt: j.finishedAt?.toISOString() ?? null });
+const job = (j: ImportJob) => ({ ...j, createdAt: j.createdAt.toISOString(), finishedAt: j.finishedAt?.toISOString() ?? null });
 
 function connection(r: Awaited<ReturnType<typeof searchMaterials>>) {
   return { edges: r.items.map((h) => ({ cursor: h.cursor, node: h.material, ranking: h.ranking })), pageInfo: r.pageInfo, model: r.model };

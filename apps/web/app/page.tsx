@@ -12,13 +12,13 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
   let models: { tag: string; active: boolean }[] = [];
   let classes: string[] = [];
   try {
-    [page, { models, stats: { byClass: classes } }] = await Promise.all([
+    const [ranking, meta] = await Promise.all([
       fetchRanking(q),
-      gql<{ models: { tag: string; active: boolean }[]; stats: { byClass: { structureClass: string | null }[] } }>(`{ models { tag active } stats { byClass { structureClass } } }`).then((d) => ({
-        models: d.models,
-        stats: { byClass: d.stats.byClass.map((c) => c.structureClass).filter((c): c is string => !!c) },
-      })),
+      gql<{ models: { tag: string; active: boolean }[]; stats: { byClass: { structureClass: string | null }[] } }>(`{ models { tag active } stats { byClass { structureClass } } }`),
     ]);
+    page = ranking;
+    models = meta.models;
+    classes = meta.stats.byClass.map((c) => c.structureClass).filter((c): c is string => !!c);
   } catch (e) {
     error = e instanceof ApiError ? e.message : String(e);
   }

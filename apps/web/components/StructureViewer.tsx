@@ -30,13 +30,15 @@ export function StructureViewer({ lattice, sites, paths }: ViewerProps) {
           const [x, y, z] = cart(lattice, s.frac);
           viewer.addSphere({ center: { x, y, z }, radius: ["O", "S", "F", "Cl", "Se"].includes(s.species) ? 0.45 : 0.35, color: COLORS[s.species] ?? "#888" });
         }
-        const o = [0, 0, 0];
+        // The 12 cell edges: from each corner with a 0 coordinate, one step along that axis.
         const corners = [0, 1].flatMap((a) => [0, 1].flatMap((b) => [0, 1].map((c) => [a, b, c])));
-        for (const p of corners) for (const q of corners) if (p.reduce((s, v, i) => s + Math.abs(v - q[i]!), 0) === 1 && p < q) {
-          const [a, b] = [cart(lattice, p), cart(lattice, q)];
-          viewer.addCylinder({ start: { x: a[0], y: a[1], z: a[2] }, end: { x: b[0], y: b[1], z: b[2] }, radius: 0.03, color: "#888" });
-        }
-        void o;
+        for (const p of corners)
+          for (let axis = 0; axis < 3; axis++) {
+            if (p[axis] !== 0) continue;
+            const q = p.map((v, i) => (i === axis ? 1 : v));
+            const [a, b] = [cart(lattice, p), cart(lattice, q)];
+            viewer.addCylinder({ start: { x: a[0], y: a[1], z: a[2] }, end: { x: b[0], y: b[1], z: b[2] }, radius: 0.03, color: "#888" });
+          }
         for (const path of paths) {
           const pts = path.images.map((f) => cart(lattice, f));
           pts.forEach(([x, y, z]) => viewer.addSphere({ center: { x, y, z }, radius: 0.22, color: "#00b3ff" }));

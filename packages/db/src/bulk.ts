@@ -16,7 +16,7 @@ import {
 } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
-import { contentHash, type StoredStructure } from "./repository.js";
+import { contentHash, pathwayHash, type StoredStructure } from "./repository.js";
 import { provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
@@ -128,11 +128,6 @@ function materialRow(s: Structure, name: string, extra: Partial<MaterialRow> = {
     functional: null,
     ...extra,
   };
-}
-
-/** A pathway's identity: its material's content, the ion and the path. */
-export function pathwayHash(materialHash: string, ion: string, initial: readonly number[], final: readonly number[], images: readonly (readonly number[])[]): string {
-  return contentHash({ material: materialHash, ion, initial, final, images });
 }
 
 const isDatasetEntry = (e: unknown): e is { atoms: unknown; target?: number; sys_name?: string; jid?: unknown; class?: string } =>

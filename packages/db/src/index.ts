@@ -12,6 +12,7 @@ export {
   encodeCursor,
   canonicalJson,
   contentHash,
+  pathwayHash,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
 } from "./repository.js";
@@ -32,7 +33,7 @@ export type { Prisma, Material, MaterialRanking, Pathway, Prediction, Model, Imp
 export const IMPORT_JOB_STATUSES = ["QUEUED", "RUNNING", "DONE", "FAILED"] as const;
 export type ImportJobStatus = (typeof IMPORT_JOB_STATUSES)[number];
 export { createApiKey, apiKeyRole } from "./api-keys.js";
-export { importItems, importPath, importStructureTexts, pathwayHash, storedStructure, DATASET_CITATION } from "./bulk.js";
+export { importItems, importPath, importStructureTexts, storedStructure, DATASET_CITATION } from "./bulk.js";
 export type { ImportOptions, ImportOutcome, ImportError, JobCounts, StructureText } from "./bulk.js";
 export { readSource, itemsOfText, parseProvenance, type SourceItem } from "./sources.js";
 export { searchMaterials, listPathways, stats, activeModel, hasElement, GOOD_CONDUCTOR_EV, MATERIAL_SORTS } from "./query.js";

@@ -66,7 +66,7 @@ export function hasElement(el: string): Prisma.MaterialWhereInput {
   return { OR: [{ elements: el }, { elements: { startsWith: `${el},` } }, { elements: { endsWith: `,${el}` } }, { elements: { contains: `,${el},` } }] };
 }
 
-function materialWhere(f: MaterialFilter, options: { hasDft?: boolean } = {}): Prisma.MaterialWhereInput {
+function materialWhere(f: MaterialFilter): Prisma.MaterialWhereInput {
   const and: Prisma.MaterialWhereInput[] = [];
   if (f.ion) and.push(hasElement(f.ion));
   for (const el of f.elementsAll ?? []) and.push(hasElement(el));
@@ -76,7 +76,7 @@ function materialWhere(f: MaterialFilter, options: { hasDft?: boolean } = {}): P
     if (!Number.isInteger(f.spaceGroup) || f.spaceGroup < 1 || f.spaceGroup > 230) throw new ValidationError("spaceGroup", "must be an integer 1 … 230");
     and.push({ spaceGroup: f.spaceGroup });
   }
-  if (f.hasDft != null && options.hasDft !== false) {
+  if (f.hasDft != null) {
     const labelled: Prisma.PathwayWhereInput = { emDft: { not: null }, ...(f.ion ? { ion: f.ion } : {}) };
     and.push(f.hasDft ? { pathways: { some: labelled } } : { pathways: { none: labelled } });
   }
@@ -136,8 +136,8 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
     if (f.emMin != null) em.gte = f.emMin;
     if (f.emMax != null) em.lte = f.emMax;
     if (f.goodOnly) em.lt = Math.min(threshold, em.lt ?? Infinity);
-    // hasDft is kept on the ranking row itself, which spares a subquery over all pathways.
-    const mw = materialWhere({ ...f, ion: null }, { hasDft: false });
+    // The ion and hasDft are on the ranking row itself, which spares a subquery over all pathways.
+    const mw = materialWhere({ ...f, ion: null, hasDft: null });
     const where: Prisma.MaterialRankingWhereInput = {
       ion: f.ion,
       model,

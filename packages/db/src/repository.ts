@@ -97,6 +97,11 @@ export function contentHash(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex");
 }
 
+/** A pathway's identity: its material's content hash, the ion and the path (shared by every writer). */
+export function pathwayHash(materialHash: string, ion: string, initial: readonly number[], final: readonly number[], images: readonly (readonly number[])[]): string {
+  return contentHash({ material: materialHash, ion, initial, final, images });
+}
+
 function requireText(field: string, value: unknown): string {
   if (typeof value !== "string" || value.trim() === "") throw new ValidationError(field, "must be a non-empty string");
   return value;
@@ -202,10 +207,7 @@ export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise
   const material = await db.prisma.material.findUnique({ where: { id: materialId }, select: { contentHash: true } });
   if (!material) throw new NotFoundError("Material", materialId);
   // The same identity as bulk imports use, so a pathway added by hand and by an import is stored once.
-  const hash =
-    input.contentHash === undefined
-      ? contentHash({ material: material.contentHash, ion, initial, final, images })
-      : requireText("contentHash", input.contentHash);
+  const hash = input.contentHash === undefined ? pathwayHash(material.contentHash, ion, initial, final, images) : requireText("contentHash", input.contentHash);
   return insertOnce(
     () => db.prisma.pathway.findUnique({ where: { contentHash: hash }, select: { id: true } }),
     () =>
