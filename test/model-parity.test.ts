@@ -12,7 +12,7 @@ const train = JSON.parse(readFileSync(join(ROOT, "../shared/data/em/train.json")
 describe("the shipped Em model (models/em.card.json)", () => {
   const card = JSON.parse(readFileSync(CARD, "utf8"));
 
-  it("matches PyTorch within the card's tolerance (≤ 1e-3 eV) on real path structures featurized by the TypeScript featurizer", async () => {
+  it("matches PyTorch within 1e-4 eV on real path structures featurized by the TypeScript featurizer", async () => {
     expect(card.parity.entries.length).toBeGreaterThanOrEqual(20);
     const model = await EmModel.load(CARD);
     const graphs = card.parity.entries.map((id: string) =>
@@ -25,8 +25,8 @@ describe("the shipped Em model (models/em.card.json)", () => {
     expect(onnx).toHaveLength(card.ensemble.members.length);
     let worst = 0;
     onnx.forEach((member, k) => member.forEach((v, g) => (worst = Math.max(worst, Math.abs(v - card.parity.pytorch_member_predictions[k][g])))));
-    // float32 through two runtimes (OpenBLAS vs MLAS): up to 4.5e-4 eV measured (em@2.1.0), 0.15 % of its MAE.
-    expect(card.parity.tolerance_ev).toBeLessThanOrEqual(1e-3);
+    // The export writes Sigmoid as 1/(1+exp(−x)); ONNX Runtime's own Sigmoid would put this at 4.5e-4 eV.
+    expect(card.parity.tolerance_ev).toBeLessThanOrEqual(1e-4);
     expect(worst).toBeLessThan(card.parity.tolerance_ev);
     await model.release();
   });

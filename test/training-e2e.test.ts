@@ -32,6 +32,7 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     const cardPath = JSON.parse(r.stdout.trim()).card as string;
     const card = JSON.parse(readFileSync(cardPath, "utf8"));
     expect(card.ensemble.members).toHaveLength(3);
+    expect(card.architecture.readout).toBe("path"); // the default head reads the moving ion's images
     for (const m of card.ensemble.members) expect(existsSync(join(dir, "models", m.file))).toBe(true);
     expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "pz"]);
     expect(card.cv.pretrained.metrics.n).toBe(12);
@@ -57,5 +58,11 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     const again = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
     expect(again.status).toBe(0);
     expect(again.stderr).not.toContain("epoch 1/");
+  });
+
+  it("refuses an unknown readout before doing any work", () => {
+    const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["train", "--em", "x.json", "--readout", "attention"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("--readout must be one of mean, path");
   });
 });

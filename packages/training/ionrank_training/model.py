@@ -76,10 +76,17 @@ class LineConv(nn.Module):
         return self.conv(y, gate, value, t, tmask)
 
 
+# Readouts and the width of what each hands the head, in multiples of the hidden size.
+READOUTS = {"mean": 1, "path": 4}
+
+
 class EmNet(nn.Module):
-    def __init__(self, element_features, hidden=64, alignn_layers=2, gcn_layers=2, outputs=1, cutoff=8.0, line_k=0):
+    def __init__(self, element_features, hidden=64, alignn_layers=2, gcn_layers=2, outputs=1, cutoff=8.0, line_k=0, readout="mean", images=5):
         super().__init__()
-        self.config = dict(hidden=hidden, alignn_layers=alignn_layers, gcn_layers=gcn_layers, outputs=outputs, cutoff=cutoff, line_k=line_k)
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {sorted(READOUTS)}, not {readout!r}")
+        self.config = dict(hidden=hidden, alignn_layers=alignn_layers, gcn_layers=gcn_layers, outputs=outputs, cutoff=cutoff, line_k=line_k,
+                           readout=readout, images=images)
         self.register_buffer("element_features", torch.as_tensor(element_features, dtype=torch.float32))
         f = self.element_features.shape[1] + 1
         self.atom_embed = mlp(f, hidden)
@@ -92,7 +99,7 @@ class EmNet(nn.Module):
         self.head = self.make_head(outputs)
 
     def make_head(self, outputs):
-        h = self.config["hidden"]
+        h = self.config["hidden"] * READOUTS[self.config["readout"]]
         return nn.Sequential(nn.SiLU(), nn.Linear(h, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, outputs))
 
     def reset_head(self, outputs):
@@ -127,7 +134,16 @@ class EmNet(nn.Module):
         # Mean pooling per graph as a one-hot matmul (exact and export-friendly).
         g = atom_counts.shape[0]
         onehot = (graph_index.unsqueeze(0) == torch.arange(g, device=x.device).unsqueeze(1)).to(x.dtype)
-        return torch.matmul(onehot, x) / atom_counts.unsqueeze(-1)
+        pooled = torch.matmul(onehot, x) / atom_counts.unsqueeze(-1)
+        if self.config["readout"] == "mean":
+            return pooled
+        # "path": Em is set where the ion passes, so the moving ion's own image atoms are read out directly —
+        # their mean, their maximum (the bottleneck) and the middle image — beside the mean over all atoms.
+        # Every path structure has exactly `images` image atoms, first in the graph and in path order.
+        n = self.config["images"]
+        rows = torch.nonzero(is_image > 0.5).squeeze(1)
+        xi = x.index_select(0, rows).reshape(g, n, x.shape[-1])
+        return torch.cat([pooled, xi.mean(1), xi.max(1).values, xi[:, n // 2]], dim=-1)
 
     def forward(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
         return self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts))

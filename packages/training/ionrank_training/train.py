@@ -165,7 +165,8 @@ def calibrate(y: np.ndarray, heldout: np.ndarray, spread: np.ndarray) -> dict:
 
 
 def new_model(ds: GraphDataset, cfg: dict, outputs: int) -> EmNet:
-    return EmNet(ds.arrays["element_features"], outputs=outputs, cutoff=float(ds.manifest["featurizer"]["config"]["cutoff"]), **cfg).to(device())
+    fz = ds.manifest["featurizer"]["config"]
+    return EmNet(ds.arrays["element_features"], outputs=outputs, cutoff=float(fz["cutoff"]), images=int(fz.get("images", 5)), **cfg).to(device())
 
 
 def epochs_for_budget(model, ds, train_idx, props, *, batch_size: int, budget_seconds: float, validation: int, log) -> int:
@@ -214,6 +215,8 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
         val.extend(idx[: max(1, len(idx) // 10)].tolist())
     val = sorted(set(val))
     train = sorted(set(range(ds.count)) - set(val))
+    # Bulk crystals have no path images: the trunk is pre-trained with the mean readout whatever the Em head uses.
+    cfg = dict(cfg, readout="mean")
     model = new_model(ds, cfg, len(props))
     if budget_seconds > 0 and not os.path.exists(os.path.join(out, "checkpoint.pt")):
         epochs = epochs_for_budget(model, ds, train, props, batch_size=batch_size, budget_seconds=budget_seconds, validation=len(val), log=log)
@@ -246,7 +249,7 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
 
 
 def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | None, folds: int, epochs: int, batch_size: int,
-                   lr: float, seed: int, freeze: int, log) -> dict:
+                   lr: float, seed: int, freeze: int, log, weight_decay: float = 1e-5) -> dict:
     """k-fold cross-validation of fine-tuning (or training from scratch when `pretrained` is None).
     Folds are stratified by the moving ion and saved; each fold model is kept as an ensemble member."""
     os.makedirs(out, exist_ok=True)
@@ -275,7 +278,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
                     p.requires_grad_(False)
         log(f"fold {k + 1}/{folds}: {len(train)} train, {len(val)} validation")
         fit(model, ds, train, val, [0], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed + k,
-            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log)
+            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log, weight_decay=weight_decay)
         heldout[val] = predict(model, ds, val, [0])[:, 0]
         members.append(os.path.join(out, f"fold{k}.pt"))
     # Spread of the whole ensemble at every point, for calibration against the held-out errors.
@@ -301,7 +304,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         "featurizer": ds.featurizer_version,
         "sources": ds.sha256_of_sources(),
         "hyperparameters": {"batch_size": batch_size, "lr": lr, "optimizer": "AdamW", "schedule": "one-cycle", "loss": "L1",
-                            "freeze": freeze, "weight_decay": 1e-5},
+                            "freeze": freeze, "weight_decay": weight_decay},
     }
     with open(os.path.join(out, "cv.json"), "w") as f:
         json.dump(result, f, indent=1)

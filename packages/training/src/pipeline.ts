@@ -12,7 +12,12 @@ export interface ModelSize {
   gcnLayers: number;
   /** Line graph among each atom's nearest N bonds (0 = all). */
   lineK: number;
+  /** What the Em head reads: the mean over all atoms, or also the moving ion's path images ("path"). */
+  readout: Readout;
 }
+
+export type Readout = "mean" | "path";
+export const READOUTS: readonly Readout[] = ["mean", "path"];
 
 export interface TrainOptions {
   /** Em dataset files (5-image form), e.g. ../shared/data/em/train.json. */
@@ -48,7 +53,7 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
   const stages = new Set(o.stages ?? STAGES);
   const emDir = join(o.work, "data-em");
   const preDir = join(o.work, "data-pretrain");
-  const size = ["--hidden", String(o.size.hidden), "--alignn-layers", String(o.size.alignnLayers), "--gcn-layers", String(o.size.gcnLayers), "--line-k", String(o.size.lineK)];
+  const size = ["--hidden", String(o.size.hidden), "--alignn-layers", String(o.size.alignnLayers), "--gcn-layers", String(o.size.gcnLayers), "--line-k", String(o.size.lineK), "--readout", o.size.readout];
   const common = [...size, "--batch-size", String(o.batchSize), "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
   const stage = (s: Stage) => stages.has(s);
 

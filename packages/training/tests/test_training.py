@@ -44,6 +44,31 @@ class TrainingCore(unittest.TestCase):
             together = m(*model_inputs(to_tensors(make_batch(self.ds, [0, 3, 7]))))[1, 0].item()
         self.assertAlmostEqual(alone, together, places=5)
 
+    def test_path_readout_reads_each_graphs_own_images(self):
+        torch.manual_seed(0)
+        m = EmNet(self.ds.arrays["element_features"], hidden=16, alignn_layers=1, gcn_layers=1, line_k=6, readout="path").eval()
+        with torch.no_grad():
+            t = to_tensors(make_batch(self.ds, [0, 3, 7]))
+            pooled = m.trunk(*model_inputs(t))
+            alone = m(*model_inputs(to_tensors(make_batch(self.ds, [3]))))[0, 0].item()
+            together = m.head(pooled)[1, 0].item()
+        self.assertEqual(tuple(pooled.shape), (3, 64))
+        # Images are the first atoms of each graph; a batch must not hand one graph another's images.
+        self.assertAlmostEqual(alone, together, places=5)
+        self.assertFalse(torch.allclose(pooled[:, :16], pooled[:, 16:32]))
+
+    def test_onnx_export_avoids_the_approximate_sigmoid(self):
+        import onnx
+        from ionrank_training.export import export_member
+
+        m = EmNet(self.ds.arrays["element_features"], hidden=16, alignn_layers=1, gcn_layers=1, line_k=6, readout="path").eval()
+        with tempfile.TemporaryDirectory() as d:
+            export_member(m, self.ds, os.path.join(d, "m.onnx"))
+            ops = {n.op_type for n in onnx.load(os.path.join(d, "m.onnx")).graph.node}
+        # ONNX Runtime's Sigmoid is a fast approximation (4.5e-4 eV off PyTorch at the output); gates use exp.
+        self.assertNotIn("Sigmoid", ops)
+        self.assertIn("Exp", ops)
+
     def test_killed_run_resumes_to_the_same_weights(self):
         train, val = list(range(8)), [8, 9]
         with tempfile.TemporaryDirectory() as d:

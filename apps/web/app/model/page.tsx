@@ -9,7 +9,7 @@ interface Card {
   version: string;
   date: string;
   featurizer: { version: string; config: Record<string, unknown> };
-  architecture: { hidden: number; alignn_layers: number; gcn_layers: number; line_k: number; parameters: number };
+  architecture: { hidden: number; alignn_layers: number; gcn_layers: number; line_k: number; readout?: "mean" | "path"; parameters: number };
   ensemble: { members: { file: string }[] };
   calibration: { scale: number; raw: { within1sigma: number; within2sigma: number }; calibrated: { within1sigma: number; within2sigma: number } };
   threshold: { good_conductor_below_ev: number };
@@ -53,6 +53,7 @@ export default async function ModelPage() {
       <h1>Active model: {tag}</h1>
       <p>
         {card.ensemble.members.length}-member ensemble, hidden {card.architecture.hidden}, {card.architecture.alignn_layers} ALIGNN + {card.architecture.gcn_layers} GCN layers,{" "}
+        {card.architecture.readout === "path" ? "read out over all atoms and the moving ion's path images, " : "mean readout over all atoms, "}
         {card.architecture.parameters.toLocaleString("en")} parameters per member; featurizer <code>{card.featurizer.version}</code>; trained {card.date}. Good conductor: Em &lt;{" "}
         {card.threshold.good_conductor_below_ev} eV.
       </p>
