@@ -6,6 +6,7 @@ import sys
 import time
 
 from .data import load_dataset
+from .model import READOUTS
 from .train import cross_validate, pretrain, set_threads
 
 
@@ -28,7 +29,7 @@ def main(argv=None):
         sp.add_argument("--alignn-layers", type=int, default=2)
         sp.add_argument("--gcn-layers", type=int, default=2)
         sp.add_argument("--line-k", type=int, default=8, help="line graph among each atom's nearest N bonds (0 = all)")
-        sp.add_argument("--readout", choices=["mean", "path"], default="path",
+        sp.add_argument("--readout", choices=sorted(READOUTS), default="path",
                         help="mean over atoms, or 'path': also the moving ion's images (mean, max, middle); pre-training always uses mean")
         sp.add_argument("--epochs", type=int, default=10)
         sp.add_argument("--batch-size", type=int, default=32)
