@@ -10,6 +10,16 @@ function ticks(lo: number, hi: number, n = 5): number[] {
 }
 
 /** Held-out predictions against DFT, with the y = x line. */
+/** Horizontal grid lines with their labels on the y axis, from 0 to `top`. */
+function YGrid({ top, sy, format }: { top: number; sy: (v: number) => number; format: (t: number) => string }) {
+  return ticks(0, top, 4).map((t) => (
+    <g key={t}>
+      <line className="grid" x1={M.l} x2={W - M.r} y1={sy(t)} y2={sy(t)} />
+      <text x={M.l - 6} y={sy(t) + 4} textAnchor="end">{format(t)}</text>
+    </g>
+  ));
+}
+
 export function ParityPlot({ x, y, label }: { x: number[]; y: number[]; label: string }) {
   const hi = Math.ceil(Math.max(...x, ...y, 1));
   const lo = Math.min(0, Math.floor(Math.min(...x, ...y)));
@@ -48,12 +58,7 @@ export function Histogram({ series, binWidth, max, label }: { series: { name: st
   const sy = (v: number) => H - M.b - (v / top) * (H - M.t - M.b);
   return (
     <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} data-testid="em-histogram">
-      {ticks(0, top, 4).map((t) => (
-        <g key={t}>
-          <line className="grid" x1={M.l} x2={W - M.r} y1={sy(t)} y2={sy(t)} />
-          <text x={M.l - 6} y={sy(t) + 4} textAnchor="end">{Math.round(t)}</text>
-        </g>
-      ))}
+      <YGrid top={top} sy={sy} format={(t) => String(Math.round(t))} />
       {counts.map((c, k) =>
         c.map((n, i) => <rect key={`${k}-${i}`} x={M.l + i * bw + (k * bw) / series.length} width={bw / series.length - 0.5} y={sy(n)} height={H - M.b - sy(n)} fill={series[k]!.color} />),
       )}
@@ -73,12 +78,7 @@ export function Bars({ groups, series, label, max }: { groups: string[]; series:
   const sy = (v: number) => H - M.b - (v / top) * (H - M.t - M.b);
   return (
     <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} data-testid="bars">
-      {ticks(0, top, 4).map((t) => (
-        <g key={t}>
-          <line className="grid" x1={M.l} x2={W - M.r} y1={sy(t)} y2={sy(t)} />
-          <text x={M.l - 6} y={sy(t) + 4} textAnchor="end">{t.toFixed(2)}</text>
-        </g>
-      ))}
+      <YGrid top={top} sy={sy} format={(t) => t.toFixed(2)} />
       {groups.map((g, gi) => (
         <g key={g}>
           {series.map((s, si) => (
