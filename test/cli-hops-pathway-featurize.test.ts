@@ -94,4 +94,17 @@ describe("npx ionrank featurize", () => {
     expect(bad.stderr).toMatch(/NaCl\.cif.*invalid JSON|NaCl\.cif.*not/);
     expect(existsSync(join(dir, "bad"))).toBe(false);
   });
+
+  it("--crop-radius and --image-bonds host reach the dataset's featurizer; a bad choice is a usage error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const r = ionrank("featurize", "--data", join(SHARED, "em/train.json"), "--out", join(dir, "em"), "--crop-radius", "3.5", "--image-bonds", "host", "--quiet");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).featurizerVersion).toMatch(/-crop3\.5-ihost$/);
+    const manifest = JSON.parse(readFileSync(join(dir, "em/manifest.json"), "utf8"));
+    expect(manifest.featurizer.config).toMatchObject({ cropRadius: 3.5, imageBonds: "host" });
+    const bad = ionrank("featurize", "--data", join(SHARED, "em/train.json"), "--out", join(dir, "bad"), "--image-bonds", "images");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--image-bonds must be one of all, host, probe, not "images"/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
 });

@@ -158,6 +158,11 @@ export interface NearestNeighbourOptions {
   cutoff?: number;
   /** Neighbours within this of the k-th distance count as tied with it, Å. */
   tieTolerance?: number;
+  /**
+   * Pairs (centre, neighbour) that are never neighbours: they neither appear in the list nor take one of
+   * the centre's k places (e.g. a path image and the same ion's other images).
+   */
+  exclude?: (centre: number, neighbour: number) => boolean;
 }
 
 /**
@@ -176,12 +181,19 @@ export function nearestNeighbours(structure: Structure, options: NearestNeighbou
   const n = structure.sites.length;
   // Search a radius expected to hold ~2k neighbours first; redo only the sites it did not settle.
   const guess = Math.min(cutoff, Math.cbrt((3 * 2 * k) / (4 * Math.PI * Math.max(structure.numberDensity, 1e-6))) + 0.5);
+  const exclude = options.exclude;
+  // Positions p in src's entries of centre i that may be neighbours (all of them unless pairs are excluded).
+  const admissible = (src: NeighbourList, i: number): number[] => {
+    const out: number[] = [];
+    for (let p = src.offsets[i]!; p < src.offsets[i + 1]!; p++) if (!exclude || !exclude(i, src.index[p]!)) out.push(p);
+    return out;
+  };
   const full = neighbourList(structure, guess);
   const unsettled: number[] = [];
   if (guess < cutoff) {
     for (let i = 0; i < n; i++) {
-      const cnt = full.offsets[i + 1]! - full.offsets[i]!;
-      if (cnt < k || full.distance[full.offsets[i]! + k - 1]! + tol >= guess) unsettled.push(i);
+      const ps = admissible(full, i);
+      if (ps.length < k || full.distance[ps[k - 1]!]! + tol >= guess) unsettled.push(i);
     }
   }
   let wide: NeighbourList | null = null;
@@ -192,10 +204,11 @@ export function nearestNeighbours(structure: Structure, options: NearestNeighbou
   for (let i = 0; i < n; i++) {
     offsets[i] = out.length;
     const src = wide && wide.offsets[i + 1]! > wide.offsets[i]! ? wide : full;
-    const s = src.offsets[i]!, e = src.offsets[i + 1]!;
-    if (e - s === 0) continue;
-    const kth = src.distance[Math.min(s + k, e) - 1]!;
-    for (let p = s; p < e && (p < s + k || src.distance[p]! <= kth + tol); p++) {
+    const ps = admissible(src, i);
+    if (ps.length === 0) continue;
+    const kth = src.distance[ps[Math.min(k, ps.length) - 1]!]!;
+    for (let q = 0; q < ps.length && (q < k || src.distance[ps[q]!]! <= kth + tol); q++) {
+      const p = ps[q]!;
       out.push(
         src.index[p]!,
         src.image[3 * p]!, src.image[3 * p + 1]!, src.image[3 * p + 2]!,

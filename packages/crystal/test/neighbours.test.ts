@@ -161,6 +161,35 @@ describe("k nearest within a cutoff (the model's atom graph)", () => {
     expect(dists(nearestNeighbours(s, { k: 12, cutoff: 5 }), 0)).toEqual([3]);
   });
 
+  it("excluded pairs neither appear nor take one of the k places: the next atoms fill them", () => {
+    const train = trainingSet();
+    const [s] = readJsonStructures(train[0] as never);
+    // The dataset's first 5 atoms are the moving ion's path images: exclude image–image pairs.
+    const image = (i: number) => i < 5;
+    const exclude = (i: number, j: number) => image(i) && image(j);
+    const g = nearestNeighbours(s!, { k: 12, cutoff: 8, exclude });
+    const all = nearestNeighbours(s!, { k: 12, cutoff: 8 });
+    const full = neighbourList(s!, 8);
+    let imageBondsBefore = 0;
+    for (let i = 0; i < s!.length; i++) {
+      const got = Array.from(g.index.slice(g.offsets[i]!, g.offsets[i + 1]!));
+      if (image(i)) {
+        expect(got.some(image)).toBe(false);
+        imageBondsBefore += Array.from(all.index.slice(all.offsets[i]!, all.offsets[i + 1]!)).filter(image).length;
+        // Oracle: the first 12 admissible entries of the full list (ties aside, none here).
+        const admissible: number[] = [];
+        for (let p = full.offsets[i]!; p < full.offsets[i + 1]!; p++) if (!image(full.index[p]!)) admissible.push(full.distance[p]!);
+        expect(dists(g, i).length).toBeGreaterThanOrEqual(12);
+        dists(g, i).slice(0, 12).forEach((d, q) => expect(Math.abs(d - admissible[q]!)).toBeLessThan(1e-9));
+      } else {
+        // Host atoms are untouched.
+        expect(got).toEqual(Array.from(all.index.slice(all.offsets[i]!, all.offsets[i + 1]!)));
+      }
+    }
+    // The images did neighbour each other without the exclusion (the case this option exists for).
+    expect(imageBondsBefore).toBeGreaterThan(0);
+  });
+
   it("matches the first k entries of the full list on every sampled training structure", () => {
     const train = trainingSet();
     for (const e of (oracle as OracleEntry[]).slice(0, 8)) {

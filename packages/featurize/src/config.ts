@@ -19,7 +19,20 @@ export interface FeaturizerConfig {
    * diluting the path's neighbourhood with far-away host atoms. Bulk structures are never cropped.
    */
   cropRadius: number;
+  /**
+   * Which bonds touch the moving ion's path images. "all": images bond like any atom, so up to four of an
+   * image's k places go to the same ion's other images (the seed paper's MODEL-3). "host": an image's
+   * neighbours are host atoms only — the other images are the same ion at other moments, not atoms it meets,
+   * and bonds between them are collinear (angle cosines ±1) — while host atoms keep the images among their
+   * neighbours. "probe": host atoms ignore the images too, so messages flow only host → image: the host
+   * graph is the bare host and each image reads the host cage at its point on the path.
+   * Bulk structures have no images, so this never changes bulk graphs.
+   */
+  imageBonds: ImageBonds;
 }
+
+export type ImageBonds = "all" | "host" | "probe";
+export const IMAGE_BONDS: readonly ImageBonds[] = ["all", "host", "probe"];
 
 export const DEFAULT_FEATURIZER_CONFIG: Readonly<FeaturizerConfig> = Object.freeze({
   k: 12,
@@ -28,6 +41,7 @@ export const DEFAULT_FEATURIZER_CONFIG: Readonly<FeaturizerConfig> = Object.free
   images: 5,
   tieTolerance: 1e-4,
   cropRadius: 0,
+  imageBonds: "all",
 });
 
 /** Bump when the graph construction itself changes (not its parameters). */
@@ -39,7 +53,7 @@ const GRAPH_SCHEME = 1;
  * tensors changes the version.
  */
 export function featurizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
-  return bulkFeaturizerVersion(config) + (cropOf(config) > 0 ? `-crop${cropOf(config)}` : "");
+  return bulkFeaturizerVersion(config) + (cropOf(config) > 0 ? `-crop${cropOf(config)}` : "") + (imageBondsOf(config) === "all" ? "" : `-i${imageBondsOf(config)}`);
 }
 
 /**
@@ -53,13 +67,25 @@ export function bulkFeaturizerVersion(config: FeaturizerConfig = DEFAULT_FEATURI
   return `ionrank-fz${GRAPH_SCHEME}-k${config.k}-c${config.cutoff}-${config.features}-i${config.images}-${h.digest("hex").slice(0, 8)}`;
 }
 
-function canonical(c: FeaturizerConfig): Omit<FeaturizerConfig, "cropRadius"> {
+function canonical(c: FeaturizerConfig): Omit<FeaturizerConfig, "cropRadius" | "imageBonds"> {
   return { k: c.k, cutoff: c.cutoff, features: c.features, images: c.images, tieTolerance: c.tieTolerance };
 }
 
 // Cards and datasets written before cropping existed have no cropRadius: they are uncropped.
 function cropOf(c: FeaturizerConfig): number {
   return c.cropRadius ?? 0;
+}
+
+/** Cards and datasets written before the option existed have no imageBonds: images bonded like any atom. */
+export function imageBondsOf(c: FeaturizerConfig): ImageBonds {
+  const v = c.imageBonds ?? "all";
+  if (!IMAGE_BONDS.includes(v)) throw new FeaturizerConfigError(`imageBonds is ${JSON.stringify(v)}; this IonRank knows ${IMAGE_BONDS.join(", ")}`);
+  return v;
+}
+
+/** A featurizer setting (from a card, a dataset or a caller) that this IonRank does not know. */
+export class FeaturizerConfigError extends Error {
+  override name = "FeaturizerConfigError";
 }
 
 /** A model (or dataset) was built with a different featurizer than the one running. */

@@ -1,5 +1,5 @@
 import { atomicNumber, CrystalError, nearestNeighbours, type Pathway, type Structure } from "@ionrank/crystal";
-import { DEFAULT_FEATURIZER_CONFIG, type FeaturizerConfig } from "./config.js";
+import { DEFAULT_FEATURIZER_CONFIG, imageBondsOf, type FeaturizerConfig } from "./config.js";
 import { MAX_ATOMIC_NUMBER } from "./encoding.js";
 
 /**
@@ -50,7 +50,14 @@ export function structureGraph(structure: Structure, isImage?: Uint8Array, confi
     if (zi > MAX_ATOMIC_NUMBER) throw new UnsupportedElementError(`site ${i}: ${s.element} (Z = ${zi}) is beyond the element encoding (Z ≤ ${MAX_ATOMIC_NUMBER})`);
     z[i] = zi;
   });
-  const nl = nearestNeighbours(structure, { k: config.k, cutoff: config.cutoff, tieTolerance: config.tieTolerance });
+  const bonds = isImage ? imageBondsOf(config) : "all";
+  // "host": images do not list each other as neighbours; "probe": no atom lists an image, so no atom
+  // receives messages from the images (messages flow from neighbour to centre).
+  const exclude =
+    bonds === "host" ? (i: number, j: number) => isImage![i] === 1 && isImage![j] === 1
+    : bonds === "probe" ? (_i: number, j: number) => isImage![j] === 1
+    : undefined;
+  const nl = nearestNeighbours(structure, { k: config.k, cutoff: config.cutoff, tieTolerance: config.tieTolerance, ...(exclude ? { exclude } : {}) });
   return {
     numAtoms: n,
     numEdges: nl.index.length,

@@ -5,8 +5,12 @@ export {
   featurizerVersion,
   assertFeaturizerVersion,
   bulkFeaturizerVersion,
+  FeaturizerConfigError,
   FeaturizerMismatchError,
+  IMAGE_BONDS,
+  imageBondsOf,
   type FeaturizerConfig,
+  type ImageBonds,
 } from "./config.js";
 export { structureGraph, pathwayGraph, pathStructureGraph, lineGraph, UnsupportedElementError, type CrystalGraph, type LineGraph } from "./graph.js";
 export { collate, type GraphBatch } from "./collate.js";

@@ -16,6 +16,7 @@ import {
   ENCODING_SEGMENTS,
   featurizeDataset,
   featurizerVersion,
+  FeaturizerConfigError,
   FeaturizerMismatchError,
   lineGraph,
   pathwayGraph,
@@ -219,6 +220,54 @@ describe("pathway graphs and collate", () => {
     const { cropRadius: _, ...legacy } = DEFAULT_FEATURIZER_CONFIG;
     expect(featurizerVersion(legacy as never)).toBe(featurizerVersion());
     expect(() => assertFeaturizerVersion(featurizerVersion(), "model", cropped)).toThrowError(FeaturizerMismatchError);
+  });
+
+  it("imageBonds host: images bond to host atoms only, host atoms keep every bond; probe: nobody bonds to images; bulk unchanged", () => {
+    const host = { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5, imageBonds: "host" as const };
+    const all = { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5 };
+    for (const i of [0, 7, 42]) {
+      const p = Pathway.fromImageStructure(readJsonStructures(train[i] as never)[0]!);
+      const gh = pathwayGraph(p, host);
+      const ga = pathwayGraph(p, all);
+      expect(gh.numAtoms).toBe(ga.numAtoms);
+      let imageImage = 0;
+      for (let a = 0; a < ga.numAtoms; a++) {
+        const nh = Array.from(gh.edgeNeighbour.slice(gh.edgeOffsets[a]!, gh.edgeOffsets[a + 1]!));
+        const na = Array.from(ga.edgeNeighbour.slice(ga.edgeOffsets[a]!, ga.edgeOffsets[a + 1]!));
+        if (ga.isImage[a]) {
+          imageImage += na.filter((j) => ga.isImage[j]).length;
+          expect(nh.filter((j) => gh.isImage[j])).toEqual([]);
+          expect(nh.length).toBeGreaterThan(0);
+        } else {
+          expect(nh).toEqual(na);
+        }
+      }
+      expect(imageImage).toBeGreaterThan(0);
+      // probe: no atom lists an image; images keep exactly their "host" neighbours.
+      const gp = pathwayGraph(p, { ...host, imageBonds: "probe" });
+      expect(Array.from(gp.edgeNeighbour).some((j) => gp.isImage[j])).toBe(false);
+      for (let a = 0; a < 5; a++) {
+        expect(Array.from(gp.edgeNeighbour.slice(gp.edgeOffsets[a]!, gp.edgeOffsets[a + 1]!))).toEqual(Array.from(gh.edgeNeighbour.slice(gh.edgeOffsets[a]!, gh.edgeOffsets[a + 1]!)));
+      }
+      expect(Array.from(ga.edgeNeighbour).some((j, e) => ga.isImage[j] && e >= ga.edgeOffsets[5]!)).toBe(true);
+    }
+    // Bulk structures have no images: identical graphs.
+    const [bulk] = readJsonStructures(train[0] as never);
+    expect(structureGraph(bulk!, undefined, host).edgeNeighbour).toEqual(structureGraph(bulk!, undefined, all).edgeNeighbour);
+  });
+
+  it("imageBonds is part of the path featurizer version, not of the bulk version", () => {
+    const host = { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5, imageBonds: "host" as const };
+    expect(featurizerVersion(host)).toBe(`${featurizerVersion()}-crop3.5-ihost`);
+    expect(featurizerVersion({ ...host, imageBonds: "probe" })).toBe(`${featurizerVersion()}-crop3.5-iprobe`);
+    expect(bulkFeaturizerVersion(host)).toBe(featurizerVersion());
+    // A card written before the option existed is "all".
+    const { imageBonds: _, ...legacy } = { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5 };
+    expect(featurizerVersion(legacy as never)).toBe(`${featurizerVersion()}-crop3.5`);
+    expect(() => assertFeaturizerVersion(`${featurizerVersion()}-crop3.5`, "model", host)).toThrowError(FeaturizerMismatchError);
+    // A card from a future IonRank with a setting this one does not know is refused, not read as "all".
+    expect(() => featurizerVersion({ ...host, imageBonds: "none" as never })).toThrowError(FeaturizerConfigError);
+    expect(() => featurizerVersion({ ...host, imageBonds: "none" as never })).toThrowError(/imageBonds is "none"; this IonRank knows all, host, probe/);
   });
 
   it("collate concatenates with shifted neighbour indices, offsets and a graph index", () => {

@@ -98,15 +98,26 @@ def applicability(ds: GraphDataset) -> dict:
     a = ds.arrays
     z = np.unique(a["atomic_number"])
     ions = np.unique(ds.ion_numbers())
-    # Hop length of each path: (N − 1) × the spacing of its first two images (atoms 0 and 1, always neighbours).
+    # Hop length of each path: (N − 1) × the spacing of its first two images (atoms 0 and 1). The dataset has
+    # bond vectors, not positions: use the bond 0→1 where images neighbour each other, else a host atom both
+    # images bond to (x1 − x0 = v(0→j) − v(1→j); the shortest such difference, so another periodic copy of j
+    # cannot stand in for it).
     images = int(ds.manifest["featurizer"]["config"]["images"])
     lengths = []
     for g in range(ds.count):
         a0 = int(a["atom_offsets"][g])
-        e0, e1 = int(a["edge_offsets"][a0]), int(a["edge_offsets"][a0 + 1])
-        hit = np.flatnonzero(a["edge_neighbour"][e0:e1] == 1)
-        if len(hit) and a["is_image"][a0] == 1:
+        if a["is_image"][a0] != 1:
+            continue
+        e0, e1, e2 = (int(a["edge_offsets"][a0 + i]) for i in range(3))
+        n0, n1 = a["edge_neighbour"][e0:e1], a["edge_neighbour"][e1:e2]
+        hit = np.flatnonzero(n0 == 1)
+        if len(hit):
             lengths.append(float(a["edge_length"][e0 + hit[0]]) * (images - 1))
+            continue
+        v0, v1 = a["edge_vector"][e0:e1], a["edge_vector"][e1:e2]
+        steps = [np.linalg.norm(v0[i] - v1[j]) for i in range(len(n0)) for j in np.flatnonzero(n1 == n0[i])]
+        if steps:
+            lengths.append(float(min(steps)) * (images - 1))
     return {
         "elements": [SYMBOLS[i - 1] for i in z.tolist()],
         "ions": [SYMBOLS[i - 1] for i in ions.tolist() if i > 0],

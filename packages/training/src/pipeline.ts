@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput } from "@ionrank/featurize";
+import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput, type ImageBonds } from "@ionrank/featurize";
 import { runTrainingCore } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
@@ -33,6 +33,8 @@ export interface TrainOptions {
   size: ModelSize;
   /** Keep only atoms within this of the path in Em path structures, Å (0 = whole path structure). */
   cropRadius: number;
+  /** Which bonds touch the path images (FeaturizerConfig.imageBonds). */
+  imageBonds: ImageBonds;
   pretrainEpochs: number;
   finetuneEpochs: number;
   folds: number;
@@ -60,7 +62,7 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
   if (stage("featurize")) {
     if (!existsSync(join(emDir, "manifest.json"))) {
       log("featurize: Em pathways");
-      featurizeDataset(o.em, emDir, { kind: "pathway", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: o.cropRadius } });
+      featurizeDataset(o.em, emDir, { kind: "pathway", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: o.cropRadius, imageBonds: o.imageBonds } });
     }
     if (o.pretrain.length > 0 && !existsSync(join(preDir, "manifest.json"))) {
       log("featurize: pre-training structures");

@@ -1,19 +1,21 @@
-import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetKind } from "@ionrank/featurize";
+import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, IMAGE_BONDS, type DatasetKind, type ImageBonds } from "@ionrank/featurize";
 import { parseArgs } from "../args.js";
 import { progressBar } from "../progress.js";
 import { UsageError, type Output } from "../io.js";
 
-export const featurizeHelp = `ionrank featurize --data FILE [--data FILE ...] --out DIR [--kind auto|pathway|bulk] [--property NAME] [--crop-radius R] [--quiet]
+export const featurizeHelp = `ionrank featurize --data FILE [--data FILE ...] --out DIR [--kind auto|pathway|bulk] [--property NAME] [--crop-radius R] [--image-bonds all|host|probe] [--quiet]
 
 Featurize dataset files (JSON or .json.gz lists of {id, target, atoms}) into one graph dataset: raw
 little-endian arrays plus manifest.json, readable with numpy alone. Several --data files make one
 multi-property dataset (one target column per file, with a mask). --kind pathway treats every entry as a
 5-image path structure (images flagged); auto (default) decides per file. --property names the target of a
 single --data file (default: the file's base name, or its folder for train/test files). --crop-radius keeps
-only the atoms within R Å of a path image in path structures (default 0: the whole path structure).`;
+only the atoms within R Å of a path image in path structures (default 0: the whole path structure).
+--image-bonds picks the bonds of path images: all (default; any atom), host (images bond to host atoms only)
+or probe (host atoms also ignore the images: messages flow only from the host to the images).`;
 
 export async function featurize(argv: readonly string[], out: Output): Promise<number> {
-  const args = parseArgs(argv, { values: ["data", "out", "kind", "property", "crop-radius"], booleans: ["quiet"], repeatable: ["data"] });
+  const args = parseArgs(argv, { values: ["data", "out", "kind", "property", "crop-radius", "image-bonds"], booleans: ["quiet"], repeatable: ["data"] });
   const files = args.lists.get("data") ?? [];
   const dir = args.flags.get("out");
   if (files.length === 0) throw new UsageError("featurize needs --data FILE");
@@ -25,11 +27,13 @@ export async function featurize(argv: readonly string[], out: Output): Promise<n
   const crop = args.flags.get("crop-radius");
   const cropRadius = typeof crop === "string" ? Number(crop) : 0;
   if (!Number.isFinite(cropRadius) || cropRadius < 0) throw new UsageError(`--crop-radius must be a distance in Å ≥ 0, not "${String(crop)}"`);
+  const imageBonds = (args.flags.get("image-bonds") ?? "all") as ImageBonds;
+  if (!IMAGE_BONDS.includes(imageBonds)) throw new UsageError(`--image-bonds must be one of ${IMAGE_BONDS.join(", ")}, not "${imageBonds}"`);
   if (typeof property === "string" && files.length > 1) throw new UsageError("--property names the target of a single --data file");
   const summary = featurizeDataset(
     files.map((file) => ({ file, ...(typeof property === "string" ? { property } : {}) })),
     dir,
-    { kind: kind as DatasetKind | "auto", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius }, ...(args.flags.has("quiet") ? {} : { onProgress: progressBar("featurize", out.stderr) }) },
+    { kind: kind as DatasetKind | "auto", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius, imageBonds }, ...(args.flags.has("quiet") ? {} : { onProgress: progressBar("featurize", out.stderr) }) },
   );
   out.stdout(
     JSON.stringify({

@@ -1,22 +1,25 @@
 import { join } from "node:path";
+import { IMAGE_BONDS, type ImageBonds } from "@ionrank/featurize";
 import { READOUTS, STAGES, trainPipeline, TrainingError, type Readout, type Stage } from "@ionrank/training";
 import { parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
 export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
               [--hidden 64] [--alignn-layers 2] [--gcn-layers 2] [--line-k 8] [--readout path|mean] [--crop-radius 3.5]
+              [--image-bonds all|host|probe]
               [--pretrain-epochs 4] [--epochs 60] [--folds 5] [--batch-size 32] [--seed 0] [--limit N] [--stage S ...]
 
 The whole Em pipeline: featurize → pre-train on the --pretrain files (multi-property, masked) →
 fine-tune with k-fold cross-validation (the fold models are the ensemble) → the same network from scratch
 → export each member to ONNX with a model card in --out. Path structures are cropped to the atoms within
 --crop-radius Å of the path (0 = keep all); the Em head reads the mean over all atoms and, with
---readout path, the moving ion's images too (their mean, maximum and middle image).
+--readout path, the moving ion's images too (their mean, maximum and middle image). --image-bonds all
+(default) lets the ion's images neighbour each other; host and probe cut those bonds (see featurize --help).
 Stages: ${STAGES.join(", ")}; each resumes from its checkpoints in --work, so a killed run
 continues where it stopped. Needs Debian's python3-torch.`;
 
 export async function train(argv: readonly string[], out: Output): Promise<number> {
-  const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "crop-radius", "pretrain-epochs", "epochs", "folds", "batch-size", "seed", "limit", "stage"];
+  const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "crop-radius", "image-bonds", "pretrain-epochs", "epochs", "folds", "batch-size", "seed", "limit", "stage"];
   const args = parseArgs(argv, { values, booleans: [], repeatable: ["em", "pretrain", "stage"] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const em = args.lists.get("em") ?? [];
@@ -35,6 +38,8 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   if (!Number.isFinite(cropRadius) || cropRadius < 0) throw new UsageError("--crop-radius must be a distance in Å ≥ 0");
   const readout = str("readout", "path") as Readout;
   if (!READOUTS.includes(readout)) throw new UsageError(`--readout must be one of ${READOUTS.join(", ")}`);
+  const imageBonds = str("image-bonds", "all") as ImageBonds;
+  if (!IMAGE_BONDS.includes(imageBonds)) throw new UsageError(`--image-bonds must be one of ${IMAGE_BONDS.join(", ")}`);
   try {
     const { card } = await trainPipeline(
       {
@@ -46,6 +51,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
         version: str("model-version", "1.0.0"),
         size: { hidden: int("hidden", 64, 1), alignnLayers: int("alignn-layers", 2), gcnLayers: int("gcn-layers", 2), lineK: int("line-k", 8), readout },
         cropRadius,
+        imageBonds,
         pretrainEpochs: int("pretrain-epochs", 4, 1),
         finetuneEpochs: int("epochs", 60, 1),
         folds: int("folds", 5, 2),
