@@ -25,6 +25,8 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
       "--work", join(dir, "work"), "--out", join(dir, "models"), "--name", "tiny", "--model-version", "0.0.1",
       "--hidden", "16", "--alignn-layers", "1", "--gcn-layers", "1", "--line-k", "6",
       "--pretrain-epochs", "1", "--epochs", "2", "--folds", "3", "--batch-size", "8",
+      // The shipped model's parity test covers the default loss space; this one covers exp(head) − 1 in ONNX.
+      "--target", "log1p", "--dropout", "0.1",
     ];
     const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
@@ -33,6 +35,7 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     const card = JSON.parse(readFileSync(cardPath, "utf8"));
     expect(card.ensemble.members).toHaveLength(3);
     expect(card.architecture.readout).toBe("path"); // the default head reads the moving ion's images
+    expect(card.architecture).toMatchObject({ target: "log1p", dropout: 0.1 });
     for (const m of card.ensemble.members) expect(existsSync(join(dir, "models", m.file))).toBe(true);
     expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "pz"]);
     expect(card.cv.pretrained.metrics.n).toBe(12);
@@ -60,9 +63,18 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     expect(again.stderr).not.toContain("epoch 1/");
   });
 
-  it("refuses an unknown readout before doing any work", () => {
-    const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["train", "--em", "x.json", "--readout", "attention"], { cwd: ROOT, encoding: "utf8" });
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("--readout must be one of mean, path");
+  it("refuses an unknown readout, loss space or dropout before doing any work", () => {
+    const run = (...flags: string[]) => spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["train", "--em", "x.json", ...flags], { cwd: ROOT, encoding: "utf8" });
+    const cases: [string[], string][] = [
+      [["--readout", "attention"], "--readout must be one of mean, path"],
+      [["--target", "log"], "--target must be one of identity, log1p"],
+      [["--dropout", "1.5"], "--dropout must be a probability in [0, 1)"],
+      [["--image-bonds", "none"], "--image-bonds must be one of all, host, probe"],
+    ];
+    for (const [flags, message] of cases) {
+      const r = run(...flags);
+      expect(r.status, flags.join(" ")).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
   });
 });

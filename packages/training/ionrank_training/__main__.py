@@ -6,7 +6,7 @@ import sys
 import time
 
 from .data import load_dataset
-from .model import READOUTS
+from .model import READOUTS, TARGETS
 from .train import cross_validate, pretrain, set_threads
 
 
@@ -15,7 +15,8 @@ def log(msg: str):
 
 
 def model_cfg(a) -> dict:
-    return {"hidden": a.hidden, "alignn_layers": a.alignn_layers, "gcn_layers": a.gcn_layers, "line_k": a.line_k, "readout": a.readout}
+    return {"hidden": a.hidden, "alignn_layers": a.alignn_layers, "gcn_layers": a.gcn_layers, "line_k": a.line_k, "readout": a.readout,
+            "target": a.target, "dropout": a.dropout}
 
 
 def main(argv=None):
@@ -31,6 +32,8 @@ def main(argv=None):
         sp.add_argument("--line-k", type=int, default=8, help="line graph among each atom's nearest N bonds (0 = all)")
         sp.add_argument("--readout", choices=sorted(READOUTS), default="path",
                         help="mean over atoms, or 'path': also the moving ion's images (mean, max, middle); pre-training always uses mean")
+        sp.add_argument("--target", choices=TARGETS, default="identity", help="space of the fine-tuning loss (pre-training: always identity)")
+        sp.add_argument("--dropout", type=float, default=0.0, help="dropout in the head while training")
         sp.add_argument("--epochs", type=int, default=10)
         sp.add_argument("--batch-size", type=int, default=32)
         sp.add_argument("--lr", type=float, default=1e-3)
@@ -46,6 +49,7 @@ def main(argv=None):
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--freeze", type=int, default=0, help="freeze embeddings and the first N-1 ALIGNN layers")
     cv.add_argument("--weight-decay", type=float, default=1e-5, help="AdamW weight decay")
+    cv.add_argument("--init-seed", type=int, default=None, help="seed of initialisation and data order (default: --seed, which fixes the folds)")
     ex = sub.add_parser("export", help="export CV members to ONNX and write the model card")
     ex.add_argument("--data", required=True)
     ex.add_argument("--cv", required=True)
@@ -67,7 +71,8 @@ def main(argv=None):
         print(json.dumps({"validation_mae": r["validation_mae"], "seconds": r["seconds"]}))
     elif a.cmd == "cv":
         r = cross_validate(ds, a.out, model_cfg(a), pretrained=a.pretrained, folds=a.folds, epochs=a.epochs, batch_size=a.batch_size,
-                           lr=a.lr, seed=a.seed, freeze=a.freeze, log=log, weight_decay=a.weight_decay)
+                           lr=a.lr, seed=a.seed, freeze=a.freeze, log=log, weight_decay=a.weight_decay,
+                           init_seed=a.init_seed)
         print(json.dumps({"metrics": r["metrics"], "calibration": r["calibration"], "seconds": r["seconds"]}))
     else:
         from .export import export_ensemble

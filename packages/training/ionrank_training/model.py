@@ -79,14 +79,22 @@ class LineConv(nn.Module):
 # Readouts and the width of what each hands the head, in multiples of the hidden size.
 READOUTS = {"mean": 1, "path": 4}
 
+# Spaces the head predicts in. The network always outputs the property itself (eV for Em); the loss is taken
+# in the target space: "log1p" halves the weight of a 1 eV error at Em = 1 eV and quarters it at 3 eV, so the
+# sparse high-barrier tail pulls less on the fit of the low barriers that decide "good conductor".
+TARGETS = ("identity", "log1p")
+
 
 class EmNet(nn.Module):
-    def __init__(self, element_features, hidden=64, alignn_layers=2, gcn_layers=2, outputs=1, cutoff=8.0, line_k=0, readout="mean", images=5):
+    def __init__(self, element_features, hidden=64, alignn_layers=2, gcn_layers=2, outputs=1, cutoff=8.0, line_k=0, readout="mean", images=5,
+                 target="identity", dropout=0.0):
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {sorted(READOUTS)}, not {readout!r}")
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {list(TARGETS)}, not {target!r}")
         self.config = dict(hidden=hidden, alignn_layers=alignn_layers, gcn_layers=gcn_layers, outputs=outputs, cutoff=cutoff, line_k=line_k,
-                           readout=readout, images=images)
+                           readout=readout, images=images, target=target, dropout=dropout)
         self.register_buffer("element_features", torch.as_tensor(element_features, dtype=torch.float32))
         f = self.element_features.shape[1] + 1
         self.atom_embed = mlp(f, hidden)
@@ -100,7 +108,10 @@ class EmNet(nn.Module):
 
     def make_head(self, outputs):
         h = self.config["hidden"] * READOUTS[self.config["readout"]]
-        return nn.Sequential(nn.SiLU(), nn.Linear(h, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, outputs))
+        p = self.config["dropout"]
+        # Dropout only in the head (training only; an exported model has none): the trunk is shared with pre-training.
+        drop = (lambda: nn.Dropout(p)) if p > 0 else nn.Identity
+        return nn.Sequential(nn.SiLU(), drop(), nn.Linear(h, 128), nn.SiLU(), drop(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, outputs))
 
     def reset_head(self, outputs):
         self.config["outputs"] = outputs
@@ -146,7 +157,14 @@ class EmNet(nn.Module):
         return torch.cat([pooled, xi.mean(1), xi.max(1).values, xi[:, n // 2]], dim=-1)
 
     def forward(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
-        return self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts))
+        out = self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts))
+        # exp − 1 rather than expm1: ONNX has no Expm1 (the absolute error is ~1e-7 eV).
+        return torch.exp(out) - 1.0 if self.config["target"] == "log1p" else out
+
+    def to_target_space(self, y):
+        """Map properties (model outputs or labels) into the space the loss is taken in."""
+        # The clamp keeps log1p finite if an output ever underflows to −1 (labels are ≥ 0).
+        return torch.log1p(torch.clamp(y, min=-0.999999)) if self.config["target"] == "log1p" else y
 
 
 def parameter_count(model) -> int:

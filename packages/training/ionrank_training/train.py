@@ -104,7 +104,8 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
         for b in batches(train_idx, batch_size, rng):
             t = to_tensors(make_batch(ds, b, props), dev)
             pred = model(*model_inputs(t))
-            loss = masked_l1(pred, t["targets"], t["target_mask"])
+            # Padding targets are NaN-free zeros where masked, so the transform is safe everywhere.
+            loss = masked_l1(model.to_target_space(pred), model.to_target_space(t["targets"]), t["target_mask"])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -216,7 +217,7 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
     val = sorted(set(val))
     train = sorted(set(range(ds.count)) - set(val))
     # Bulk crystals have no path images: the trunk is pre-trained with the mean readout whatever the Em head uses.
-    cfg = dict(cfg, readout="mean")
+    cfg = dict(cfg, readout="mean", target="identity")  # pre-training targets are scaled to [−1, 1]
     model = new_model(ds, cfg, len(props))
     if budget_seconds > 0 and not os.path.exists(os.path.join(out, "checkpoint.pt")):
         epochs = epochs_for_budget(model, ds, train, props, batch_size=batch_size, budget_seconds=budget_seconds, validation=len(val), log=log)
@@ -249,9 +250,12 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
 
 
 def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | None, folds: int, epochs: int, batch_size: int,
-                   lr: float, seed: int, freeze: int, log, weight_decay: float = 1e-5) -> dict:
+                   lr: float, seed: int, freeze: int, log, weight_decay: float = 1e-5, init_seed: int | None = None) -> dict:
     """k-fold cross-validation of fine-tuning (or training from scratch when `pretrained` is None).
-    Folds are stratified by the moving ion and saved; each fold model is kept as an ensemble member."""
+    Folds are stratified by the moving ion and saved; each fold model is kept as an ensemble member.
+    `seed` fixes the folds; `init_seed` (default: `seed`) the initialisation and data order, so several runs
+    on the same folds measure what more members per fold would buy."""
+    init_seed = seed if init_seed is None else init_seed
     os.makedirs(out, exist_ok=True)
     y = ds.targets()[:, 0].astype(np.float64)
     fold = stratified_folds(ds.ion_numbers(), folds, seed)
@@ -259,7 +263,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
     members = []
     t0 = time.time()
     for k in range(folds):
-        seed_everything(seed + k)
+        seed_everything(init_seed + k)
         train = np.flatnonzero(fold != k).tolist()
         val = np.flatnonzero(fold == k).tolist()
         model = new_model(ds, cfg, 1)
@@ -277,7 +281,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
                 for p in mod.parameters():
                     p.requires_grad_(False)
         log(f"fold {k + 1}/{folds}: {len(train)} train, {len(val)} validation")
-        fit(model, ds, train, val, [0], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed + k,
+        fit(model, ds, train, val, [0], epochs=epochs, batch_size=batch_size, lr=lr, seed=init_seed + k,
             checkpoint=os.path.join(out, f"fold{k}.pt"), log=log, weight_decay=weight_decay)
         heldout[val] = predict(model, ds, val, [0])[:, 0]
         members.append(os.path.join(out, f"fold{k}.pt"))
@@ -292,6 +296,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         "pretrained": bool(pretrained),
         "folds": fold.tolist(),
         "fold_seed": seed,
+        "init_seed": init_seed,
         "metrics": regression_metrics(y, heldout),
         "per_fold": [regression_metrics(y[fold == k], heldout[fold == k]) for k in range(folds)],
         "calibration": calibrate(y, heldout, spread),

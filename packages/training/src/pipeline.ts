@@ -14,10 +14,16 @@ export interface ModelSize {
   lineK: number;
   /** What the Em head reads: the mean over all atoms, or also the moving ion's path images ("path"). */
   readout: Readout;
+  /** Space of the fine-tuning loss: Em itself, or log(1 + Em) (outputs are eV either way). */
+  target?: TargetSpace;
+  /** Dropout in the Em head while training (0 = none). */
+  dropout?: number;
 }
 
 export type Readout = "mean" | "path";
 export const READOUTS: readonly Readout[] = ["mean", "path"];
+export type TargetSpace = "identity" | "log1p";
+export const TARGET_SPACES: readonly TargetSpace[] = ["identity", "log1p"];
 
 export interface TrainOptions {
   /** Em dataset files (5-image form), e.g. ../shared/data/em/train.json. */
@@ -55,7 +61,8 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
   const stages = new Set(o.stages ?? STAGES);
   const emDir = join(o.work, "data-em");
   const preDir = join(o.work, "data-pretrain");
-  const size = ["--hidden", String(o.size.hidden), "--alignn-layers", String(o.size.alignnLayers), "--gcn-layers", String(o.size.gcnLayers), "--line-k", String(o.size.lineK), "--readout", o.size.readout];
+  const size = ["--hidden", String(o.size.hidden), "--alignn-layers", String(o.size.alignnLayers), "--gcn-layers", String(o.size.gcnLayers), "--line-k", String(o.size.lineK), "--readout", o.size.readout,
+    "--target", o.size.target ?? "identity", "--dropout", String(o.size.dropout ?? 0)];
   const common = [...size, "--batch-size", String(o.batchSize), "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
   const stage = (s: Stage) => stages.has(s);
 

@@ -9,7 +9,7 @@ import torch
 
 from ionrank_training.data import load_dataset, make_batch
 from ionrank_training.model import EmNet, model_inputs, to_tensors
-from ionrank_training.train import fit, regression_metrics, stratified_folds, calibrate, set_threads
+from ionrank_training.train import calibrate, cross_validate, fit, regression_metrics, set_threads, stratified_folds
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
 
@@ -69,6 +69,36 @@ class TrainingCore(unittest.TestCase):
         self.assertNotIn("Sigmoid", ops)
         self.assertIn("Exp", ops)
 
+    def test_log1p_target_exports_in_ev_and_fits_in_log_space(self):
+        import onnx
+        from ionrank_training.export import export_member
+
+        torch.manual_seed(0)
+        m = EmNet(self.ds.arrays["element_features"], hidden=16, alignn_layers=1, gcn_layers=1, line_k=6, readout="path",
+                  target="log1p", dropout=0.2).eval()
+        t = to_tensors(make_batch(self.ds, [0, 3, 7]))
+        with torch.no_grad():
+            raw = m.head(m.trunk(*model_inputs(t)))
+            out = m(*model_inputs(t))
+        # Outputs are eV (expm1 of the head); the loss space maps them back to the head's output.
+        torch.testing.assert_close(out, torch.expm1(raw), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(m.to_target_space(out), raw, atol=1e-6, rtol=1e-5)
+        self.assertTrue(torch.equal(m.to_target_space(torch.tensor([0.0])), torch.tensor([0.0])))
+        # Dropout acts only while training.
+        m.train()
+        with torch.no_grad():
+            self.assertFalse(torch.allclose(m(*model_inputs(t)), out))
+        m.eval()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m.onnx")
+            export_member(m, self.ds, path)
+            g = onnx.load(path).graph
+        # No dropout in the exported graph; the output is exp(head) − 1 (ONNX has no Expm1). ONNX Runtime
+        # parity of such a model is checked by the TypeScript parity tests.
+        self.assertNotIn("Dropout", {n.op_type for n in g.node})
+        last = {n.output[0]: n for n in g.node}[g.output[0].name]
+        self.assertEqual(last.op_type, "Sub")
+
     def test_killed_run_resumes_to_the_same_weights(self):
         train, val = list(range(8)), [8, 9]
         with tempfile.TemporaryDirectory() as d:
@@ -89,6 +119,18 @@ class TrainingCore(unittest.TestCase):
             fit(c, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"), log=lambda m: None)
             for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
                 self.assertTrue(torch.equal(va, vc), k)
+
+    def test_init_seed_keeps_the_folds_and_changes_the_members(self):
+        cfg = {"hidden": 16, "alignn_layers": 1, "gcn_layers": 1, "line_k": 6, "readout": "path"}
+        runs = {}
+        with tempfile.TemporaryDirectory() as d:
+            for name, init in (("a", None), ("b", None), ("c", 100)):
+                runs[name] = cross_validate(self.ds, os.path.join(d, name), cfg, pretrained=None, folds=2, epochs=1, batch_size=4, lr=1e-3,
+                                            seed=3, freeze=0, log=lambda m: None, init_seed=init)
+        self.assertEqual(runs["a"]["folds"], runs["c"]["folds"])
+        self.assertEqual(runs["a"]["init_seed"], 3)
+        self.assertEqual(runs["a"]["heldout_predictions"], runs["b"]["heldout_predictions"])  # reproducible
+        self.assertNotEqual(runs["a"]["heldout_predictions"], runs["c"]["heldout_predictions"])
 
     def test_metrics_and_calibration(self):
         y = np.array([0.2, 0.5, 0.9, 1.5])
