@@ -109,9 +109,12 @@ class EmNet(nn.Module):
     def make_head(self, outputs):
         h = self.config["hidden"] * READOUTS[self.config["readout"]]
         p = self.config["dropout"]
+        if p <= 0:
+            # This exact layout (module indices 1, 3, 5) is what every checkpoint without dropout holds.
+            return nn.Sequential(nn.SiLU(), nn.Linear(h, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, outputs))
         # Dropout only in the head (training only; an exported model has none): the trunk is shared with pre-training.
-        drop = (lambda: nn.Dropout(p)) if p > 0 else nn.Identity
-        return nn.Sequential(nn.SiLU(), drop(), nn.Linear(h, 128), nn.SiLU(), drop(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, outputs))
+        return nn.Sequential(nn.SiLU(), nn.Dropout(p), nn.Linear(h, 128), nn.SiLU(), nn.Dropout(p), nn.Linear(128, 128), nn.SiLU(),
+                             nn.Linear(128, outputs))
 
     def reset_head(self, outputs):
         self.config["outputs"] = outputs

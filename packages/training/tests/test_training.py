@@ -99,6 +99,12 @@ class TrainingCore(unittest.TestCase):
         last = {n.output[0]: n for n in g.node}[g.output[0].name]
         self.assertEqual(last.op_type, "Sub")
 
+    def test_checkpoints_without_dropout_keep_their_layout(self):
+        # Shipped members and earlier runs hold these names; a model without dropout must load them.
+        m = EmNet(self.ds.arrays["element_features"], hidden=16, alignn_layers=1, gcn_layers=1, line_k=6, readout="path")
+        head = sorted(k for k in m.state_dict() if k.startswith("head."))
+        self.assertEqual(head, ["head.1.bias", "head.1.weight", "head.3.bias", "head.3.weight", "head.5.bias", "head.5.weight"])
+
     def test_killed_run_resumes_to_the_same_weights(self):
         train, val = list(range(8)), [8, 9]
         with tempfile.TemporaryDirectory() as d:
