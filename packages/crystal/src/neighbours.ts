@@ -182,18 +182,27 @@ export function nearestNeighbours(structure: Structure, options: NearestNeighbou
   // Search a radius expected to hold ~2k neighbours first; redo only the sites it did not settle.
   const guess = Math.min(cutoff, Math.cbrt((3 * 2 * k) / (4 * Math.PI * Math.max(structure.numberDensity, 1e-6))) + 0.5);
   const exclude = options.exclude;
-  // Positions p in src's entries of centre i that may be neighbours (all of them unless pairs are excluded).
-  const admissible = (src: NeighbourList, i: number): number[] => {
-    const out: number[] = [];
-    for (let p = src.offsets[i]!; p < src.offsets[i + 1]!; p++) if (!exclude || !exclude(i, src.index[p]!)) out.push(p);
-    return out;
+  // Positions in src's entries of centre i that may be neighbours, into the reused `ps` (count returned):
+  // all of them unless pairs are excluded. No allocation per centre: this is on every prediction's path.
+  // Without exclusions the positions are simply offsets[i] + q and nothing is copied.
+  let ps = new Int32Array(64);
+  let base = 0;
+  const admissible = (src: NeighbourList, i: number): number => {
+    const s = src.offsets[i]!, e = src.offsets[i + 1]!;
+    base = s;
+    if (!exclude) return e - s;
+    if (ps.length < e - s) ps = new Int32Array(2 * (e - s));
+    let c = 0;
+    for (let p = s; p < e; p++) if (!exclude(i, src.index[p]!)) ps[c++] = p;
+    return c;
   };
+  const at = (q: number): number => (exclude ? ps[q]! : base + q);
   const full = neighbourList(structure, guess);
   const unsettled: number[] = [];
   if (guess < cutoff) {
     for (let i = 0; i < n; i++) {
-      const ps = admissible(full, i);
-      if (ps.length < k || full.distance[ps[k - 1]!]! + tol >= guess) unsettled.push(i);
+      const c = admissible(full, i);
+      if (c < k || full.distance[at(k - 1)]! + tol >= guess) unsettled.push(i);
     }
   }
   let wide: NeighbourList | null = null;
@@ -204,11 +213,11 @@ export function nearestNeighbours(structure: Structure, options: NearestNeighbou
   for (let i = 0; i < n; i++) {
     offsets[i] = out.length;
     const src = wide && wide.offsets[i + 1]! > wide.offsets[i]! ? wide : full;
-    const ps = admissible(src, i);
-    if (ps.length === 0) continue;
-    const kth = src.distance[ps[Math.min(k, ps.length) - 1]!]!;
-    for (let q = 0; q < ps.length && (q < k || src.distance[ps[q]!]! <= kth + tol); q++) {
-      const p = ps[q]!;
+    const c = admissible(src, i);
+    if (c === 0) continue;
+    const kth = src.distance[at(Math.min(k, c) - 1)]!;
+    for (let q = 0; q < c && (q < k || src.distance[at(q)]! <= kth + tol); q++) {
+      const p = at(q);
       out.push(
         src.index[p]!,
         src.image[3 * p]!, src.image[3 * p + 1]!, src.image[3 * p + 2]!,
