@@ -216,8 +216,9 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
         val.extend(idx[: max(1, len(idx) // 10)].tolist())
     val = sorted(set(val))
     train = sorted(set(range(ds.count)) - set(val))
-    # Bulk crystals have no path images: the trunk is pre-trained with the mean readout whatever the Em head uses.
-    cfg = dict(cfg, readout="mean", target="identity")  # pre-training targets are scaled to [−1, 1]
+    # Bulk crystals have no path images: the trunk is pre-trained with the mean readout whatever the Em head uses;
+    # targets are scaled to [−1, 1] (no log1p), and dropout is an Em-head option (this head is thrown away).
+    cfg = dict(cfg, readout="mean", target="identity", dropout=0.0)
     model = new_model(ds, cfg, len(props))
     if budget_seconds > 0 and not os.path.exists(os.path.join(out, "checkpoint.pt")):
         epochs = epochs_for_budget(model, ds, train, props, batch_size=batch_size, budget_seconds=budget_seconds, validation=len(val), log=log)
