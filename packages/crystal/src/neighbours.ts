@@ -182,48 +182,51 @@ export function nearestNeighbours(structure: Structure, options: NearestNeighbou
   // Search a radius expected to hold ~2k neighbours first; redo only the sites it did not settle.
   const guess = Math.min(cutoff, Math.cbrt((3 * 2 * k) / (4 * Math.PI * Math.max(structure.numberDensity, 1e-6))) + 0.5);
   const exclude = options.exclude;
-  // Positions in src's entries of centre i that may be neighbours, into the reused `ps` (count returned):
-  // all of them unless pairs are excluded. No allocation per centre: this is on every prediction's path.
-  // Without exclusions the positions are simply offsets[i] + q and nothing is copied.
-  let ps = new Int32Array(64);
-  let base = 0;
-  const admissible = (src: NeighbourList, i: number): number => {
-    const s = src.offsets[i]!, e = src.offsets[i + 1]!;
-    base = s;
-    if (!exclude) return e - s;
-    if (ps.length < e - s) ps = new Int32Array(2 * (e - s));
-    let c = 0;
-    for (let p = s; p < e; p++) if (!exclude(i, src.index[p]!)) ps[c++] = p;
-    return c;
-  };
-  const at = (q: number): number => (exclude ? ps[q]! : base + q);
-  const full = neighbourList(structure, guess);
+  // Excluded pairs are dropped from the candidate lists first, so the k nearest are chosen among the rest.
+  const full = without(neighbourList(structure, guess), exclude);
   const unsettled: number[] = [];
   if (guess < cutoff) {
     for (let i = 0; i < n; i++) {
-      const c = admissible(full, i);
-      if (c < k || full.distance[at(k - 1)]! + tol >= guess) unsettled.push(i);
+      const cnt = full.offsets[i + 1]! - full.offsets[i]!;
+      if (cnt < k || full.distance[full.offsets[i]! + k - 1]! + tol >= guess) unsettled.push(i);
     }
   }
   let wide: NeighbourList | null = null;
-  if (unsettled.length > 0) wide = neighbourList(structure, cutoff, { centres: unsettled });
+  if (unsettled.length > 0) wide = without(neighbourList(structure, cutoff, { centres: unsettled }), exclude);
 
   const out = new Builder(n * (k + 2));
   const offsets = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
     offsets[i] = out.length;
     const src = wide && wide.offsets[i + 1]! > wide.offsets[i]! ? wide : full;
-    const c = admissible(src, i);
-    if (c === 0) continue;
-    const kth = src.distance[at(Math.min(k, c) - 1)]!;
-    for (let q = 0; q < c && (q < k || src.distance[at(q)]! <= kth + tol); q++) {
-      const p = at(q);
+    const s = src.offsets[i]!, e = src.offsets[i + 1]!;
+    if (e - s === 0) continue;
+    const kth = src.distance[Math.min(s + k, e) - 1]!;
+    for (let p = s; p < e && (p < s + k || src.distance[p]! <= kth + tol); p++) {
       out.push(
         src.index[p]!,
         src.image[3 * p]!, src.image[3 * p + 1]!, src.image[3 * p + 2]!,
         src.distance[p]!,
         src.vector[3 * p]!, src.vector[3 * p + 1]!, src.vector[3 * p + 2]!,
       );
+    }
+  }
+  offsets[n] = out.length;
+  return out.finish(offsets);
+}
+
+/** The list without the entries `exclude(centre, neighbour)` rejects (the list itself when there is no filter). */
+function without(list: NeighbourList, exclude: ((centre: number, neighbour: number) => boolean) | undefined): NeighbourList {
+  if (!exclude) return list;
+  const n = list.offsets.length - 1;
+  const out = new Builder(list.index.length);
+  const offsets = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    offsets[i] = out.length;
+    for (let p = list.offsets[i]!; p < list.offsets[i + 1]!; p++) {
+      if (exclude(i, list.index[p]!)) continue;
+      out.push(list.index[p]!, list.image[3 * p]!, list.image[3 * p + 1]!, list.image[3 * p + 2]!, list.distance[p]!,
+        list.vector[3 * p]!, list.vector[3 * p + 1]!, list.vector[3 * p + 2]!);
     }
   }
   offsets[n] = out.length;

@@ -53,7 +53,8 @@ const GRAPH_SCHEME = 1;
  * tensors changes the version.
  */
 export function featurizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
-  return bulkFeaturizerVersion(config) + (cropOf(config) > 0 ? `-crop${cropOf(config)}` : "") + (imageBondsOf(config) === "all" ? "" : `-i${imageBondsOf(config)}`);
+  const bonds = imageBondsOf(config);
+  return bulkFeaturizerVersion(config) + (cropOf(config) > 0 ? `-crop${cropOf(config)}` : "") + (bonds === "all" ? "" : `-i${bonds}`);
 }
 
 /**

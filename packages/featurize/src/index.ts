@@ -8,7 +8,6 @@ export {
   FeaturizerConfigError,
   FeaturizerMismatchError,
   IMAGE_BONDS,
-  imageBondsOf,
   type FeaturizerConfig,
   type ImageBonds,
 } from "./config.js";
