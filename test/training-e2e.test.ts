@@ -26,7 +26,7 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
       "--hidden", "16", "--alignn-layers", "1", "--gcn-layers", "1", "--line-k", "6",
       "--pretrain-epochs", "1", "--epochs", "2", "--folds", "3", "--batch-size", "8",
       // The shipped model's parity test covers the default loss space; this one covers exp(head) − 1 in ONNX.
-      "--target", "log1p", "--dropout", "0.1",
+      "--target", "log1p", "--dropout", "0.1", "--noise", "0.05",
     ];
     const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
@@ -36,6 +36,7 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     expect(card.ensemble.members).toHaveLength(3);
     expect(card.architecture.readout).toBe("path"); // the default head reads the moving ion's images
     expect(card.architecture).toMatchObject({ target: "log1p", dropout: 0.1 });
+    expect(card.hyperparameters.position_noise).toBe(0.05);
     for (const m of card.ensemble.members) expect(existsSync(join(dir, "models", m.file))).toBe(true);
     expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "pz"]);
     expect(card.cv.pretrained.metrics.n).toBe(12);
@@ -63,13 +64,14 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     expect(again.stderr).not.toContain("epoch 1/");
   });
 
-  it("refuses an unknown readout, loss space or dropout before doing any work", () => {
+  it("refuses an unknown readout, loss space, dropout or noise before doing any work", () => {
     const run = (...flags: string[]) => spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["train", "--em", "x.json", ...flags], { cwd: ROOT, encoding: "utf8" });
     const cases: [string[], string][] = [
       [["--readout", "attention"], "--readout must be one of mean, path"],
       [["--target", "log"], "--target must be one of identity, log1p"],
       [["--dropout", "1.5"], "--dropout must be a probability in [0, 1)"],
       [["--image-bonds", "none"], "--image-bonds must be one of all, host, probe"],
+      [["--noise", "-0.1"], "--noise must be a distance in Å in [0, 1]"],
     ];
     for (const [flags, message] of cases) {
       const r = run(...flags);

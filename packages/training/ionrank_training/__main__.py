@@ -49,6 +49,7 @@ def main(argv=None):
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--freeze", type=int, default=0, help="freeze embeddings and the first N-1 ALIGNN layers")
     cv.add_argument("--weight-decay", type=float, default=1e-5, help="AdamW weight decay")
+    cv.add_argument("--noise", type=float, default=0.0, help="training-time jitter of atom positions, standard deviation in Å (0 = none)")
     cv.add_argument("--init-seed", type=int, default=None, help="seed of initialisation and data order (default: --seed, which fixes the folds)")
     ex = sub.add_parser("export", help="export CV members to ONNX and write the model card")
     ex.add_argument("--data", required=True)
@@ -72,7 +73,7 @@ def main(argv=None):
     elif a.cmd == "cv":
         r = cross_validate(ds, a.out, model_cfg(a), pretrained=a.pretrained, folds=a.folds, epochs=a.epochs, batch_size=a.batch_size,
                            lr=a.lr, seed=a.seed, freeze=a.freeze, log=log, weight_decay=a.weight_decay,
-                           init_seed=a.init_seed)
+                           init_seed=a.init_seed, noise=a.noise)
         print(json.dumps({"metrics": r["metrics"], "calibration": r["calibration"], "seconds": r["seconds"]}))
     else:
         from .export import export_ensemble

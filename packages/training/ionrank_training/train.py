@@ -76,10 +76,21 @@ def predict(model, ds: GraphDataset, indices, props=None, batch_size=32) -> np.n
     return np.concatenate(out) if out else np.zeros((0, model.config["outputs"]), dtype=np.float32)
 
 
-def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, checkpoint, log, weight_decay=1e-5):
+def jitter_positions(t: dict, sigma: float) -> torch.Tensor:
+    """Bond vectors of the batch with every atom displaced by N(0, sigma²) Å per axis: a bond's vector moves by
+    the difference of its two atoms' displacements, so lengths and angles stay those of one perturbed
+    structure (a periodic image moves with its atom). Drawn on the CPU from torch's seeded generator, so a
+    resumed or GPU run draws the same noise."""
+    d = torch.randn(t["atomic_number"].shape[0], 3) * sigma
+    d = d.to(t["nbr_vector"].device)
+    return t["nbr_vector"] + (d[t["nbr_index"]] - d.unsqueeze(1)) * t["nbr_mask"].unsqueeze(-1)
+
+
+def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, checkpoint, log, weight_decay=1e-5, noise=0.0):
     """Train with AdamW + one-cycle LR and masked L1 loss. Checkpoints after every epoch (model, optimiser,
     scheduler, RNG state, history); a run restarted with the same arguments resumes after the last
-    completed epoch and ends with the same weights as an uninterrupted run."""
+    completed epoch and ends with the same weights as an uninterrupted run. `noise` > 0 jitters atom
+    positions (Å, see jitter_positions) in training batches only: augmentation against over-fitting."""
     dev = next(model.parameters()).device
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = max(1, math.ceil(len(train_idx) / batch_size)) * epochs
@@ -103,6 +114,8 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
         total, n = 0.0, 0
         for b in batches(train_idx, batch_size, rng):
             t = to_tensors(make_batch(ds, b, props), dev)
+            if noise > 0:
+                t["nbr_vector"] = jitter_positions(t, noise)
             pred = model(*model_inputs(t))
             # Padding targets are NaN-free zeros where masked, so the transform is safe everywhere.
             loss = masked_l1(model.to_target_space(pred), model.to_target_space(t["targets"]), t["target_mask"])
@@ -251,7 +264,8 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
 
 
 def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | None, folds: int, epochs: int, batch_size: int,
-                   lr: float, seed: int, freeze: int, log, weight_decay: float = 1e-5, init_seed: int | None = None) -> dict:
+                   lr: float, seed: int, freeze: int, log, weight_decay: float = 1e-5, init_seed: int | None = None,
+                   noise: float = 0.0) -> dict:
     """k-fold cross-validation of fine-tuning (or training from scratch when `pretrained` is None).
     Folds are stratified by the moving ion and saved; each fold model is kept as an ensemble member.
     `seed` fixes the folds; `init_seed` (default: `seed`) the initialisation and data order, so several runs
@@ -283,7 +297,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
                     p.requires_grad_(False)
         log(f"fold {k + 1}/{folds}: {len(train)} train, {len(val)} validation")
         fit(model, ds, train, val, [0], epochs=epochs, batch_size=batch_size, lr=lr, seed=init_seed + k,
-            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log, weight_decay=weight_decay)
+            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log, weight_decay=weight_decay, noise=noise)
         heldout[val] = predict(model, ds, val, [0])[:, 0]
         members.append(os.path.join(out, f"fold{k}.pt"))
     # Spread of the whole ensemble at every point, for calibration against the held-out errors.
@@ -310,7 +324,7 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         "featurizer": ds.featurizer_version,
         "sources": ds.sha256_of_sources(),
         "hyperparameters": {"batch_size": batch_size, "lr": lr, "optimizer": "AdamW", "schedule": "one-cycle", "loss": "L1",
-                            "freeze": freeze, "weight_decay": weight_decay},
+                            "freeze": freeze, "weight_decay": weight_decay, "position_noise": noise},
     }
     with open(os.path.join(out, "cv.json"), "w") as f:
         json.dump(result, f, indent=1)

@@ -43,6 +43,8 @@ export interface TrainOptions {
   imageBonds: ImageBonds;
   pretrainEpochs: number;
   finetuneEpochs: number;
+  /** Training-time jitter of atom positions while fine-tuning, Å standard deviation (0 or omitted = none). */
+  positionNoise?: number;
   folds: number;
   batchSize: number;
   seed: number;
@@ -86,7 +88,7 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
   }
   const cv = join(o.work, "cv-pretrained");
   const scratch = join(o.work, "cv-scratch");
-  const folds = ["--folds", String(o.folds), "--epochs", String(o.finetuneEpochs)];
+  const folds = ["--folds", String(o.folds), "--epochs", String(o.finetuneEpochs), "--noise", String(o.positionNoise ?? 0)];
   if (stage("finetune") && !existsSync(join(cv, "cv.json"))) {
     log(`finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}`);
     await runTrainingCore(["cv", "--data", emDir, "--out", cv, ...folds, ...common, ...(pretrained ? ["--pretrained", pretrained] : [])], log);

@@ -9,7 +9,7 @@ import torch
 
 from ionrank_training.data import load_dataset, make_batch
 from ionrank_training.model import EmNet, model_inputs, to_tensors
-from ionrank_training.train import calibrate, cross_validate, fit, regression_metrics, set_threads, stratified_folds
+from ionrank_training.train import calibrate, cross_validate, fit, jitter_positions, regression_metrics, set_threads, stratified_folds
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
 
@@ -106,25 +106,52 @@ class TrainingCore(unittest.TestCase):
         self.assertEqual(head, ["head.1.bias", "head.1.weight", "head.3.bias", "head.3.weight", "head.5.bias", "head.5.weight"])
 
     def test_killed_run_resumes_to_the_same_weights(self):
+        # With position noise too: its draws come from the RNG state the checkpoint restores.
         train, val = list(range(8)), [8, 9]
-        with tempfile.TemporaryDirectory() as d:
-            a = self.model()
-            fit(a, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "a.pt"), log=lambda m: None)
+        for noise in (0.0, 0.05):
+            with self.subTest(noise=noise), tempfile.TemporaryDirectory() as d:
+                a = self.model()
+                fit(a, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "a.pt"),
+                    log=lambda m: None, noise=noise)
 
-            class Killed(Exception):
-                pass
+                class Killed(Exception):
+                    pass
 
-            def kill_after_first(msg):
-                if msg.startswith("epoch 1/3"):
-                    raise Killed()
+                def kill_after_first(msg):
+                    if msg.startswith("epoch 1/3"):
+                        raise Killed()
 
-            b = self.model()
-            with self.assertRaises(Killed):
-                fit(b, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"), log=kill_after_first)
-            c = self.model(seed=123)  # a fresh process would start from other weights; the checkpoint must win
-            fit(c, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"), log=lambda m: None)
-            for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
-                self.assertTrue(torch.equal(va, vc), k)
+                b = self.model()
+                with self.assertRaises(Killed):
+                    fit(b, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"),
+                        log=kill_after_first, noise=noise)
+                torch.manual_seed(999)  # a fresh process would hold another RNG state; the checkpoint's must win
+                c = self.model(seed=123)  # ... and other weights
+                fit(c, self.ds, train, val, [0], epochs=3, batch_size=4, lr=1e-3, seed=1, checkpoint=os.path.join(d, "b.pt"),
+                    log=lambda m: None, noise=noise)
+                for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
+                    self.assertTrue(torch.equal(va, vc), k)
+
+    def test_position_noise_moves_atoms_not_bonds(self):
+        t = to_tensors(make_batch(self.ds, [0, 1, 2]))
+        torch.manual_seed(0)
+        jittered = jitter_positions(t, 0.1)
+        moved = jittered - t["nbr_vector"]
+        mask = t["nbr_mask"].bool()
+        self.assertEqual(float(moved[~mask].abs().max()), 0.0)  # padding slots stay empty
+        self.assertGreater(float(moved[mask].abs().mean()), 0.05)  # ~ sqrt(2) * 0.1 * sqrt(2 / pi)
+        # Every bond i -> j that the structure also holds as j -> i stays its exact reverse: atoms moved, not bonds.
+        nbr, vec = t["nbr_index"], t["nbr_vector"]
+        pairs = 0
+        for i, a in mask.nonzero().tolist():
+            j = int(nbr[i, a])
+            for b in mask[j].nonzero()[:, 0].tolist():
+                if int(nbr[j, b]) == i and torch.allclose(vec[j, b], -vec[i, a], atol=1e-5):
+                    pairs += 1
+                    torch.testing.assert_close(jittered[j, b], -jittered[i, a], atol=1e-5, rtol=0)
+        self.assertGreater(pairs, 100)
+        torch.manual_seed(0)
+        self.assertTrue(torch.equal(jitter_positions(t, 0.1), jittered))  # seeded
 
     def test_init_seed_keeps_the_folds_and_changes_the_members(self):
         cfg = {"hidden": 16, "alignn_layers": 1, "gcn_layers": 1, "line_k": 6, "readout": "path"}

@@ -6,7 +6,7 @@ import { UsageError, type Output } from "../io.js";
 
 export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
               [--hidden 64] [--alignn-layers 2] [--gcn-layers 2] [--line-k 8] [--readout path|mean]
-              [--target identity|log1p] [--dropout 0] [--crop-radius 3.5] [--image-bonds all|host|probe]
+              [--target identity|log1p] [--dropout 0] [--noise 0] [--crop-radius 3.5] [--image-bonds all|host|probe]
               [--pretrain-epochs 4] [--epochs 60] [--folds 5] [--batch-size 32] [--seed 0] [--limit N] [--stage S ...]
 
 The whole Em pipeline: featurize → pre-train on the --pretrain files (multi-property, masked) →
@@ -15,12 +15,13 @@ fine-tune with k-fold cross-validation (the fold models are the ensemble) → th
 --crop-radius Å of the path (0 = keep all); the Em head reads the mean over all atoms and, with
 --readout path, the moving ion's images too (their mean, maximum and middle image). --image-bonds all
 (default) lets the ion's images neighbour each other; host and probe cut those bonds (see featurize --help).
---target log1p takes the fine-tuning loss on log(1 + Em); --dropout adds dropout to the Em head while training.
+--target log1p takes the fine-tuning loss on log(1 + Em); --dropout adds dropout to the Em head while training;
+--noise S jitters every atom by S Å (standard deviation) in each fine-tuning batch (augmentation).
 Stages: ${STAGES.join(", ")}; each resumes from its checkpoints in --work, so a killed run
 continues where it stopped. Needs Debian's python3-torch.`;
 
 export async function train(argv: readonly string[], out: Output): Promise<number> {
-  const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "target", "dropout", "crop-radius", "image-bonds", "pretrain-epochs", "epochs", "folds", "batch-size", "seed", "limit", "stage"];
+  const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "target", "dropout", "noise", "crop-radius", "image-bonds", "pretrain-epochs", "epochs", "folds", "batch-size", "seed", "limit", "stage"];
   const args = parseArgs(argv, { values, booleans: [], repeatable: ["em", "pretrain", "stage"] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const em = args.lists.get("em") ?? [];
@@ -43,6 +44,8 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   if (!TARGET_SPACES.includes(target)) throw new UsageError(`--target must be one of ${TARGET_SPACES.join(", ")}`);
   const dropout = Number(args.flags.get("dropout") ?? 0);
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError("--dropout must be a probability in [0, 1)");
+  const positionNoise = Number(args.flags.get("noise") ?? 0);
+  if (!(positionNoise >= 0 && positionNoise <= 1)) throw new UsageError("--noise must be a distance in Å in [0, 1]");
   const imageBonds = str("image-bonds", "all") as ImageBonds;
   if (!IMAGE_BONDS.includes(imageBonds)) throw new UsageError(`--image-bonds must be one of ${IMAGE_BONDS.join(", ")}`);
   try {
@@ -59,6 +62,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
         imageBonds,
         pretrainEpochs: int("pretrain-epochs", 4, 1),
         finetuneEpochs: int("epochs", 60, 1),
+        positionNoise,
         folds: int("folds", 5, 2),
         batchSize: int("batch-size", 32, 1),
         seed: int("seed", 0),
