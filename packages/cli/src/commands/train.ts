@@ -6,7 +6,7 @@ import { UsageError, type Output } from "../io.js";
 
 export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
               [--hidden 64] [--alignn-layers 2] [--gcn-layers 2] [--line-k 8] [--readout path|mean]
-              [--target identity|log1p] [--dropout 0] [--noise 0] [--crop-radius 3.5] [--image-bonds all|host|probe]
+              [--target identity|log1p] [--dropout 0] [--noise 0.05] [--crop-radius 3.5] [--image-bonds all|host|probe]
               [--pretrain-epochs 4] [--epochs 60] [--folds 5] [--batch-size 32] [--seed 0] [--limit N] [--stage S ...]
 
 The whole Em pipeline: featurize → pre-train on the --pretrain files (multi-property, masked) →
@@ -16,7 +16,7 @@ fine-tune with k-fold cross-validation (the fold models are the ensemble) → th
 --readout path, the moving ion's images too (their mean, maximum and middle image). --image-bonds all
 (default) lets the ion's images neighbour each other; host and probe cut those bonds (see featurize --help).
 --target log1p takes the fine-tuning loss on log(1 + Em); --dropout adds dropout to the Em head while training;
---noise S jitters every atom by S Å (standard deviation) in each fine-tuning batch (augmentation).
+--noise S jitters every atom by S Å (standard deviation) in each fine-tuning batch (augmentation; 0.05 = em@2.3.0).
 Stages: ${STAGES.join(", ")}; each resumes from its checkpoints in --work, so a killed run
 continues where it stopped. Needs Debian's python3-torch.`;
 
@@ -44,7 +44,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   if (!TARGET_SPACES.includes(target)) throw new UsageError(`--target must be one of ${TARGET_SPACES.join(", ")}`);
   const dropout = Number(args.flags.get("dropout") ?? 0);
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError("--dropout must be a probability in [0, 1)");
-  const positionNoise = Number(args.flags.get("noise") ?? 0);
+  const positionNoise = Number(args.flags.get("noise") ?? 0.05);
   if (!(positionNoise >= 0 && positionNoise <= 1)) throw new UsageError("--noise must be a distance in Å in [0, 1]");
   const imageBonds = str("image-bonds", "all") as ImageBonds;
   if (!IMAGE_BONDS.includes(imageBonds)) throw new UsageError(`--image-bonds must be one of ${IMAGE_BONDS.join(", ")}`);
