@@ -35,19 +35,23 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   const stages = (args.lists.get("stage") ?? []) as Stage[];
   for (const s of stages) if (!STAGES.includes(s)) throw new UsageError(`unknown --stage ${s}; stages are ${STAGES.join(", ")}`);
   const str = (name: string, dflt: string) => (args.flags.get(name) as string | undefined) ?? dflt;
+  const oneOf = <T extends string>(name: string, dflt: T, allowed: readonly T[]): T => {
+    const v = str(name, dflt) as T;
+    if (!allowed.includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
+    return v;
+  };
+  const num = (name: string, dflt: number, ok: (v: number) => boolean, what: string): number => {
+    const v = Number(args.flags.get(name) ?? dflt);
+    if (!ok(v)) throw new UsageError(`--${name} must be ${what}`);
+    return v;
+  };
   const limit = int("limit", 0);
-  const cropRadius = Number(args.flags.get("crop-radius") ?? 3.5);
-  if (!Number.isFinite(cropRadius) || cropRadius < 0) throw new UsageError("--crop-radius must be a distance in Å ≥ 0");
-  const readout = str("readout", "path") as Readout;
-  if (!READOUTS.includes(readout)) throw new UsageError(`--readout must be one of ${READOUTS.join(", ")}`);
-  const target = str("target", "identity") as TargetSpace;
-  if (!TARGET_SPACES.includes(target)) throw new UsageError(`--target must be one of ${TARGET_SPACES.join(", ")}`);
-  const dropout = Number(args.flags.get("dropout") ?? 0);
-  if (!(dropout >= 0 && dropout < 1)) throw new UsageError("--dropout must be a probability in [0, 1)");
-  const positionNoise = Number(args.flags.get("noise") ?? 0.05);
-  if (!(positionNoise >= 0 && positionNoise <= 1)) throw new UsageError("--noise must be a distance in Å in [0, 1]");
-  const imageBonds = str("image-bonds", "all") as ImageBonds;
-  if (!IMAGE_BONDS.includes(imageBonds)) throw new UsageError(`--image-bonds must be one of ${IMAGE_BONDS.join(", ")}`);
+  const cropRadius = num("crop-radius", 3.5, (v) => Number.isFinite(v) && v >= 0, "a distance in Å ≥ 0");
+  const readout = oneOf<Readout>("readout", "path", READOUTS);
+  const target = oneOf<TargetSpace>("target", "identity", TARGET_SPACES);
+  const dropout = num("dropout", 0, (v) => v >= 0 && v < 1, "a probability in [0, 1)");
+  const positionNoise = num("noise", 0.05, (v) => v >= 0 && v <= 1, "a distance in Å in [0, 1]");
+  const imageBonds = oneOf<ImageBonds>("image-bonds", "all", IMAGE_BONDS);
   try {
     const { card } = await trainPipeline(
       {
