@@ -52,6 +52,35 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     expect(r.emStd).toBeCloseTo(stdev(r.members) * batched.card.calibration.scale, 9);
   });
 
+  it("splits a batch into runs of at most maxBatchAtoms atoms, and the results do not depend on the split", async () => {
+    const inputs = Array.from({ length: 12 }, (_, i) => pathInput(path(40 + i)));
+    const atoms = inputs.map((x) => x.structure.length);
+    const limit = 2 * Math.max(...atoms); // at least two of these path structures per run
+    // Below half the batch, so the bound (not the one-run-per-worker split) decides the runs.
+    expect(limit).toBeLessThan(atoms.reduce((a, b) => a + b) / 2);
+    const bounded = await EmPredictor.load(MODEL, { workers: 2, maxBatchAtoms: limit, cacheSize: 0, log: () => {} });
+    try {
+      const out = await Promise.all(inputs.map((x) => bounded.predict(x)));
+      expect(bounded.stats.batches).toBe(1);
+      // The runs the predictor must form: consecutive items while their atoms fit the limit.
+      let expected = 0;
+      let fill = Infinity;
+      for (const n of atoms) {
+        if (fill + n > limit) {
+          expected++;
+          fill = 0;
+        }
+        fill += n;
+      }
+      expect(expected).toBeGreaterThan(2);
+      expect(bounded.stats.runs).toBe(expected);
+      const together = await Promise.all(inputs.map((x) => single.predict(x)));
+      out.forEach((r, i) => r.members.forEach((v, k) => expect(Math.abs(v - together[i]!.members[k]!)).toBeLessThan(1e-5)));
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it("a bad item rejects only its own promise", async () => {
     const good = pathInput(path(30));
     const disordered: PathInput = {

@@ -1,7 +1,8 @@
 // Benchmark of the Em service on the 559 training pathways (CPU): end-to-end pathways/s, ONNX alone at
 // batch sizes 1/8/32/128, p50/p99 latency of 32 concurrent callers with and without DataLoader batching
-// (same run), peak memory. Goals: ≥ 50 pathways/s end to end on 2 cores; batching ≥ 3× unbatched throughput.
+// (same run), end to end and peak memory by run size (maxBatchAtoms). Goals: ≥ 50 pathways/s end to end on 2 cores; batching ≥ 3× unbatched throughput.
 // Run: npm run bench -w @ionrank/inference
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -14,6 +15,18 @@ const DATA = fileURLToPath(new URL("../../../../shared/data/em/train.json", impo
 const text = readFileSync(DATA, "utf8");
 const quiet = { log: () => {} };
 
+// Child mode: one end-to-end pass in a fresh process, so its peak memory is the service's alone.
+if (process.argv[2] === "--child") {
+  const p = await EmPredictor.load(MODEL, { ...quiet, workers: 2, cacheSize: 0, maxBatchAtoms: Number(process.argv[3]) });
+  const t0 = performance.now();
+  const inputs = JSON.parse(text).map((e) => Pathway.fromImageStructure(readJsonStructures(e)[0]).toPathStructure());
+  const res = await p.predictMany(inputs);
+  const rate = res.length / ((performance.now() - t0) / 1000);
+  await p.close();
+  console.log(JSON.stringify({ rate, peakMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.exit(0);
+}
+
 // 1. End to end: parse → pathway → graph (in the workers) → ONNX → result, all 559, no cache.
 {
   const p = await EmPredictor.load(MODEL, { ...quiet, workers: 2, cacheSize: 0 });
@@ -24,6 +37,18 @@ const quiet = { log: () => {} };
   const dt = (performance.now() - t0) / 1000;
   console.log(`end to end: ${res.length} pathways in ${dt.toFixed(2)} s → ${(res.length / dt).toFixed(1)} pathways/s (2 workers × 1 thread; goal ≥ 50)`);
   await p.close();
+}
+
+// 1b. Run size: the default maxBatchAtoms on CPU (512) against larger runs, each in a fresh process (peak
+// memory of the service alone), alternated twice because this machine is noisy.
+{
+  const child = (size) => JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", String(size)], { encoding: "utf8" }).trim().split("\n").at(-1));
+  const runs = { 512: [], 1024: [], 4096: [] };
+  for (let r = 0; r < 2; r++) for (const size of Object.keys(runs)) runs[size].push(child(size));
+  for (const [size, rs] of Object.entries(runs)) {
+    const mean = (f) => rs.reduce((a, x) => a + f(x), 0) / rs.length;
+    console.log(`end to end, maxBatchAtoms ${size.padStart(4)}: ${mean((x) => x.rate).toFixed(1)} pathways/s, peak RSS ${mean((x) => x.peakMiB).toFixed(0)} MiB (mean of ${rs.length} fresh processes)`);
+  }
 }
 
 // 2. ONNX alone (graphs prebuilt), main thread, 2 intra-op threads, by batch size.
@@ -89,4 +114,4 @@ console.log(`batching gives ${(withB.rate / without.rate).toFixed(1)}× the thro
 const withB2 = await callers(true, 1, 2);
 const without2 = await callers(false, 1, 2);
 console.log(`1 worker × 2 threads: batching ${withB2.rate.toFixed(1)} pathways/s (p50 ${withB2.p50.toFixed(0)} ms), one run per call ${without2.rate.toFixed(1)} pathways/s (p50 ${without2.p50.toFixed(0)} ms) → ${(withB2.rate / without2.rate).toFixed(1)}×`);
-console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (main thread + workers)`);
+console.log(`peak RSS of this bench process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (main thread + workers; includes ONNX alone at batch 128 on the main thread — the service's own peak is in the run-size lines)`);

@@ -40,8 +40,12 @@ export interface PredictorOptions {
   /** Batch concurrent calls (default true); false runs every call on its own (the benchmark's baseline). */
   batch?: boolean;
   /**
-   * Most atoms in one ONNX run (default 4,096 ≈ 32 pathways); bigger batches are split. This bounds each
-   * session's memory arena, and measured throughput peaks there (batch 32: 18 pathways/s, 128: 12).
+   * Most path-structure atoms in one ONNX run; bigger batches are split into runs spread over the workers.
+   * Each member session's memory arena grows to its largest run and keeps that size, so this bounds memory.
+   * Default on CPU 512 (≈ 4 of the training set's path structures, 128 atoms on average): the cropped graphs are small,
+   * and on one thread per worker larger runs only add cache misses — measured on 2 cores with em@2.3.0, 512
+   * gave 77 pathways/s end to end and ~640 MiB peak against 67 pathways/s and ~1.2 GiB at 4,096 (see
+   * `npm run bench`). Default on CUDA 4,096, where a run's launch cost is worth amortising (not measured here).
    */
   maxBatchAtoms?: number;
   /** Cached results (by path-structure content and model version); 0 disables the cache. */
@@ -157,7 +161,7 @@ export class EmPredictor {
       loaded.card,
       loaded.modelVersion,
       pool,
-      { maxBatchAtoms: options.maxBatchAtoms ?? 4_096, threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
+      { maxBatchAtoms: options.maxBatchAtoms ?? (pool.provider === "cuda" ? 4_096 : 512), threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
       options.batchWaitMs ?? 2,
       options.cacheSize ?? 10_000,
       options.batch ?? true,
