@@ -74,8 +74,8 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
       }
       expect(expected).toBeGreaterThan(2);
       expect(bounded.stats.runs).toBe(expected);
-      const together = await Promise.all(inputs.map((x) => single.predict(x)));
-      out.forEach((r, i) => r.members.forEach((v, k) => expect(Math.abs(v - together[i]!.members[k]!)).toBeLessThan(1e-5)));
+      const alone = await Promise.all(inputs.map((x) => single.predict(x)));
+      out.forEach((r, i) => r.members.forEach((v, k) => expect(Math.abs(v - alone[i]!.members[k]!)).toBeLessThan(1e-5)));
     } finally {
       await bounded.close();
     }

@@ -1,6 +1,7 @@
 // Benchmark of the Em service on the 559 training pathways (CPU): end-to-end pathways/s, ONNX alone at
 // batch sizes 1/8/32/128, p50/p99 latency of 32 concurrent callers with and without DataLoader batching
-// (same run), end to end and peak memory by run size (maxBatchAtoms). Goals: ≥ 50 pathways/s end to end on 2 cores; batching ≥ 3× unbatched throughput.
+// (same run), end to end and peak memory by run size (maxBatchAtoms). Goals: ≥ 50 pathways/s end to end on
+// 2 cores; batching ≥ 3× unbatched throughput.
 // Run: npm run bench -w @ionrank/inference
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";

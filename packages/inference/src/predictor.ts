@@ -42,9 +42,9 @@ export interface PredictorOptions {
   /**
    * Most path-structure atoms in one ONNX run; bigger batches are split into runs spread over the workers.
    * Each member session's memory arena grows to its largest run and keeps that size, so this bounds memory.
-   * Default on CPU 512 (≈ 4 of the training set's path structures, 128 atoms on average): the cropped graphs are small,
-   * and on one thread per worker larger runs only add cache misses — measured on 2 cores with em@2.3.0, 512
-   * gave 77 pathways/s end to end and ~640 MiB peak against 67 pathways/s and ~1.2 GiB at 4,096 (see
+   * Default on CPU 512 (≈ 4 of the training set's path structures, 128 atoms on average): the cropped graphs
+   * are small, and on one thread per worker larger runs only add cache misses — measured on 2 cores with
+   * em@2.3.0, 512 gave 72–77 pathways/s end to end at 0.5–0.65 GiB peak, 4,096 gave 65–67 at 1.2 GiB (see
    * `npm run bench`). Default on CUDA 4,096, where a run's launch cost is worth amortising (not measured here).
    */
   maxBatchAtoms?: number;
