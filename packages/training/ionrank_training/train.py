@@ -80,7 +80,7 @@ def jitter_positions(t: dict, sigma: float) -> torch.Tensor:
     """Bond vectors of the batch with every atom displaced by N(0, sigma²) Å per axis: a bond's vector moves by
     the difference of its two atoms' displacements, so lengths and angles stay those of one perturbed
     structure (a periodic image moves with its atom). Drawn on the CPU from torch's seeded generator, so a
-    resumed or GPU run draws the same noise."""
+    resumed or GPU run of the same torch build draws the same noise (other torch versions draw other noise)."""
     d = (torch.randn(t["atomic_number"].shape[0], 3) * sigma).to(t["nbr_vector"].device)
     return t["nbr_vector"] + (d[t["nbr_index"]] - d.unsqueeze(1)) * t["nbr_mask"].unsqueeze(-1)
 
