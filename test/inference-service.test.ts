@@ -113,6 +113,13 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     expect(r.warnings.join("; ")).toMatch(/mobile ion Cs absent from the Em training data/);
   });
 
+  it("warns when the straight path squeezes past a host atom, where the model errs most", async () => {
+    const blocked = train.findIndex((e) => e.sys_name === "LiRuO2_1"); // the path runs through a Ru site
+    const [r, clear] = await Promise.all([batched.predict(pathInput(path(blocked))), batched.predict(pathInput(path(0)))]);
+    expect(r.warnings.join("; ")).toMatch(/straight path passes 0\.00 Å from a host atom: in cross-validation the \d+ training hops closer than 1 Å were predicted with MAE 0\.\d\d eV/);
+    expect(clear.warnings).toEqual([]);
+  });
+
   it("falls back from CUDA to CPU with a reason, and fails clearly at load time on a broken model", async () => {
     const gpu = await EmPredictor.load(MODEL, { provider: "cuda", workers: 1, log: (l) => logs.push(l) });
     expect(gpu.provider).toBe("cpu");

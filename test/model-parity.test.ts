@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Pathway, readJsonStructures } from "@ionrank/crystal";
+import { Pathway, pathClearance, readJsonStructures } from "@ionrank/crystal";
 import { featurizerVersion, pathwayGraph } from "@ionrank/featurize";
 import { EmModel } from "@ionrank/inference";
 
@@ -46,5 +46,27 @@ describe("the shipped Em model (models/em.card.json)", () => {
     expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "dc", "ebg", "fe", "gv", "ph", "pz"]);
     expect(card.calibration.calibrated.within1sigma).toBeGreaterThan(0.6);
     expect(card.training_data.finetune[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("records, per training hop, the path clearance the service warns with, and the held-out error by clearance", () => {
+    // The training core derives clearances from the featurized bonds; the service from the structure itself.
+    const ids = Object.keys(card.cv.fold_of_entry);
+    const recorded = card.cv.heldout.clearance_angstrom as (number | null)[];
+    expect(recorded).toHaveLength(559);
+    let compared = 0;
+    ids.forEach((id, i) => {
+      const c = pathClearance(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!).toPathStructure());
+      if (recorded[i] === null) expect(c === null || c >= 2 - 1e-6, id).toBe(true);
+      else {
+        expect(Math.abs(c! - recorded[i]!), id).toBeLessThan(1e-4);
+        compared++;
+      }
+    });
+    expect(compared).toBeGreaterThan(400);
+    const clr = card.applicability.clearance;
+    expect(clr.bins.reduce((a: number, b: { n: number }) => a + b.n, 0)).toBe(559);
+    expect(clr.n_below).toBe(recorded.filter((c) => c !== null && c < clr.warn_below_angstrom).length);
+    // Hops that squeeze past a host atom are where the model errs most.
+    expect(clr.heldout_mae_below_ev).toBeGreaterThan(2 * clr.heldout_mae_all_ev);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { Pathway, readJsonStructures } from "@ionrank/crystal";
+import { Pathway, pathClearance, readJsonStructures } from "@ionrank/crystal";
 import { pathwayGraph } from "@ionrank/featurize";
 import { EmModel } from "@ionrank/inference";
 
@@ -44,6 +44,14 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     expect(card.calibration.scale).toBeGreaterThan(0);
     expect(Object.keys(card.cv.fold_of_entry)).toHaveLength(12);
     expect(card.training_data.finetune[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    // Path clearances from the featurized bonds (training core) equal the service's, from the structures.
+    Object.keys(card.cv.fold_of_entry).forEach((id, i) => {
+      const c = pathClearance(Pathway.fromImageStructure(readJsonStructures(train.find((e) => e.sys_name === id) as never)[0]!).toPathStructure());
+      const recorded = card.cv.heldout.clearance_angstrom[i];
+      if (recorded === null) expect(c === null || c >= 2 - 1e-6, id).toBe(true);
+      else expect(Math.abs(c! - recorded), id).toBeLessThan(1e-4);
+    });
+    expect(card.applicability.clearance.bins.reduce((a: number, b: { n: number }) => a + b.n, 0)).toBe(12);
 
     // ONNX Runtime on graphs the TypeScript featurizer builds from the raw structures.
     const model = await EmModel.load(cardPath);

@@ -1,6 +1,7 @@
 import { CrystalError } from "./errors.js";
 import type { ElementSymbol } from "./elements.js";
 import type { Vec3 } from "./lattice.js";
+import { segmentClearance } from "./clearance.js";
 import { neighbourList } from "./neighbours.js";
 import { Structure } from "./structure.js";
 import { symmetryOf, type SymmetryOperation } from "./symmetry.js";
@@ -168,27 +169,10 @@ function siteLocator(structure: Structure, sites: number[]): (p: Vec3) => { site
 function clearance(structure: Structure, h: DirectedHop): number | null {
   const fi = structure.sites[h.i]!.frac;
   const fj = structure.sites[h.j]!.frac;
-  const mid: Vec3 = [0, 1, 2].map((a) => (fi[a]! + fj[a]! + h.n[a]!) / 2) as Vec3;
-  const half = structure.lattice.toCartesian([0, 1, 2].map((a) => (fj[a]! + h.n[a]! - fi[a]!) / 2));
-  // A probe at the midpoint finds every atom image near the segment in one neighbour search.
-  const probe = new Structure(structure.lattice, [...structure.sites, { element: "H", frac: mid }]);
-  const p = structure.length;
-  const reach = h.d / 2 + 4;
-  const nl = neighbourList(probe, reach, { centres: [p] });
-  let best: number | null = null;
-  const hh = half[0] * half[0] + half[1] * half[1] + half[2] * half[2];
-  for (let e = nl.offsets[p]!; e < nl.offsets[p + 1]!; e++) {
-    const k = nl.index[e]!;
-    if (k === p) continue;
-    const v = [nl.vector[3 * e]!, nl.vector[3 * e + 1]!, nl.vector[3 * e + 2]!];
-    // The endpoints themselves sit at ∓half from the midpoint.
-    if ((k === h.i && near(v, half, -1)) || (k === h.j && near(v, half, 1))) continue;
-    // Distance from v to the segment [−half, +half].
-    const t = Math.max(-1, Math.min(1, (v[0]! * half[0] + v[1]! * half[1] + v[2]! * half[2]) / hh));
-    const dist = Math.hypot(v[0]! - t * half[0], v[1]! - t * half[1], v[2]! - t * half[2]);
-    if (best === null || dist < best) best = dist;
-  }
-  return best === null || best > 4 ? null : best;
+  const to: Vec3 = [fj[0] + h.n[0], fj[1] + h.n[1], fj[2] + h.n[2]];
+  const half = structure.lattice.toCartesian([0, 1, 2].map((a) => (to[a]! - fi[a]!) / 2));
+  // The endpoints themselves sit at ∓half from the midpoint.
+  return segmentClearance(structure, fi, to, (k, v) => (k === h.i && near(v, half, -1)) || (k === h.j && near(v, half, 1)));
 }
 
 function near(v: ArrayLike<number>, half: ArrayLike<number>, sign: number): boolean {

@@ -17,6 +17,6 @@ export { readPoscar, writePoscar, type PoscarReadOptions, type PoscarWriteOption
 export { readExtxyz, writeExtxyz } from "./io/xyz.js";
 export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvisAtoms } from "./io/json.js";
 export { detectFormat, readStructures, readStructureFile, readTextFile, type StructureFormat, type ReadOptions } from "./io/read.js";
-export { Pathway, PathwayError, DEFAULT_IMAGES, hopPathway, type EndpointOptions, type PathStructure } from "./pathway.js";
+export { Pathway, PathwayError, DEFAULT_IMAGES, hopPathway, pathClearance, type EndpointOptions, type PathStructure } from "./pathway.js";
 export { symmetryOf, SymmetryError, type SymmetryInfo, type SymmetryOperation } from "./symmetry.js";
 export { enumerateHops, percolationDimension, HopError, type Hop, type HopAnalysis, type HopOptions } from "./hops.js";

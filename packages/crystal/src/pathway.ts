@@ -1,3 +1,4 @@
+import { segmentClearance } from "./clearance.js";
 import { Composition } from "./composition.js";
 import { CrystalError } from "./errors.js";
 import type { ElementSymbol } from "./elements.js";
@@ -31,6 +32,19 @@ export interface PathStructure {
 }
 
 export const DEFAULT_IMAGES = 5;
+
+/**
+ * Closest approach, in Å, of any host atom (any periodic copy) to the straight path from the first to the
+ * last image of a path structure; null when none comes within 4 Å. Hops that pass close to a host atom are
+ * where the Em model errs most (see models/em.card.json, applicability.clearance).
+ */
+export function pathClearance(p: PathStructure): number | null {
+  const images: number[] = [];
+  p.isImage.forEach((flag, i) => flag === 1 && images.push(i));
+  if (images.length < 2) throw new PathwayError(`a path structure needs at least 2 images, got ${images.length}`);
+  const sites = p.structure.sites;
+  return segmentClearance(p.structure, sites[images[0]!]!.frac, sites[images.at(-1)!]!.frac, (k) => p.isImage[k] === 1);
+}
 
 /**
  * One hop of a mobile ion through a host: the host structure (without the moving ion), the ion's element,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Lattice, Pathway, PathwayError, readCif, readJsonStructures, Structure, toJarvisAtoms, type Vec3 } from "../src/index.js";
+import { Lattice, Pathway, PathwayError, pathClearance, readCif, readJsonStructures, Structure, toJarvisAtoms, type Vec3 } from "../src/index.js";
 import { fixture, trainingSet } from "./helpers.js";
 
 describe("pathways from the dataset's 5-image form", () => {
@@ -126,5 +126,37 @@ describe("pathways from endpoints and from host sites", () => {
     expect(() => Pathway.betweenSites(a, 0, 7)).toThrowError(/site 7 does not exist/);
     const frac: Vec3 = [0, 0, 0];
     expect(() => Pathway.fromPositions(a, "Li", frac, [1, 1, 1])).toThrowError(/same site: nothing moves/);
+  });
+});
+
+describe("pathClearance: how close the straight path passes to a host atom", () => {
+  // Cubic 6 Å cell; the ion hops along x from (0.25, 0.5, 0.5) to (0.7, 0.5, 0.5) (2.7 Å; half a cell would be a tie).
+  const lattice = Lattice.fromParameters({ a: 6, b: 6, c: 6, alpha: 90, beta: 90, gamma: 90 });
+  const hop = (host: { element: "O" | "Fe"; frac: Vec3 }[]) =>
+    Pathway.fromPositions(new Structure(lattice, host), "Li", [0.25, 0.5, 0.5], [0.7, 0.5, 0.5]).toPathStructure();
+
+  it("is the distance from the nearest host atom to the segment, not to the images", () => {
+    // 0.6 Å off the path between images 0 and 1 (0.675 Å apart): 0.85 Å from image 0, 0.61 Å from image 1.
+    expect(pathClearance(hop([{ element: "O", frac: [0.35, 0.6, 0.5] }]))).toBeCloseTo(0.6, 9);
+    // Beyond an end, the distance is to that end point.
+    expect(pathClearance(hop([{ element: "O", frac: [0.0, 0.5, 0.5] }]))).toBeCloseTo(1.5, 9);
+    // An atom on the path.
+    expect(pathClearance(hop([{ element: "Fe", frac: [0.5, 0.5, 0.5] }, { element: "O", frac: [0.5, 0.9, 0.5] }]))).toBeCloseTo(0, 9);
+  });
+
+  it("finds periodic copies across the cell boundary", () => {
+    // Path along x at y = 0.9; the atom at y = 0.05 is 5.1 Å away, its copy at y = 1.05 only 0.9 Å.
+    const high = Pathway.fromPositions(new Structure(lattice, [{ element: "O", frac: [0.5, 0.05, 0.5] }]), "Li", [0.25, 0.9, 0.5], [0.7, 0.9, 0.5]);
+    expect(pathClearance(high.toPathStructure())).toBeCloseTo(0.9, 9);
+    // A path through a cell face: from x = 0.9 to the copy of x = 0.3 at 1.3; the atom at x = 0.1 (copy 1.1) is 0.3 Å off it.
+    const across = Pathway.fromPositions(new Structure(lattice, [{ element: "O", frac: [0.1, 0.55, 0.5] }]), "Li", [0.9, 0.5, 0.5], [0.3, 0.5, 0.5]);
+    expect(pathClearance(across.toPathStructure())).toBeCloseTo(0.3, 9);
+    // The images are the moving ion, not obstacles: with no host atom within 4 Å there is no clearance.
+    expect(pathClearance(hop([]))).toBeNull();
+  });
+
+  it("needs a path: a structure without two images is an error", () => {
+    const ps = hop([{ element: "O", frac: [0.5, 0.9, 0.5] }]);
+    expect(() => pathClearance({ structure: ps.structure, isImage: new Uint8Array(ps.structure.length) })).toThrowError(PathwayError);
   });
 });

@@ -33,7 +33,25 @@ export interface ModelCard {
     scratch: { metrics: RegressionMetrics; epochs: number; seconds: number } | null;
   };
   parity: { entries: string[]; pytorch_member_predictions: number[][]; tolerance_ev: number };
+  /** What the Em training data covered (cards before em@2.3.0 lack `clearance`). */
+  applicability?: {
+    elements: string[];
+    ions: string[];
+    hop_length_angstrom: [number, number] | null;
+    clearance?: ClearanceApplicability;
+  };
   [key: string]: unknown;
+}
+
+/** Held-out error by how close the straight path passes to a host atom (Å), from the card's cross-validation. */
+export interface ClearanceApplicability {
+  warn_below_angstrom: number;
+  n_below: number;
+  heldout_mae_below_ev: number | null;
+  /** Mean of predicted − DFT for those hops (negative: predicted too low). */
+  heldout_mean_error_below_ev: number | null;
+  heldout_mae_all_ev: number;
+  bins: { from_angstrom: number; to_angstrom: number | null; n: number; heldout_mae_ev: number | null; mean_em_dft_ev: number | null }[];
 }
 
 /** Ensemble mean and calibrated spread (sample standard deviation of members × the card's scale), eV. */

@@ -220,7 +220,7 @@ export class EmPredictor {
           const resp = await this.pool.run(idx.map((i) => keys[i]!));
           resp.results.forEach((r, j) => {
             const i = idx[j]!;
-            out[i] = "error" in r ? new Error(r.error) : this.result(keys[i]!, r.members);
+            out[i] = "error" in r ? new Error(r.error) : this.result(keys[i]!, r.members, r.clearance);
           });
         } catch (e) {
           for (const i of idx) out[i] = e as Error;
@@ -230,15 +230,15 @@ export class EmPredictor {
     return out;
   }
 
-  private result(p: SerializedPath, members: number[]): EmResult {
+  private result(p: SerializedPath, members: number[], clearance: number | null): EmResult {
     const { mean, std } = ensembleSummary(members, this.card);
     const t = this.options.threshold;
     const pGood = std > 0 ? normalCdf((t - mean) / std) : mean < t ? 1 : 0;
-    return { emPredicted: mean, emStd: std, pGood, model: this.modelVersion, warnings: this.warnings(p), members };
+    return { emPredicted: mean, emStd: std, pGood, model: this.modelVersion, warnings: this.warnings(p, clearance), members };
   }
 
-  private warnings(p: SerializedPath): string[] {
-    const app = this.card.applicability as { elements: string[]; ions: string[]; hop_length_angstrom: [number, number] | null } | undefined;
+  private warnings(p: SerializedPath, clearance: number | null): string[] {
+    const app = this.card.applicability;
     if (!app) return [];
     const w: string[] = [];
     const known = new Set(app.elements);
@@ -252,6 +252,16 @@ export class EmPredictor {
       const d = hopLength(p, images);
       const [lo, hi] = app.hop_length_angstrom;
       if (d < lo - 0.05 || d > hi + 0.05) w.push(`hop length ${d.toFixed(2)} Å outside the training range ${lo.toFixed(2)}–${hi.toFixed(2)} Å`);
+    }
+    // Inside the training range too, hops that squeeze past a host atom are where the model errs most.
+    const c = app.clearance;
+    if (c && clearance !== null && clearance < c.warn_below_angstrom && c.heldout_mae_below_ev !== null) {
+      w.push(
+        `the straight path passes ${clearance.toFixed(2)} Å from a host atom: in cross-validation the ${c.n_below} training hops ` +
+          `closer than ${c.warn_below_angstrom} Å were predicted with MAE ${c.heldout_mae_below_ev.toFixed(2)} eV ` +
+          `(all hops ${c.heldout_mae_all_ev.toFixed(2)} eV)` +
+          (c.heldout_mean_error_below_ev !== null && c.heldout_mean_error_below_ev < 0 ? `, on average ${(-c.heldout_mean_error_below_ev).toFixed(2)} eV too low` : ""),
+      );
     }
     return w;
   }

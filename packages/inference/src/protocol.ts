@@ -25,8 +25,11 @@ export interface WorkerRequest {
   items: SerializedPath[];
 }
 
-/** Per item: each member's Em, or the reason this item failed. */
+/**
+ * Per item: each member's Em and how close the straight path passes to a host atom (Å, null when nothing
+ * comes within 4 Å), or the reason this item failed.
+ */
 export interface WorkerResponse {
   id: number;
-  results: ({ members: number[] } | { error: string })[];
+  results: ({ members: number[]; clearance: number | null } | { error: string })[];
 }

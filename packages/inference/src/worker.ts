@@ -1,7 +1,7 @@
 // Inference worker: featurizes path structures and runs every ensemble member off the main thread,
 // because onnxruntime-node's run() blocks the event loop while it computes.
 import { parentPort, workerData } from "node:worker_threads";
-import { ELEMENT_SYMBOLS, Lattice, Structure, type Vec3 } from "@ionrank/crystal";
+import { ELEMENT_SYMBOLS, Lattice, pathClearance, Structure, type Vec3 } from "@ionrank/crystal";
 import { collate, pathStructureGraph, type CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel } from "./backend.js";
 import { modelInputs } from "./tensors.js";
@@ -10,7 +10,7 @@ import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResp
 const init = workerData as WorkerInit;
 const port = parentPort!;
 
-function graphOf(p: SerializedPath): CrystalGraph {
+function structureOf(p: SerializedPath): Structure {
   const l = p.lattice;
   const lattice = new Lattice([
     [l[0]!, l[1]!, l[2]!],
@@ -21,7 +21,7 @@ function graphOf(p: SerializedPath): CrystalGraph {
     element: ELEMENT_SYMBOLS[z - 1]!,
     frac: [p.frac[3 * i]!, p.frac[3 * i + 1]!, p.frac[3 * i + 2]!] as Vec3,
   }));
-  return pathStructureGraph(new Structure(lattice, sites), p.isImage, init.featurizer);
+  return new Structure(lattice, sites);
 }
 
 function maxDegree(g: CrystalGraph): number {
@@ -70,21 +70,24 @@ async function main(): Promise<void> {
     const results: WorkerResponse["results"] = new Array(req.items.length);
     const graphs: CrystalGraph[] = [];
     const slots: number[] = [];
+    const clearances: (number | null)[] = [];
     req.items.forEach((item, k) => {
       try {
-        graphs.push(graphOf(item));
+        const structure = structureOf(item);
+        graphs.push(pathStructureGraph(structure, item.isImage, init.featurizer));
+        clearances.push(pathClearance({ structure, isImage: item.isImage }));
         slots.push(k);
       } catch (e) {
         results[k] = { error: (e as Error).message };
       }
     });
     // Every atom is padded to the run's largest degree, so graphs of similar degree run together.
-    for (const group of byDegree(graphs.map((g, j) => ({ g, slot: slots[j]! })))) {
+    for (const group of byDegree(graphs.map((g, j) => ({ g, slot: slots[j]!, clearance: clearances[j]! })))) {
       try {
         const feeds = modelInputs(collate(group.map((x) => x.g)));
         const per: Float32Array[] = [];
         for (const m of members) per.push((await m.run(feeds)).em!.data);
-        group.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!) }));
+        group.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!), clearance: x.clearance }));
       } catch (e) {
         for (const x of group) results[x.slot] = { error: (e as Error).message };
       }

@@ -93,37 +93,103 @@ SYMBOLS = ("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe 
            "Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr").split()
 
 
-def applicability(ds: GraphDataset) -> dict:
-    """What the Em training data covered, so predictions outside it can carry a warning."""
+def path_steps(ds: GraphDataset) -> list:
+    """The vector from each path's first image to its second (None when the graph has no such images).
+
+    The dataset has bond vectors, not positions: use the bond 0→1 where images neighbour each other, else a
+    host atom both images bond to (x1 − x0 = v(0→j) − v(1→j); the shortest such difference, so another
+    periodic copy of j cannot stand in for it)."""
     a = ds.arrays
-    z = np.unique(a["atomic_number"])
-    ions = np.unique(ds.ion_numbers())
-    # Hop length of each path: (N − 1) × the spacing of its first two images (atoms 0 and 1). The dataset has
-    # bond vectors, not positions: use the bond 0→1 where images neighbour each other, else a host atom both
-    # images bond to (x1 − x0 = v(0→j) − v(1→j); the shortest such difference, so another periodic copy of j
-    # cannot stand in for it).
-    images = int(ds.manifest["featurizer"]["config"]["images"])
-    lengths = []
+    steps = []
     for g in range(ds.count):
         a0 = int(a["atom_offsets"][g])
-        if a["is_image"][a0] != 1:
+        if a["is_image"][a0] != 1 or a["is_image"][a0 + 1] != 1:
+            steps.append(None)
             continue
         e0, e1, e2 = (int(a["edge_offsets"][a0 + i]) for i in range(3))
         n0, n1 = a["edge_neighbour"][e0:e1], a["edge_neighbour"][e1:e2]
         hit = np.flatnonzero(n0 == 1)
         if len(hit):
-            lengths.append(float(a["edge_length"][e0 + hit[0]]) * (images - 1))
+            steps.append(a["edge_vector"][e0 + hit[0]].astype(np.float64))
             continue
-        v0, v1 = a["edge_vector"][e0:e1], a["edge_vector"][e1:e2]
-        steps = [np.linalg.norm(v0[i] - v1[j]) for i in range(len(n0)) for j in np.flatnonzero(n1 == n0[i])]
-        if steps:
-            lengths.append(float(min(steps)) * (images - 1))
+        v0, v1 = a["edge_vector"][e0:e1].astype(np.float64), a["edge_vector"][e1:e2].astype(np.float64)
+        diffs = [v0[i] - v1[j] for i in range(len(n0)) for j in np.flatnonzero(n1 == n0[i])]
+        steps.append(min(diffs, key=np.linalg.norm) if diffs else None)
+    return steps
+
+
+# Clearances are reliable below this: a host atom that close to the path is always among its nearest
+# image's bonded neighbours, which is all the dataset keeps.
+CLEARANCE_CAP = 2.0
+
+
+def path_clearances(ds: GraphDataset, steps: list) -> list:
+    """Closest approach (Å) of a host atom to each path's straight segment, first to last image; None at or
+    above CLEARANCE_CAP. Matches @ionrank/crystal's pathClearance, which the service warns with."""
+    a = ds.arrays
+    images = int(ds.manifest["featurizer"]["config"]["images"])
+    out = []
+    for g in range(ds.count):
+        if steps[g] is None:
+            out.append(None)
+            continue
+        a0 = int(a["atom_offsets"][g])
+        seg = steps[g] * (images - 1)
+        best = np.inf
+        for i in range(images):
+            e0, e1 = int(a["edge_offsets"][a0 + i]), int(a["edge_offsets"][a0 + i + 1])
+            host = a["is_image"][a0 + a["edge_neighbour"][e0:e1]] == 0
+            r = i * steps[g] + a["edge_vector"][e0:e1][host].astype(np.float64)  # host atoms, from image 0
+            if len(r) == 0:
+                continue
+            t = np.clip(r @ seg / (seg @ seg), 0.0, 1.0)
+            best = min(best, float(np.linalg.norm(r - t[:, None] * seg[None, :], axis=1).min()))
+        out.append(best if best < CLEARANCE_CAP else None)
+    return out
+
+
+def clearance_summary(clearances: list, targets: np.ndarray, heldout: np.ndarray, warn_below: float = 1.0) -> dict:
+    """Held-out error of the cross-validation by how close the path passes to a host atom."""
+    c = np.array([CLEARANCE_CAP if x is None else x for x in clearances])
+    err = np.abs(np.asarray(heldout) - np.asarray(targets))
+    edges = [0.0, 0.5, 1.0, 1.5, CLEARANCE_CAP, None]
+    bins = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (c >= lo) & (c < hi) if hi is not None else c >= lo
+        bins.append({"from_angstrom": lo, "to_angstrom": hi, "n": int(m.sum()),
+                     "heldout_mae_ev": float(err[m].mean()) if m.any() else None,
+                     "mean_em_dft_ev": float(np.asarray(targets)[m].mean()) if m.any() else None})
+    below = c < warn_below
     return {
+        "definition": "closest approach of a host atom to the straight path from the first to the last image, Å",
+        "warn_below_angstrom": warn_below,
+        "heldout_mae_below_ev": float(err[below].mean()) if below.any() else None,
+        # Predicted − DFT: negative when the model predicts these barriers too low.
+        "heldout_mean_error_below_ev": float((np.asarray(heldout) - np.asarray(targets))[below].mean()) if below.any() else None,
+        "n_below": int(below.sum()),
+        "heldout_mae_all_ev": float(err.mean()),
+        "bins": bins,
+    }
+
+
+def applicability(ds: GraphDataset, heldout: np.ndarray | None = None) -> dict:
+    """What the Em training data covered, so predictions outside it can carry a warning; with the
+    cross-validation's held-out predictions, also where in that range the model errs most."""
+    a = ds.arrays
+    z = np.unique(a["atomic_number"])
+    ions = np.unique(ds.ion_numbers())
+    images = int(ds.manifest["featurizer"]["config"]["images"])
+    steps = path_steps(ds)
+    lengths = [float(np.linalg.norm(s)) * (images - 1) for s in steps if s is not None]
+    out = {
         "elements": [SYMBOLS[i - 1] for i in z.tolist()],
         "ions": [SYMBOLS[i - 1] for i in ions.tolist() if i > 0],
         "atoms": [int(np.diff(a["atom_offsets"]).min()), int(np.diff(a["atom_offsets"]).max())],
         "hop_length_angstrom": [min(lengths), max(lengths)] if lengths else None,
     }
+    if heldout is not None:
+        out["clearance"] = clearance_summary(path_clearances(ds, steps), ds.targets()[:, 0], heldout)
+    return out
 
 
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
@@ -179,7 +245,8 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
             "pretrained": {"metrics": cv["metrics"], "per_fold": cv["per_fold"], "epochs": cv["epochs"], "seconds": cv["seconds"],
                            "device": cv.get("device")},
             # Held-out prediction of every entry by the member that did not see it (parity and calibration plots).
-            "heldout": {"em_dft": ds.targets()[:, 0].astype(float).tolist(), "em_predicted": cv["heldout_predictions"]},
+            "heldout": {"em_dft": ds.targets()[:, 0].astype(float).tolist(), "em_predicted": cv["heldout_predictions"],
+                        "clearance_angstrom": path_clearances(ds, path_steps(ds))},
             "scratch": None if scratch is None else {"metrics": scratch["metrics"], "per_fold": scratch["per_fold"],
                                                     "epochs": scratch["epochs"], "seconds": scratch["seconds"], "device": scratch.get("device")},
             # Other designs measured on the same folds (e.g. freezing early layers).
@@ -193,7 +260,7 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         "training_data": {"finetune": ds.sha256_of_sources()},
         "hyperparameters": cv["hyperparameters"],
         "parity": {"entries": [ds.ids()[i] for i in parity_idx], "pytorch_member_predictions": parity_preds, "tolerance_ev": 1e-4},
-        "applicability": applicability(ds),
+        "applicability": applicability(ds, np.asarray(cv["heldout_predictions"])),
         "evaluation": evaluation,
         "labels": "Em from literature DFT NEB (GGA/GGA+U/SCAN/LDA) as compiled by Devi, Butler & Sai Gautam, doi:10.1038/s41524-026-01972-8",
     }

@@ -165,6 +165,18 @@ class TrainingCore(unittest.TestCase):
         self.assertEqual(runs["a"]["heldout_predictions"], runs["b"]["heldout_predictions"])  # reproducible
         self.assertNotEqual(runs["a"]["heldout_predictions"], runs["c"]["heldout_predictions"])
 
+    def test_clearance_summary_bins_the_heldout_errors(self):
+        from ionrank_training.export import CLEARANCE_CAP, clearance_summary, path_clearances, path_steps
+        c = path_clearances(self.ds, path_steps(self.ds))
+        self.assertEqual(len(c), self.ds.count)
+        self.assertTrue(all(x is None or 0 <= x < CLEARANCE_CAP for x in c))
+        s = clearance_summary([0.2, 0.7, None, 1.2], np.array([2.0, 1.0, 0.5, 0.5]), np.array([1.0, 1.2, 0.5, 0.4]))
+        self.assertEqual([b["n"] for b in s["bins"]], [1, 1, 1, 0, 1])  # None counts as at least the cap
+        self.assertEqual(s["n_below"], 2)
+        self.assertAlmostEqual(s["heldout_mae_below_ev"], 0.6)
+        self.assertAlmostEqual(s["heldout_mean_error_below_ev"], -0.4)  # predicted too low on average
+        self.assertAlmostEqual(s["heldout_mae_all_ev"], 0.325)
+
     def test_metrics_and_calibration(self):
         y = np.array([0.2, 0.5, 0.9, 1.5])
         p = np.array([0.3, 0.7, 0.6, 1.5])
