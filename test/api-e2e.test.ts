@@ -150,7 +150,8 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     expect((await names(`filter: { structureClass: "${train[0].class}" }, first: 100`)).length).toBe(train.slice(0, 20).filter((e) => e.class === train[0].class).length);
     expect((await names(`filter: { hasDft: true }, first: 100`)).length).toBe(20);
     expect((await names(`filter: { hasDft: false }, first: 100`)).map((e) => e.node.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4", "NaCl"]);
-    expect((await names(`filter: { ion: "Li", model: "nosuch@1" }, sort: EM`)).length).toBe(0);
+    const unknownModel = await gql(`{ materials(filter: { ion: "Li", model: "nosuch@1" }, sort: EM) { edges { cursor } } }`);
+    expect(unknownModel.body.errors![0]).toMatchObject({ message: expect.stringMatching(/no model "nosuch@1" here \(known: em@/), extensions: { code: "BAD_USER_INPUT" } });
     const formula = (await names(`sort: FORMULA, first: 100`)).map((e) => e.node.reducedFormula);
     expect(formula).toEqual([...formula].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     const needsIon = await gql(`{ materials(sort: EM) { edges { cursor } } }`);

@@ -17,12 +17,17 @@ export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxAliases: 20, maxCo
 
 const tooComplex = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.QueryTooComplex, http: { status: HTTP_STATUS[ErrorCode.QueryTooComplex] } } });
 
-/** Page size a list field asks for (its `first` argument, literal or variable), else the default. */
-function pageOf(field: FieldNode, variables: Record<string, unknown>): number {
+/** Page size a list field asks for (its `first` argument: literal, variable, or the variable's default), else the default. */
+function pageOf(field: FieldNode, variables: Record<string, unknown>, operation: OperationDefinitionNode): number {
   const arg = field.arguments?.find((a) => a.name.value === "first");
   if (!arg) return DEFAULT_PAGE_SIZE;
   if (arg.value.kind === Kind.INT) return Number(arg.value.value);
-  if (arg.value.kind === Kind.VARIABLE) return Number(variables[arg.value.name.value] ?? DEFAULT_PAGE_SIZE);
+  if (arg.value.kind === Kind.VARIABLE) {
+    const name = arg.value.name.value;
+    if (variables[name] != null) return Number(variables[name]);
+    const def = operation.variableDefinitions?.find((v) => v.variable.name.value === name)?.defaultValue;
+    return def?.kind === Kind.INT ? Number(def.value) : DEFAULT_PAGE_SIZE;
+  }
   return DEFAULT_PAGE_SIZE;
 }
 
@@ -43,7 +48,7 @@ export function checkLimits(document: DocumentNode, operation: OperationDefiniti
       if (sel.kind === Kind.FIELD) {
         if (sel.alias) aliases++;
         const isConnection = sel.arguments?.some((a) => a.name.value === "first") || ["materials", "ranking", "pathways"].includes(sel.name.value);
-        const m = isConnection ? multiplier * Math.max(1, pageOf(sel, variables)) : LIST_FIELDS.has(sel.name.value) ? multiplier * 10 : multiplier;
+        const m = isConnection ? multiplier * Math.max(1, pageOf(sel, variables, operation)) : LIST_FIELDS.has(sel.name.value) ? multiplier * 10 : multiplier;
         // Scalars are free: cost counts the objects a query makes the server load.
         cost += (sel.selectionSet ? m : 0) + walk(sel.selectionSet, depth + 1, m, seen);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {

@@ -3,7 +3,10 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap } from "@apollo/server";
 import DataLoader from "dataloader";
 import { GraphQLError } from "graphql";
-import { Lattice } from "@ionrank/crystal";
+import { isElement, Lattice } from "@ionrank/crystal";
+
+/** Longest hop a user may add by hand, Å. */
+const MAX_HOP_LENGTH = 20;
 import {
   activeModel,
   apiKeyRole,
@@ -32,7 +35,7 @@ import {
 } from "@ionrank/db";
 import { EmPredictor } from "@ionrank/inference";
 import type { ApiEnv } from "./env.js";
-import { apiError, ErrorCode, HTTP_STATUS } from "./errors.js";
+import { apiError, ErrorCode, HTTP_STATUS, isErrorCode } from "./errors.js";
 import { DEFAULT_LIMITS, limitsPlugin, type QueryLimits } from "./limits.js";
 import { typeDefs } from "./schema.js";
 
@@ -174,6 +177,7 @@ const resolvers = {
       guard(async () => {
         requireEditor(ctx);
         const i = a.input;
+        if (!isElement(i.ion)) throw apiError(ErrorCode.BadUserInput, `ion "${i.ion}" is not an element symbol (e.g. Li, Na, Mg)`);
         const m = await ctx.db.prisma.material.findUnique({ where: { id: i.materialId } });
         if (!m) throw new NotFoundError("Material", i.materialId);
         const s = structureOf(m);
@@ -193,6 +197,7 @@ const resolvers = {
         }
         const hopLength = s.lattice.toCartesian(final.map((x, k) => x - initial[k]!)).reduce((acc, x) => acc + x * x, 0) ** 0.5;
         if (!(hopLength > 0.1)) throw apiError(ErrorCode.BadUserInput, "initial and final are the same position");
+        if (hopLength > MAX_HOP_LENGTH) throw apiError(ErrorCode.BadUserInput, `the hop is ${hopLength.toFixed(2)} Å long; at most ${MAX_HOP_LENGTH} Å (the model was trained on 1.5–9 Å hops)`);
         const images = [0, 0.25, 0.5, 0.75, 1].map((t) => initial.map((x, k) => x + t * (final[k]! - x)) as [number, number, number]);
         const r = await upsertPathway(ctx.db, { materialId: m.id, ion: i.ion, initial, final, images, hopLength });
         return ctx.db.prisma.pathway.findUnique({ where: { id: r.id } });
@@ -299,8 +304,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // Stop buffering and discard the rest, so the 413 can be sent; the handler closes the connection.
+        req.removeAllListeners("data");
+        req.resume();
         reject(new HttpError(ErrorCode.PayloadTooLarge, `request body exceeds ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
@@ -311,6 +318,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 }
 
 function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  if (code === ErrorCode.PayloadTooLarge) {
+    // The client may still be sending: close once the answer is out rather than read the rest.
+    res.setHeader("connection", "close");
+    res.on("finish", () => setTimeout(() => res.req.socket?.destroy(), 1000).unref());
+  }
   res.writeHead(HTTP_STATUS[code], { "content-type": "application/json" });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
@@ -348,9 +360,10 @@ export async function startApi(env: ApiEnv, options: { limits?: QueryLimits; log
     plugins: [limitsPlugin<Context>(limits)],
     formatError: (formatted, error) => {
       const code = formatted.extensions?.code;
-      if (env.production && (code === undefined || code === ErrorCode.Internal)) {
-        // Internal details (SQL, paths) stay in the server log.
+      if (!isErrorCode(code) || code === ErrorCode.Internal) {
         log(`internal error: ${String((error as Error)?.stack ?? error)}`);
+        if (!env.production) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.Internal } };
+        // Internal details (SQL, paths) stay in the server log.
         return { message: "internal server error", extensions: { code: ErrorCode.Internal } };
       }
       if (formatted.extensions?.code === "GRAPHQL_PARSE_FAILED" && /more tha[nt] \d+ tokens/i.test(formatted.message)) {
@@ -398,6 +411,11 @@ export async function startApi(env: ApiEnv, options: { limits?: QueryLimits; log
         });
         for (const [k, v] of result.headers) res.setHeader(k, v);
         res.statusCode = result.status ?? 200;
+        // A resolver that failed on a server fault answers 500, even beside partial data.
+        if (result.body.kind === "complete" && res.statusCode === 200 && result.body.string.includes(`"${ErrorCode.Internal}"`)) {
+          const errors = (JSON.parse(result.body.string) as { errors?: { extensions?: { code?: string } }[] }).errors ?? [];
+          if (errors.some((e) => e.extensions?.code === ErrorCode.Internal)) res.statusCode = HTTP_STATUS[ErrorCode.Internal];
+        }
         if (result.body.kind === "complete") res.end(result.body.string);
         else {
           for await (const chunk of result.body.asyncIterator) res.write(chunk);

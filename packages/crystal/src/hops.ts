@@ -43,6 +43,9 @@ export interface HopAnalysis {
   percolation: { "1": number | null; "2": number | null; "3": number | null };
 }
 
+/** Most directed ion–ion hops one enumeration handles (a 100-ion cell at 5 Å has a few thousand). */
+export const MAX_DIRECTED_HOPS = 50_000;
+
 /** The working ion has no sites, or some other reason hops cannot be enumerated. */
 export class HopError extends CrystalError {
   override name = "HopError";
@@ -65,10 +68,16 @@ export function enumerateHops(structure: Structure, ion: ElementSymbol, options:
   const maxLength = options.maxLength ?? 5;
   if (!(maxLength > 0)) throw new HopError(`maximum hop length must be positive, got ${maxLength}`);
   structure.assertOrdered("Hop enumeration");
+  structure.assertSeparated("Hop enumeration");
   const sites = structure.sites.flatMap((s, i) => (s.element === ion ? [i] : []));
   if (sites.length === 0) throw new HopError(`the structure has no ${ion} sites`);
   const sym = symmetryOf(structure, options.symprec ?? 0.01);
 
+  // Refuse before searching: the ion–ion pairs expected within maxLength at this density.
+  const expected = (sites.length * sites.length * (4 / 3) * Math.PI * maxLength ** 3) / structure.lattice.volume;
+  if (expected > 2 * MAX_DIRECTED_HOPS) {
+    throw new HopError(`about ${Math.round(expected)} hops of ${ion} within ${maxLength} Å (at most ${MAX_DIRECTED_HOPS}): use a shorter maximum hop length`);
+  }
   // Every directed hop i → j + n between ion sites within maxLength.
   const nl = neighbourList(structure, maxLength, { centres: sites });
   const hops: DirectedHop[] = [];
@@ -82,6 +91,10 @@ export function enumerateHops(structure: Structure, ion: ElementSymbol, options:
       index.set(key(i, j, n), hops.length);
       hops.push({ i, j, n, d: nl.distance[p]! });
     }
+  }
+  // The symmetry and percolation analyses below grow faster than linearly with the hop count.
+  if (hops.length > MAX_DIRECTED_HOPS) {
+    throw new HopError(`${hops.length} hops of ${ion} within ${maxLength} Å (at most ${MAX_DIRECTED_HOPS}): use a shorter maximum hop length`);
   }
 
   // Union hops related by a symmetry operation or by reversal.
@@ -121,10 +134,14 @@ export function enumerateHops(structure: Structure, ion: ElementSymbol, options:
 
   const out: Hop[] = [];
   const percolation: HopAnalysis["percolation"] = { "1": null, "2": null, "3": null };
+  let reached = 0;
   reps.forEach(({ rep, members }, c) => {
-    // Every hop of every class up to this length (classes of equal length count together).
-    const upTo = reps.filter((r, k) => k <= c || r.rep.d <= rep.d + 1e-6).flatMap((r) => r.members.map((m) => hops[m]!));
-    const dim = percolationDimension(upTo);
+    // Every hop of every class up to this length (classes of equal length count together). Adding hops never
+    // lowers the dimension, so once the network percolates in 3D the rest need no analysis (large cells have
+    // thousands of classes).
+    const upTo = reached === 3 ? [] : reps.filter((r, k) => k <= c || r.rep.d <= rep.d + 1e-6).flatMap((r) => r.members.map((m) => hops[m]!));
+    const dim = reached === 3 ? 3 : percolationDimension(upTo);
+    reached = dim;
     for (const dd of [1, 2, 3] as const) if (dim >= dd && percolation[dd] === null) percolation[dd] = Number(rep.d.toFixed(6));
     const fi = structure.sites[rep.i]!.frac;
     const fj = structure.sites[rep.j]!.frac;

@@ -1,6 +1,10 @@
 import { DisorderedStructureError, InvalidStructureError } from "./errors.js";
 import { isElement, type ElementSymbol } from "./elements.js";
 import { Lattice, type Mat3, type Vec3 } from "./lattice.js";
+import { neighbourList } from "./neighbours.js";
+
+/** Closest two atoms may be, Å (shorter than any bond, H–H in H₂ being 0.74 Å). */
+export const MIN_SEPARATION = 0.5;
 
 /** One crystallographic site: an element at a fractional position, possibly partially occupied. */
 export interface Site {
@@ -88,6 +92,29 @@ export class Structure {
   assertOrdered(operation: string): void {
     const partial = this.partiallyOccupiedSites;
     if (partial.length > 0) throw new DisorderedStructureError(operation, partial);
+  }
+
+  /**
+   * Refuse a structure with two atoms (or an atom and its own periodic copy) closer than `minDistance` Å:
+   * no real crystal has them (split positions of a partly occupied site excepted), and analyses that count neighbours (hops, symmetry) explode on such a cell.
+   */
+  assertSeparated(operation: string, minDistance = MIN_SEPARATION): void {
+    // A cell this thin would make the neighbour search itself enumerate millions of cell copies.
+    const thinnest = Math.min(...this.lattice.planeSpacings);
+    if (thinnest < minDistance) {
+      throw new InvalidStructureError(`${operation}: the cell is only ${thinnest.toFixed(3)} Å thick between lattice planes, less than ${minDistance} Å: not a physical structure`);
+    }
+    const nl = neighbourList(this, minDistance);
+    for (let i = 0; i < this.sites.length; i++) {
+      for (let e = nl.offsets[i]!; e < nl.offsets[i + 1]!; e++) {
+        const j = nl.index[e]!;
+        const d = nl.distance[e]!;
+        // Split positions of a disordered site may sit this close: only one of them is occupied at a time.
+        if (d >= minDistance || (this.sites[i]!.occupancy ?? 1) < 1 || (this.sites[j]!.occupancy ?? 1) < 1) continue;
+        const where = j === i ? `site ${i} (${this.sites[i]!.element}) and its own periodic copy` : `sites ${i} (${this.sites[i]!.element}) and ${j} (${this.sites[j]!.element})`;
+        throw new InvalidStructureError(`${operation}: ${where} are ${d.toFixed(3)} Å apart, closer than ${minDistance} Å: not a physical structure`);
+      }
+    }
   }
 
   /** Density in g/cm³ would need masses; number density (atoms/Å³) is enough for neighbour estimates. */

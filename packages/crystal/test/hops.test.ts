@@ -102,3 +102,29 @@ describe("percolation dimension", () => {
     expect(percolationDimension([])).toBe(0);
   });
 });
+
+describe("hop enumeration refuses structures that would make it explode", () => {
+  const cubic = (a: number) => Lattice.fromParameters({ a, b: a, c: a, alpha: 90, beta: 90, gamma: 90 });
+
+  it("names atoms closer than 0.5 Å — or a cell thinner than that — instead of searching for ever", () => {
+    const t0 = performance.now();
+    expect(() => enumerateHops(new Structure(cubic(0.35), [{ element: "Li", frac: [0, 0, 0] }]), "Li")).toThrowError(/cell is only 0\.350 Å thick/);
+    const close = new Structure(cubic(5), [{ element: "Li", frac: [0, 0, 0] }, { element: "O", frac: [0.06, 0, 0] }]);
+    expect(() => enumerateHops(close, "Li")).toThrowError(/sites 0 \(Li\) and 1 \(O\) are 0\.300 Å apart, closer than 0\.5 Å/);
+    expect(performance.now() - t0).toBeLessThan(5_000); // a hang would time out the test instead
+  });
+
+  it("lets the split positions of a partly occupied site sit close together", () => {
+    const split = new Structure(cubic(5), [
+      { element: "Li", frac: [0, 0, 0], occupancy: 0.5 },
+      { element: "Li", frac: [0.06, 0, 0], occupancy: 0.5 },
+    ]);
+    expect(() => split.assertSeparated("Import")).not.toThrow();
+  });
+
+  it("refuses a search that would find millions of hops, before searching", () => {
+    const s = new Structure(cubic(0.6), [{ element: "Li", frac: [0, 0, 0] }]);
+    expect(() => enumerateHops(s, "Li", { maxLength: 100 })).toThrowError(/about \d+ hops of Li within 100 Å \(at most 50000\)/);
+    expect(enumerateHops(s, "Li").hops.length).toBeGreaterThan(0); // 0.6 Å apart: odd but allowed, and bounded
+  });
+});

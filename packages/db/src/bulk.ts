@@ -2,6 +2,7 @@
 // number of items together with the job's counters and per-item errors — so a killed process loses nothing
 // it committed, and a re-run (resume) skips exactly what was committed.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import {
   Composition,
   enumerateHops,
@@ -17,9 +18,15 @@ import {
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { contentHash, pathwayHash, type StoredStructure } from "./repository.js";
-import { provenanceKey, readSource, type SourceItem } from "./sources.js";
+import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
+/** The published training set's provenance table (sys_name + barrier → functional), shipped in data/. */
+const publishedProvenance = (() => {
+  let table: Map<string, string> | undefined;
+  return () => (table ??= parseProvenance(readFileSync(new URL("../data/em-train-provenance.csv", import.meta.url), "utf8")));
+})();
+
 export const DATASET_CITATION = "Devi, Butler & Sai Gautam, npj Comput. Mater. (2026), doi:10.1038/s41524-026-01972-8 (compiled literature DFT-NEB)";
 
 export interface ImportOptions {
@@ -144,11 +151,17 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
     if (!s) throw new ParseError("entry holds no structure");
     const p = CrystalPathway.fromImageStructure(s);
     const label = e.sys_name ?? String(e.jid ?? item.name);
-    const functional = item.provenance?.get(provenanceKey(label, Number(e.target))) ?? null;
-    const m = materialRow(p.host, label, { structureClass: e.class ?? null, citation: DATASET_CITATION, functional, sourceFile: item.name });
-    out.materials.push(m);
     const target = e.target;
-    if (target !== undefined && (typeof target !== "number" || !Number.isFinite(target))) throw new ValidationError("target", "must be a finite barrier in eV");
+    if (target !== undefined && (typeof target !== "number" || !Number.isFinite(target) || target < 0 || target > 20)) {
+      throw new ValidationError("target", `must be a barrier in eV, 0 … 20 (got ${JSON.stringify(target)})`);
+    }
+    // Credit the published dataset only for entries its provenance table lists (same name, same barrier);
+    // anything else is the uploader's own label, stored as such.
+    const key = provenanceKey(label, Number(target));
+    const functional = item.provenance?.get(key) ?? publishedProvenance().get(key);
+    const published = functional !== undefined;
+    const m = materialRow(p.host, label, { structureClass: e.class ?? null, citation: published ? DATASET_CITATION : null, functional: functional ?? null, sourceFile: item.name });
+    out.materials.push(m);
     const images = p.images.map((f) => [f[0], f[1], f[2]]);
     out.pathways.push({
       id: randomUUID(),
@@ -160,7 +173,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
       hopLength: p.length,
       multiplicity: null,
       emDft: target ?? null,
-      emDftSource: target === undefined ? null : `${DATASET_CITATION}; ${functional ?? "functional not recorded"} NEB`,
+      emDftSource: target === undefined ? null : published ? `${DATASET_CITATION}; ${functional} NEB` : `${item.name}: uploaded label, citation and functional not recorded`,
       equivalents: "[]",
       contentHash: pathwayHash(m.contentHash, p.ion, images[0]!, images.at(-1)!, images),
     });
@@ -173,6 +186,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
   if (structures.length === 0) throw new ParseError("no structure found");
   for (const s of structures) {
     if (s.length === 0) throw new ParseError("structure has no sites");
+    s.assertSeparated("Import");
     // A structure without the ion is still a material; it just has no hops of that ion to enumerate.
     const hops = ion && s.sites.some((x) => x.element === ion) ? enumerateHops(s, ion) : null;
     const name = structures.length > 1 ? `${item.name} [${s.source?.block ?? structures.indexOf(s)}]` : item.name;

@@ -1,11 +1,15 @@
 import type { Material, MaterialRanking, Pathway, Prisma } from "./generated/prisma/client.js";
+import { isElement } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./repository.js";
 
 /** How a list of materials can be narrowed. Energies in eV. */
 export interface MaterialFilter {
-  /** Mobile ion: materials containing this element; also selects the ranking figures shown. */
+  /**
+   * Mobile ion: materials containing this element or with hops of it (a dataset entry's host has its moving
+   * ion taken out, so MnBO3 can host a Li hop); also selects the ranking figures shown.
+   */
   ion?: string | null;
   /** Materials containing every one of these elements … */
   elementsAll?: readonly string[] | null;
@@ -60,15 +64,30 @@ export async function activeModel(db: IonRankDb): Promise<string | null> {
   return m ? `${m.name}@${m.version}` : null;
 }
 
+/** A mobile ion as the client gave it: an element symbol, or a typed error (never an empty list). */
+function checkIon(field: string, ion: string | null | undefined): void {
+  if (ion != null && !isElement(ion)) throw new ValidationError(field, `"${ion}" is not an element symbol (e.g. Li, Na, Mg)`);
+}
+
+/** A model the client named must be one this database knows: registered, or with rankings stored. */
+async function checkModel(db: IonRankDb, model: string | null | undefined): Promise<void> {
+  if (model == null) return;
+  const at = model.lastIndexOf("@");
+  const registered = at > 0 && (await db.prisma.model.count({ where: { name: model.slice(0, at), version: model.slice(at + 1) } })) > 0;
+  if (registered || (await db.prisma.materialRanking.count({ where: { model } })) > 0) return;
+  const known = (await db.prisma.model.findMany({ select: { name: true, version: true } })).map((m) => `${m.name}@${m.version}`);
+  throw new ValidationError("model", `no model "${model}" here (known: ${known.join(", ") || "none"})`);
+}
+
 /** Prisma condition: the comma-separated `elements` column contains `el` (exact symbol, not a prefix). */
 export function hasElement(el: string): Prisma.MaterialWhereInput {
-  if (!SYMBOL.test(el)) throw new ValidationError("elements", `"${el}" is not an element symbol`);
+  if (!SYMBOL.test(el) || !isElement(el)) throw new ValidationError("elements", `"${el}" is not an element symbol`);
   return { OR: [{ elements: el }, { elements: { startsWith: `${el},` } }, { elements: { endsWith: `,${el}` } }, { elements: { contains: `,${el},` } }] };
 }
 
 function materialWhere(f: MaterialFilter): Prisma.MaterialWhereInput {
   const and: Prisma.MaterialWhereInput[] = [];
-  if (f.ion) and.push(hasElement(f.ion));
+  if (f.ion) and.push({ OR: [hasElement(f.ion), { pathways: { some: { ion: f.ion } } }] });
   for (const el of f.elementsAll ?? []) and.push(hasElement(el));
   for (const el of f.elementsNone ?? []) and.push({ NOT: hasElement(el) });
   if (f.structureClass) and.push({ structureClass: f.structureClass });
@@ -83,7 +102,9 @@ function materialWhere(f: MaterialFilter): Prisma.MaterialWhereInput {
   return and.length ? { AND: and } : {};
 }
 
+/** A keyset cursor: which list (materials or pathways), its sort, the last row's sort key and id. */
 interface CursorData {
+  l: "materials" | "pathways";
   s: MaterialSort;
   k: number | string | null;
   id: string;
@@ -93,15 +114,26 @@ function encode(c: CursorData): string {
   return Buffer.from(JSON.stringify(c), "utf8").toString("base64url");
 }
 
-function decode(cursor: string, sort: MaterialSort): CursorData {
+/** Check every part of a cursor before it reaches a query: a bad one is the client's error, never a crash. */
+function decode(cursor: string, list: CursorData["l"], sort: MaterialSort): CursorData {
   let c: CursorData;
   try {
     c = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as CursorData;
   } catch {
     throw new ValidationError("after", "not a cursor returned by this list");
   }
-  if (typeof c !== "object" || c === null || typeof c.id !== "string") throw new ValidationError("after", "not a cursor returned by this list");
+  if (typeof c !== "object" || c === null || typeof c.id !== "string" || !c.id) throw new ValidationError("after", "not a cursor returned by this list");
+  if (c.l !== list) throw new ValidationError("after", `this cursor belongs to ${typeof c.l === "string" ? `the ${c.l} list` : "another list"}, not ${list}`);
   if (c.s !== sort) throw new ValidationError("after", `this cursor belongs to a list sorted by ${String(c.s)}, not ${sort}`);
+  const validKey =
+    list === "pathways"
+      ? c.k === null
+      : sort === "DATE"
+        ? typeof c.k === "string" && !Number.isNaN(Date.parse(c.k))
+        : sort === "FORMULA"
+          ? typeof c.k === "string"
+          : typeof c.k === "number" && Number.isFinite(c.k);
+  if (!validKey) throw new ValidationError("after", "not a cursor returned by this list (its sort key is malformed)");
   return c;
 }
 
@@ -125,9 +157,11 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
   for (const [k, v] of [["emMin", f.emMin], ["emMax", f.emMax]] as const) {
     if (v != null && !Number.isFinite(v)) throw new ValidationError(k, "must be a finite energy in eV");
   }
+  checkIon("filter.ion", f.ion);
+  await checkModel(db, f.model);
   const ranked = sort === "EM" || sort === "PGOOD" || f.emMin != null || f.emMax != null || f.goodOnly === true;
   const model = f.model ?? (await activeModel(db));
-  const after = o.after ? decode(o.after, sort) : null;
+  const after = o.after ? decode(o.after, "materials", sort) : null;
 
   if (ranked) {
     if (!f.ion) throw new ValidationError("filter.ion", "ranking by predicted Em needs the mobile ion: a material's barrier depends on which ion moves");
@@ -169,7 +203,7 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
     const items = page.map(({ material, ...ranking }) => ({
       material,
       ranking,
-      cursor: encode({ s: sort, k: sort === "FORMULA" ? material.reducedFormula : sort === "DATE" ? material.createdAt.toISOString() : ranking[key], id: material.id }),
+      cursor: encode({ l: "materials", s: sort, k: sort === "FORMULA" ? material.reducedFormula : sort === "DATE" ? material.createdAt.toISOString() : ranking[key], id: material.id }),
     }));
     return { items, pageInfo: { endCursor: items.at(-1)?.cursor ?? null, hasNextPage: rows.length > first }, model };
   }
@@ -194,7 +228,7 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
   const items = page.map(({ rankings, ...material }) => ({
     material,
     ranking: rankings?.[0] ?? null,
-    cursor: encode({ s: sort, k: sort === "FORMULA" ? material.reducedFormula : material.createdAt.toISOString(), id: material.id }),
+    cursor: encode({ l: "materials", s: sort, k: sort === "FORMULA" ? material.reducedFormula : material.createdAt.toISOString(), id: material.id }),
   }));
   return { items, pageInfo: { endCursor: items.at(-1)?.cursor ?? null, hasNextPage: rows.length > first }, model };
 }
@@ -209,7 +243,8 @@ export interface PathwayFilter {
 export async function listPathways(db: IonRankDb, o: { filter?: PathwayFilter; first?: number; after?: string | null } = {}) {
   const f = o.filter ?? {};
   const first = pageSize(o.first);
-  const afterId = o.after ? decode(o.after, "DATE").id : null;
+  checkIon("filter.ion", f.ion);
+  const afterId = o.after ? decode(o.after, "pathways", "DATE").id : null;
   const where: Prisma.PathwayWhereInput = {
     ...(f.materialId ? { materialId: f.materialId } : {}),
     ...(f.ion ? { ion: f.ion } : {}),
@@ -217,7 +252,7 @@ export async function listPathways(db: IonRankDb, o: { filter?: PathwayFilter; f
     ...(afterId ? { id: { gt: afterId } } : {}),
   };
   const rows: Pathway[] = await db.prisma.pathway.findMany({ where, orderBy: { id: "asc" }, take: first + 1 });
-  const items = rows.slice(0, first).map((p) => ({ pathway: p, cursor: encode({ s: "DATE", k: null, id: p.id }) }));
+  const items = rows.slice(0, first).map((p) => ({ pathway: p, cursor: encode({ l: "pathways", s: "DATE", k: null, id: p.id }) }));
   return { items, pageInfo: { endCursor: items.at(-1)?.cursor ?? null, hasNextPage: rows.length > first } };
 }
 
@@ -234,6 +269,8 @@ export interface Stats {
 
 /** Database-wide counts and the Em distribution, for dashboards. */
 export async function stats(db: IonRankDb, o: { model?: string | null; ion?: string | null; binWidth?: number } = {}): Promise<Stats> {
+  checkIon("ion", o.ion);
+  await checkModel(db, o.model);
   const model = o.model ?? (await activeModel(db));
   const binWidth = o.binWidth ?? 0.1;
   if (!(binWidth > 0)) throw new ValidationError("binWidth", "must be a positive energy in eV");

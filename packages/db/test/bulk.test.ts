@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { enumerateHops, hopPathway, Pathway, readCif, readJsonStructures } from "@ionrank/crystal";
-import { importItems, importPath, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, type IonRankDb, type SourceItem } from "../src/index.js";
+import { importItems, importPath, listPathways, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, ValidationError, type IonRankDb, type SourceItem } from "../src/index.js";
 import { BACKENDS, tempDir } from "./helpers.js";
 
 const FIX = fileURLToPath(new URL("../../crystal/test/fixtures/", import.meta.url));
@@ -37,6 +37,17 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
   });
   afterEach(async () => {
     await db.close();
+  });
+
+  it("an unphysical cell is one failed entry with its reason, not a hung import", async () => {
+    const tiny = "data_tiny\n_cell_length_a 0.35\n_cell_length_b 0.35\n_cell_length_c 0.35\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n" +
+      "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi1 Li 0 0 0\n";
+    const items = [{ name: "tiny.cif", text: tiny }, { name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }];
+    const done = await importItems(db, items, { ion: "Li" });
+    expect(done).toMatchObject({ status: "DONE", imported: 1, failed: 1 });
+    expect(done.errors[0]).toMatchObject({ index: 0, name: "tiny.cif" });
+    expect(done.errors[0]!.reason).toMatch(/cell is only 0\.350 Å thick between lattice planes, less than 0\.5 Å/);
+    expect(await db.prisma.material.count()).toBe(1);
   });
 
   it("a failure part-way keeps whole batches only, and resuming finishes the job exactly", async () => {
@@ -84,6 +95,39 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     });
   });
 
+  it("credits the published dataset only for its own entries; other labels are stored as the uploader's, in range", async () => {
+    const own = { ...train[1]!, sys_name: "my-calc", target: 0.7 };
+    const items = [
+      { name: "upload.json#0", entry: train[0] },
+      { name: "upload.json#1", entry: own },
+      { name: "upload.json#2", entry: { ...train[2]!, sys_name: "too-high", target: 500 } },
+      { name: "upload.json#3", entry: { ...train[2]!, sys_name: "negative", target: -3 } },
+    ];
+    const done = await importItems(db, items);
+    expect(done).toMatchObject({ imported: 2, failed: 2 });
+    expect(done.errors.map((e) => [e.index, e.reason])).toEqual([
+      [2, expect.stringMatching(/target: must be a barrier in eV, 0 … 20 \(got 500\)/)],
+      [3, expect.stringMatching(/got -3/)],
+    ]);
+    const published = await db.prisma.pathway.findFirstOrThrow({ where: { material: { name: train[0]!.sys_name } }, include: { material: true } });
+    expect(published.emDftSource).toMatch(/doi:10\.1038\/s41524-026-01972-8.*; GGA(\+U)? NEB$/);
+    expect(published.material.citation).toMatch(/doi:10\.1038/);
+    const mine = await db.prisma.pathway.findFirstOrThrow({ where: { material: { name: "my-calc" } }, include: { material: true } });
+    expect(mine.emDft).toBe(0.7);
+    expect(mine.emDftSource).toBe("upload.json#1: uploaded label, citation and functional not recorded");
+    expect(mine.material.citation).toBeNull();
+  });
+
+  it("the ion filter means the same with and without a ranking: the element is there, or the ion hops through", async () => {
+    // train[19] (O-MnPO4_Li) moves one Li through a host with no Li left in it; train[0] is Li4P2S7.
+    await importItems(db, [{ name: "a.json#0", entry: train[0] }, { name: "a.json#19", entry: train[19] }, { name: "NaCl.cif", text: readFileSync(path.join(FIX, "NaCl.cif"), "utf8") }]);
+    const names = async (filter: object) => (await searchMaterials(db, { filter })).items.map((h) => h.material.name).sort();
+    expect(await names({ ion: "Li" })).toEqual([train[19]!.sys_name, train[0]!.sys_name].sort());
+    expect(await names({ ion: "Li", elementsNone: ["Li"] })).toEqual([train[19]!.sys_name]);
+    expect(await names({ ion: "Na" })).toEqual(["NaCl.cif"]);
+    await expect(searchMaterials(db, { filter: { ion: "Xx" } })).rejects.toThrowError(/"Xx" is not an element symbol/);
+  });
+
   it("rankings: the lowest barrier at which the ion's network percolates, and sorting by it", async () => {
     const dir = tempDir();
     for (const f of ["LiFePO4.cif", "LiCoO2.cif", "LiMn2O4.cif"]) writeFileSync(path.join(dir, f), readFileSync(path.join(FIX, f)));
@@ -109,5 +153,22 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     const ems = ranked.items.map((h) => h.ranking!.rankEm);
     expect(ems).toEqual([...ems].sort((a, b) => a - b));
     expect(ranked.items).toHaveLength(3);
+
+    // Cursors only page the list and sort they came from; a forged or foreign one is the client's error.
+    const page1 = await searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM", first: 1 });
+    const page2 = await searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM", first: 5, after: page1.pageInfo.endCursor });
+    expect(page2.items.map((h) => h.material.id)).toEqual(ranked.items.slice(1).map((h) => h.material.id));
+    const pathwayCursor = (await listPathways(db, { first: 1 })).pageInfo.endCursor!;
+    const dateCursor = (await searchMaterials(db, { first: 1 })).pageInfo.endCursor!;
+    const forged = (c: object) => Buffer.from(JSON.stringify(c)).toString("base64url");
+    const cases: [Promise<unknown>, RegExp][] = [
+      [searchMaterials(db, { first: 1, after: pathwayCursor }), /belongs to the pathways list, not materials/],
+      [listPathways(db, { first: 1, after: dateCursor }), /belongs to the materials list, not pathways/],
+      [searchMaterials(db, { first: 1, after: forged({ l: "materials", s: "DATE", k: "abc", id: "x" }) }), /sort key is malformed/],
+      [searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM", after: forged({ l: "materials", s: "EM", k: "abc", id: "x" }) }), /sort key is malformed/],
+      [searchMaterials(db, { first: 1, after: dateCursor.slice(0, 10) }), /not a cursor returned by this list/],
+    ];
+    for (const [p, message] of cases) await expect(p).rejects.toThrowError(message);
+    for (const [p] of cases) await expect(p).rejects.toBeInstanceOf(ValidationError);
   });
 });
