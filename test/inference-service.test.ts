@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -214,6 +214,43 @@ describe("ionrank predict / evaluate / screen", () => {
     expect(m.count).toBe(559);
     for (const k of ["mae", "rmse", "r2"]) expect(Math.abs(m[k] - card.evaluation.metrics[k])).toBeLessThan(1e-4);
     for (const k of ["accuracy", "precision", "recall"]) expect(Math.abs(m[k] - card.evaluation.metrics[k])).toBeLessThan(2 / 559);
+  });
+
+  it("evaluate reports every entry it cannot score, prints before writing --out, and creates the --out folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-evaluate-"));
+    const entries = train.slice(0, 6).map((e) => JSON.stringify(e));
+    const without = (e: string) => e.replace(/"target":\s*[-0-9.e]+,?/, "");
+    // Entry 1 has no target, 2 a null one, 3 a string, 4 an infinite one (1e999), 5 a negative one.
+    const text = `[${[entries[0], without(entries[1]!), without(entries[2]!).replace("{", '{"target": null,'), without(entries[3]!).replace("{", '{"target": "0.5",'), without(entries[4]!).replace("{", '{"target": 1e999,'), without(entries[5]!).replace("{", '{"target": -0.5,')].join(",")}]`;
+    writeFileSync(join(dir, "labels.json"), text);
+    const out = join(dir, "new", "folder", "rows.json");
+    const r = run("evaluate", "--data", join(dir, "labels.json"), "--out", out);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ count: 1, failed: 5 });
+    for (const [k, why] of [[1, /has no target/], [2, /has no target/], [3, /target "0\.5" is not a barrier/], [4, /target Infinity is not a barrier/], [5, /target -0\.5 is not a barrier/]] as const) {
+      expect(r.stderr).toMatch(new RegExp(`error: ${train[k]!.sys_name}: ${why.source}`));
+    }
+    expect(JSON.parse(readFileSync(out, "utf8"))).toHaveLength(1);
+    // A --out that cannot be written is a clear error, not a stack trace.
+    writeFileSync(join(dir, "plain"), "");
+    const bad = run("predict", join(dir, "labels.json"), "--format", "csv", "--out", join(dir, "plain", "x.csv"));
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/error: cannot write .*plain\/x\.csv/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("screen searches folders recursively, and says so when there is nothing to screen", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-screen-"));
+    mkdirSync(join(dir, "deep", "er"), { recursive: true });
+    writeFileSync(join(dir, "deep", "er", "LiCoO2.cif"), readFileSync(join(FIX, "LiCoO2.cif")));
+    const r = run("screen", dir, "--ion", "Li", "--json");
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).ranked.map((x: { material: string }) => x.material)).toEqual(["LiCoO2.cif"]);
+    const empty = mkdtempSync(join(tmpdir(), "ionrank-screen-empty-"));
+    const none = run("screen", empty, "--ion", "Li");
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/no structure files in/);
+    expect(run("screen", dir, "--ion", "Li", "--max-length", "abc").status).toBe(2);
   });
 
   it("screen ranks materials by the lowest percolating barrier and summarises failures", () => {

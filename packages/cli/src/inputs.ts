@@ -16,13 +16,21 @@ import type { PathInput } from "@ionrank/inference";
 
 /** One pathway to predict, or the reason an input could not become one. */
 export type PathItem =
-  | { id: string; formula: string; ion: string; input: PathInput; target?: number; hopLength: number }
+  | { id: string; formula: string; ion: string; input: PathInput; target?: number; labelError?: string; hopLength: number }
   | { id: string; error: string };
 
-function item(id: string, p: Pathway, target?: number): PathItem {
+/** A dataset entry's DFT barrier (eV), or why it has no usable one. */
+function label(e: Record<string, unknown>): { target?: number; labelError?: string } {
+  if (!("target" in e) || e.target === null) return { labelError: "has no target (DFT barrier)" };
+  const t = e.target;
+  if (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > 20) return { labelError: `target ${typeof t === "number" ? String(t) : (JSON.stringify(t) ?? String(t))} is not a barrier in eV (0 … 20)` };
+  return { target: t };
+}
+
+function item(id: string, p: Pathway, lab: { target?: number; labelError?: string } = {}): PathItem {
   // The material in the hop's initial state: the host plus the one moving ion.
   const initial = new Composition([...Composition.of(p.host).amounts, [p.ion, 1]]);
-  return { id, formula: initial.reducedFormula, ion: p.ion, input: p.toPathStructure(), hopLength: p.length, ...(target !== undefined ? { target } : {}) };
+  return { id, formula: initial.reducedFormula, ion: p.ion, input: p.toPathStructure(), hopLength: p.length, ...lab };
 }
 
 function readJsonFile(file: string): unknown {
@@ -34,7 +42,7 @@ function datasetItems(file: string, doc: unknown[]): PathItem[] {
   return doc.map((raw, i) => {
     const e = (raw ?? {}) as Record<string, unknown>;
     const id = String(e.sys_name ?? e.jid ?? e.id ?? `${basename(file)}#${i}`);
-    const target = typeof e.target === "number" ? e.target : undefined;
+    const target = label(e);
     try {
       if (e.atoms_ini !== undefined && e.atoms_fin !== undefined) {
         const [a] = readJsonStructures(e.atoms_ini as never, { file });

@@ -11,7 +11,7 @@ import { hops, hopsHelp } from "./commands/hops.js";
 import { inspect, inspectHelp } from "./commands/inspect.js";
 import { pathway, pathwayHelp } from "./commands/pathway.js";
 import { train, trainHelp } from "./commands/train.js";
-import { UsageError, type Output } from "./io.js";
+import { OutputError, UsageError, type Output } from "./io.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => Promise<number>; help: string }> = {
   inspect: { run: inspect, help: inspectHelp },
@@ -58,7 +58,7 @@ export async function main(argv: readonly string[], out: Output): Promise<number
       out.stderr(`error: ${e.message}\n\n${command.help}\n`);
       return 2;
     }
-    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError || e instanceof InferenceError) {
+    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError || e instanceof InferenceError || e instanceof OutputError) {
       out.stderr(`error: ${e.message}\n`);
       return 1;
     }

@@ -20,6 +20,12 @@ export interface Site {
 /** Occupancies within this of 1 count as full (CIFs print 0.9999 for 1). */
 export const OCCUPANCY_TOLERANCE = 1e-3;
 
+/** Occupancies printed to two decimals can add up to a little over 1 at a shared site (0.34 + 0.33 + 0.34). */
+const SHARED_OCCUPANCY_TOLERANCE = 0.02;
+
+/** Sites closer than this (Å) are one position for occupancy bookkeeping. */
+const SAME_POSITION = 0.05;
+
 /** A periodic crystal structure: a lattice and its sites. Immutable. */
 export class Structure {
   readonly lattice: Lattice;
@@ -42,6 +48,33 @@ export class Structure {
     this.sites = sites.map((s) => Object.freeze({ ...s, frac: [s.frac[0], s.frac[1], s.frac[2]] as Vec3 }));
     this.source = source;
     Object.freeze(this.sites);
+    this.checkSharedOccupancy();
+  }
+
+  /** Species sharing one position (a disordered site) cannot fill it more than once. */
+  private checkSharedOccupancy(): void {
+    const partial = this.sites.flatMap((s, i) => ((s.occupancy ?? 1) < 1 ? [i] : []));
+    if (partial.length === 0) return;
+    const seen = new Set<number>();
+    for (const i of partial) {
+      if (seen.has(i)) continue;
+      let sum = this.sites[i]!.occupancy ?? 1;
+      const together = [i];
+      this.sites.forEach((t, j) => {
+        if (j === i || seen.has(j)) return;
+        const d = this.sites[i]!.frac.map((x, a) => x - t.frac[a]!);
+        const c = this.lattice.toCartesian(d.map((x) => x - Math.round(x)));
+        if (Math.hypot(c[0], c[1], c[2]) < SAME_POSITION) {
+          sum += t.occupancy ?? 1;
+          together.push(j);
+        }
+      });
+      together.forEach((j) => seen.add(j));
+      if (sum > 1 + SHARED_OCCUPANCY_TOLERANCE) {
+        const who = together.map((j) => `${j} (${this.sites[j]!.element} ${this.sites[j]!.occupancy ?? 1})`).join(", ");
+        throw new InvalidStructureError(`sites ${who} share one position but their occupancies add up to ${Number(sum.toFixed(4))}, more than 1`);
+      }
+    }
   }
 
   /** Build from Cartesian positions in Å. */

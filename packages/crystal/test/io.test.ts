@@ -16,7 +16,10 @@ import {
   writeCif,
   writeExtxyz,
   writePoscar,
-  type Structure,
+  InvalidStructureError,
+  Lattice,
+  Structure,
+  type Vec3,
 } from "../src/index.js";
 import { fixture } from "./helpers.js";
 
@@ -283,5 +286,20 @@ describe("parsers fail only with ParseError and never hang (fuzzing)", () => {
     // Both outcomes happen: the fuzzer is really reaching the error paths and the happy paths.
     expect(parsed).toBeGreaterThan(100);
     expect(rejected).toBeGreaterThan(100);
+  });
+});
+
+describe("disordered sites", () => {
+  it("refuses species that share a position with occupancies adding up to more than 1, and names them", () => {
+    const lattice = Lattice.fromParameters({ a: 4, b: 4, c: 4, alpha: 90, beta: 90, gamma: 90 });
+    const at = (element: "Li" | "Na" | "K" | "O", frac: Vec3, occupancy?: number) => ({ element, frac, ...(occupancy ? { occupancy } : {}) });
+    expect(() => new Structure(lattice, [at("Li", [0, 0, 0], 0.8), at("Na", [0, 0, 0], 0.8), at("O", [0.5, 0.5, 0.5])])).toThrowError(
+      /sites 0 \(Li 0\.8\), 1 \(Na 0\.8\) share one position but their occupancies add up to 1\.6, more than 1/,
+    );
+    // The same position through a periodic boundary.
+    expect(() => new Structure(lattice, [at("Li", [0, 0, 0], 0.6), at("Na", [1, 0, 0], 0.6)])).toThrowError(InvalidStructureError);
+    // A shared site that adds up to 1 (rounded), and split positions apart from each other, are fine.
+    expect(new Structure(lattice, [at("Li", [0, 0, 0], 0.334), at("Na", [0, 0, 0], 0.333), at("K", [0, 0, 0], 0.334)]).length).toBe(3);
+    expect(new Structure(lattice, [at("Li", [0, 0, 0], 0.8), at("Li", [0.05, 0, 0], 0.8)]).length).toBe(2);
   });
 });

@@ -43,9 +43,19 @@ export async function* readSource(p: string): AsyncGenerator<SourceItem> {
     yield* readNdjson(/\.gz$/i.test(base) ? createReadStream(p).pipe(createGunzip()) : createReadStream(p), base);
     return;
   }
-  const raw = readFileSync(p);
-  const text = (/\.gz$/i.test(base) ? gunzipSync(raw) : raw).toString("utf8");
-  yield* itemsOfText(base, text, provenanceNextTo(p));
+  const text = gunzipIfNeeded(base, readFileSync(p));
+  if (typeof text !== "string") yield { name: base, error: text.error };
+  else yield* itemsOfText(base, text, provenanceNextTo(p));
+}
+
+/** A file's text, gunzipped when its name ends in .gz; a corrupt or truncated gzip is that item's error. */
+function gunzipIfNeeded(name: string, raw: Buffer): string | { error: string } {
+  if (!/\.gz$/i.test(name)) return raw.toString("utf8");
+  try {
+    return gunzipSync(raw).toString("utf8");
+  } catch (e) {
+    return { error: `corrupt or truncated gzip data (${(e as Error).message})` };
+  }
 }
 
 /** A dataset's provenance table beside it (train.json → train-provenance.csv): sys_name+barrier → functional. */
@@ -95,16 +105,28 @@ export function* itemsOfText(name: string, text: string, provenance?: Map<string
 
 async function* readNdjson(stream: Readable, name: string): AsyncGenerator<SourceItem> {
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  // A gunzip failure part-way surfaces here, on the reader, not on the stream it was piped from.
+  const failure = new Promise<Error>((resolve) => stream.once("error", resolve));
   let line = 0;
-  for await (const l of rl) {
-    line++;
-    if (l.trim() === "") continue;
-    try {
-      yield { name: `${name}:${line}`, entry: JSON.parse(l) };
-    } catch (e) {
-      yield { name: `${name}:${line}`, error: `line ${line} is not valid JSON: ${(e as Error).message}` };
+  try {
+    for await (const l of rl) {
+      line++;
+      if (l.trim() === "") continue;
+      let entry: unknown;
+      try {
+        entry = JSON.parse(l);
+      } catch (e) {
+        yield { name: `${name}:${line}`, error: `line ${line} is not valid JSON: ${(e as Error).message}` };
+        continue;
+      }
+      yield { name: `${name}:${line}`, entry };
     }
+  } catch (e) {
+    yield { name: `${name}:${line + 1}`, error: `cannot read past line ${line}: ${(e as Error).message}` };
+    return;
   }
+  const err = await Promise.race([failure, Promise.resolve(null)]);
+  if (err) yield { name: `${name}:${line + 1}`, error: `cannot read past line ${line}: ${err.message}` };
 }
 
 /** A streaming reader of (ustar/GNU) tar archives: only regular files, in archive order. */
@@ -121,32 +143,41 @@ async function* readTar(file: Readable, archive: string, gzip: boolean): AsyncGe
     }
     return true;
   };
-  for (;;) {
-    if (!(await need(512))) return;
-    const header = buf.subarray(0, 512);
-    if (header.every((b) => b === 0)) return; // end-of-archive blocks
-    const field = (o: number, n: number) => header.subarray(o, o + n).toString("utf8").replace(/\0.*$/s, "");
-    const size = parseInt(field(124, 12).trim() || "0", 8);
-    const type = String.fromCharCode(header[156]!);
-    const prefix = field(345, 155);
-    const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
-    const padded = Math.ceil(size / 512) * 512;
-    if (!Number.isFinite(size) || !(await need(512 + padded))) {
-      yield { name: `${archive}:${name}`, error: "archive is truncated" };
-      return;
+  try {
+    yield* tarEntries();
+  } catch (e) {
+    // A corrupt or truncated gzip stream: what was read stands, the rest is this item's error.
+    yield { name: archive, error: `cannot read the archive: ${(e as Error).message}` };
+  }
+  async function* tarEntries(): AsyncGenerator<SourceItem> {
+    for (;;) {
+      if (!(await need(512))) return;
+      const header = buf.subarray(0, 512);
+      if (header.every((b) => b === 0)) return; // end-of-archive blocks
+      const field = (o: number, n: number) => header.subarray(o, o + n).toString("utf8").replace(/\0.*$/s, "");
+      const size = parseInt(field(124, 12).trim() || "0", 8);
+      const type = String.fromCharCode(header[156]!);
+      const prefix = field(345, 155);
+      const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+      const padded = Math.ceil(size / 512) * 512;
+      if (!Number.isFinite(size) || !(await need(512 + padded))) {
+        yield { name: `${archive}:${name}`, error: "archive is truncated" };
+        return;
+      }
+      const body = buf.subarray(512, 512 + size);
+      buf = buf.subarray(512 + padded);
+      if (type === "L") {
+        longName = body.toString("utf8").replace(/\0.*$/s, "");
+        continue;
+      }
+      longName = null;
+      if (type !== "0" && type !== "\0") continue; // directories, links, pax headers
+      const base = path.basename(name);
+      if (!STRUCTURE_FILE.test(base)) continue;
+      const text = gunzipIfNeeded(base, body);
+      if (typeof text !== "string") yield { name: `${archive}:${name}`, error: text.error };
+      else if (/\.(ndjson|jsonl)$/i.test(base.replace(/\.gz$/i, ""))) yield* readNdjson(Readable.from([text]), `${archive}:${name}`);
+      else yield* itemsOfText(`${archive}:${name}`, text);
     }
-    const body = buf.subarray(512, 512 + size);
-    buf = buf.subarray(512 + padded);
-    if (type === "L") {
-      longName = body.toString("utf8").replace(/\0.*$/s, "");
-      continue;
-    }
-    longName = null;
-    if (type !== "0" && type !== "\0") continue; // directories, links, pax headers
-    const base = path.basename(name);
-    if (!STRUCTURE_FILE.test(base)) continue;
-    const text = (/\.gz$/i.test(base) ? gunzipSync(body) : body).toString("utf8");
-    if (/\.(ndjson|jsonl)$/i.test(base.replace(/\.gz$/i, ""))) yield* readNdjson(Readable.from([text]), `${archive}:${name}`);
-    else yield* itemsOfText(`${archive}:${name}`, text);
   }
 }

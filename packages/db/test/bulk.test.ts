@@ -28,6 +28,30 @@ describe("import sources", () => {
     expect(items[2]!.error).toMatch(/line 2 is not valid JSON/);
     expect(items[6]!.text).toBe(readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8"));
   });
+
+  it("a corrupt or truncated gzip is that item's error; the files after it are still read", async () => {
+    const dir = tempDir();
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"));
+    const cut = (b: Buffer) => b.subarray(0, Math.floor(b.length / 2));
+    writeFileSync(path.join(dir, "a.cif.gz"), cut(gzipSync(cif)));
+    execFileSync("tar", ["czf", path.join(dir, "whole.tar.gz"), "-C", FIX, "LiCoO2.cif", "LiMn2O4.cif", "LiFePO4.cif"]);
+    writeFileSync(path.join(dir, "b.tar.gz"), cut(readFileSync(path.join(dir, "whole.tar.gz"))));
+    writeFileSync(path.join(dir, "c.ndjson.gz"), cut(gzipSync(Buffer.from(train.slice(0, 20).map((e) => JSON.stringify(e)).join("\n")))));
+    writeFileSync(path.join(dir, "d.cif.gz"), Buffer.from("not gzip at all"));
+    writeFileSync(path.join(dir, "e.cif"), cif);
+    const items: SourceItem[] = [];
+    for (const f of ["a.cif.gz", "b.tar.gz", "c.ndjson.gz", "d.cif.gz", "e.cif"]) for await (const it of readSource(path.join(dir, f))) items.push(it);
+    const errors = items.filter((i) => i.error).map((i) => [i.name, i.error]);
+    expect(errors).toEqual([
+      ["a.cif.gz", expect.stringMatching(/corrupt or truncated gzip data/)],
+      ["b.tar.gz", expect.stringMatching(/cannot read the archive/)],
+      [expect.stringMatching(/^c\.ndjson\.gz:\d+$/), expect.stringMatching(/cannot read past line \d+/)],
+      ["d.cif.gz", expect.stringMatching(/corrupt or truncated gzip data/)],
+    ]);
+    // Entries before the break are kept; the good file after it is read.
+    expect(items.filter((i) => i.name.startsWith("c.ndjson.gz") && i.entry).length).toBeGreaterThan(0);
+    expect(items.at(-1)).toMatchObject({ name: "e.cif", text: cif.toString("utf8") });
+  });
 });
 
 describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {

@@ -66,7 +66,7 @@ function loadEntries(file: string): { entries: Entry[]; sha256: string } {
     const id = typeof idRaw === "string" || typeof idRaw === "number" ? String(idRaw) : `entry ${i}`;
     const t = o.target;
     if (t !== undefined && t !== null && (typeof t !== "number" || !Number.isFinite(t))) {
-      throw new ParseError(`target is ${JSON.stringify(t)}, not a finite number`, { file, block: id });
+      throw new ParseError(`target is ${typeof t === "number" ? String(t) : JSON.stringify(t)}, not a finite number`, { file, block: id });
     }
     if (o.atoms === undefined) throw new ParseError("entry has no atoms", { file, block: id });
     return { id, target: typeof t === "number" ? t : null, atoms: o.atoms };

@@ -1,9 +1,8 @@
-import { writeFileSync } from "node:fs";
 import { EmPredictor, type RegressionMetrics } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { loadPathItems } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
-import { UsageError, type Output } from "../io.js";
+import { UsageError, writeOutput, type Output } from "../io.js";
 import { predictItems } from "./predict.js";
 
 export const evaluateHelp = `ionrank evaluate --data FILE [--threshold 0.65] [--out FILE] [--model NAME]
@@ -49,21 +48,29 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
   if (!Number.isFinite(threshold)) throw new UsageError("--threshold must be a number of eV");
   const items = await loadPathItems([data], {});
   const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n"), threshold });
+  // An entry without a usable label cannot be scored: it is a failure to report, never silently left out.
+  const failed: { id: string; error: string }[] = [];
+  const labelled = items.filter((i) => {
+    if ("error" in i) failed.push(i);
+    else if (i.labelError !== undefined) failed.push({ id: i.id, error: i.labelError });
+    return !("error" in i) && i.labelError === undefined;
+  });
   let rows;
   try {
-    rows = (await predictItems(predictor, items)).filter((r) => r.target !== undefined);
+    rows = await predictItems(predictor, labelled);
   } finally {
     await predictor.close();
   }
-  const failed = items.filter((i) => "error" in i);
-  for (const f of failed) out.stderr(`error: ${f.id}: ${"error" in f ? f.error : ""}\n`);
+  for (const i of labelled) if ("error" in i) failed.push(i); // predictItems appends the entries that failed
+  for (const f of failed) out.stderr(`error: ${f.id}: ${f.error}\n`);
   if (rows.length === 0) {
     out.stderr("error: no labelled entries could be predicted\n");
     return 1;
   }
   const m = metrics(rows.map((r) => r.target!), rows.map((r) => r.emPredicted), threshold);
   const file = args.flags.get("out");
-  if (typeof file === "string") writeFileSync(file, JSON.stringify(rows.map(({ hopLength: _h, ...r }) => r)) + "\n");
+  // Print the figures before writing the file, so a bad --out path cannot lose them.
   out.stdout(JSON.stringify({ ...m, threshold, model: rows[0]!.model, failed: failed.length }) + "\n");
+  if (typeof file === "string") writeOutput(file, JSON.stringify(rows.map(({ hopLength: _h, ...r }) => r)) + "\n");
   return failed.length > 0 ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import { enumerateHops, isElement, readStructureFile } from "@ionrank/crystal";
+import { CrystalError, enumerateHops, isElement, readStructureFile } from "@ionrank/crystal";
 import { parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
@@ -21,7 +21,14 @@ export async function hops(argv: readonly string[], out: Output): Promise<number
   const file = args.positionals[0]!;
   const structures = await readStructureFile(file);
   if (structures.length !== 1) throw new UsageError(`${file} holds ${structures.length} structures; hops reads one`);
-  const r = enumerateHops(structures[0]!, ion, { maxLength, symprec });
+  let r;
+  try {
+    r = enumerateHops(structures[0]!, ion, { maxLength, symprec });
+  } catch (e) {
+    if (!(e instanceof CrystalError)) throw e;
+    out.stderr(`error: ${file}: ${e.message}\n`);
+    return 1;
+  }
   const round = (x: number, d = 6) => Number(x.toFixed(d));
   const rows = r.hops.map((h) => ({
     from: h.from.map((x) => round(x, 8)),

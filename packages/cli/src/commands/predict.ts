@@ -1,9 +1,8 @@
-import { writeFileSync } from "node:fs";
 import { EmPredictor, type EmResult } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { loadPathItems, type PathItem } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
-import { UsageError, type Output } from "../io.js";
+import { UsageError, writeOutput, type Output } from "../io.js";
 
 export const predictHelp = `ionrank predict FILE... [--ion EL] [--initial A --final B] [--format table|csv|json] [--out FILE] [--model NAME]
 
@@ -62,18 +61,20 @@ export async function predict(argv: readonly string[], out: Output): Promise<num
   const final = args.flags.get("final") as string | undefined;
   if (Boolean(initial) !== Boolean(final)) throw new UsageError("--initial and --final go together");
   if (args.positionals.length === 0 && !initial) throw new UsageError("predict needs FILE... or --initial A --final B");
+  const maxLength = Number(args.flags.get("max-length") ?? 5);
+  if (!(maxLength > 0)) throw new UsageError("--max-length must be a positive number of Å");
   const card = resolveModel(args.flags.get("model") as string | undefined);
   const items = await loadPathItems(args.positionals, {
     ...(typeof args.flags.get("ion") === "string" ? { ion: args.flags.get("ion") as string } : {}),
     ...(initial ? { initial, final: final! } : {}),
-    maxLength: Number(args.flags.get("max-length") ?? 5),
+    maxLength,
   });
   const predictor = await EmPredictor.load(card, { log: (l) => out.stderr(l + "\n") });
   try {
     const rows = (await predictItems(predictor, items)).map(({ target: _t, hopLength: _h, ...r }) => r);
     const text = format === "json" ? JSON.stringify(rows) + "\n" : format === "csv" ? csv(rows) : table(rows);
     const file = args.flags.get("out");
-    if (typeof file === "string") writeFileSync(file, text);
+    if (typeof file === "string") writeOutput(file, text);
     else out.stdout(text);
   } finally {
     await predictor.close();

@@ -16,10 +16,18 @@ that lets the ion cross the crystal), then by the lowest single hop. Failures ar
 
 const STRUCTURE_FILE = /\.(cif|vasp|poscar|xyz|extxyz|json)(\.gz)?$|^(POSCAR|CONTCAR)/i;
 
+/** Files to screen: folders are searched recursively (as `ionrank import` does), in name order. */
 function expand(paths: readonly string[]): string[] {
   return paths.flatMap((p) => {
     try {
-      if (statSync(p).isDirectory()) return readdirSync(p).sort().filter((f) => STRUCTURE_FILE.test(f)).map((f) => join(p, f));
+      if (statSync(p).isDirectory()) {
+        return readdirSync(p)
+          .sort()
+          .flatMap((f) => {
+            const q = join(p, f);
+            return statSync(q).isDirectory() ? expand([q]) : STRUCTURE_FILE.test(f) ? [q] : [];
+          });
+      }
     } catch {
       // reported when read
     }
@@ -44,7 +52,9 @@ export async function screen(argv: readonly string[], out: Output): Promise<numb
   if (typeof ion !== "string" || !isElement(ion)) throw new UsageError("screen needs --ion EL (an element symbol)");
   if (args.positionals.length === 0) throw new UsageError("screen needs DIR or FILE...");
   const maxLength = Number(args.flags.get("max-length") ?? 5);
+  if (!(maxLength > 0)) throw new UsageError("--max-length must be a positive number of Å");
   const files = expand(args.positionals);
+  if (files.length === 0) throw new UsageError(`no structure files in ${args.positionals.join(", ")}`);
   const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n") });
   const failures: { file: string; reason: string }[] = [];
   const ranked: Ranked[] = [];
