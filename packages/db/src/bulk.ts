@@ -21,10 +21,10 @@ import { contentHash, pathwayHash, type StoredStructure } from "./repository.js"
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
-/** The published training set's provenance table (sys_name + barrier → functional), shipped in data/. */
+/** The published training set's provenance table (sys_name + barrier → functional), shipped in published/. */
 const publishedProvenance = (() => {
   let table: Map<string, string> | undefined;
-  return () => (table ??= parseProvenance(readFileSync(new URL("../data/em-train-provenance.csv", import.meta.url), "utf8")));
+  return () => (table ??= parseProvenance(readFileSync(new URL("../published/em-train-provenance.csv", import.meta.url), "utf8")));
 })();
 
 export const DATASET_CITATION = "Devi, Butler & Sai Gautam, npj Comput. Mater. (2026), doi:10.1038/s41524-026-01972-8 (compiled literature DFT-NEB)";
