@@ -42,15 +42,15 @@ function datasetItems(file: string, doc: unknown[]): PathItem[] {
   return doc.map((raw, i) => {
     const e = (raw ?? {}) as Record<string, unknown>;
     const id = String(e.sys_name ?? e.jid ?? e.id ?? `${basename(file)}#${i}`);
-    const target = label(e);
+    const lab = label(e);
     try {
       if (e.atoms_ini !== undefined && e.atoms_fin !== undefined) {
         const [a] = readJsonStructures(e.atoms_ini as never, { file });
         const [b] = readJsonStructures(e.atoms_fin as never, { file });
-        return item(id, Pathway.fromEndpoints(a!, b!).pathway, target);
+        return item(id, Pathway.fromEndpoints(a!, b!).pathway, lab);
       }
       const [s] = readJsonStructures(e.atoms as never, { file });
-      return item(id, Pathway.fromImageStructure(s!), target);
+      return item(id, Pathway.fromImageStructure(s!), lab);
     } catch (err) {
       return { id: `${basename(file)}: ${id}`, error: (err as Error).message };
     }

@@ -129,7 +129,8 @@ export class Structure {
 
   /**
    * Refuse a structure with two atoms (or an atom and its own periodic copy) closer than `minDistance` Å:
-   * no real crystal has them (split positions of a partly occupied site excepted), and analyses that count neighbours (hops, symmetry) explode on such a cell.
+   * no real crystal has them (split positions of a partly occupied site excepted), and analyses that count
+   * neighbours (hops, symmetry) explode on such a cell.
    */
   assertSeparated(operation: string, minDistance = MIN_SEPARATION): void {
     // A cell this thin would make the neighbour search itself enumerate millions of cell copies.

@@ -33,7 +33,7 @@ export interface ModelCard {
     scratch: { metrics: RegressionMetrics; epochs: number; seconds: number } | null;
   };
   parity: { entries: string[]; pytorch_member_predictions: number[][]; tolerance_ev: number };
-  /** What the Em training data covered (cards before em@2.3.0 lack `clearance`). */
+  /** What the Em training data covered (cards exported before the clearance table lack `clearance`). */
   applicability?: {
     elements: string[];
     ions: string[];
