@@ -172,9 +172,10 @@ def clearance_summary(clearances: list, targets: np.ndarray, heldout: np.ndarray
     }
 
 
-def applicability(ds: GraphDataset, heldout: np.ndarray | None = None) -> dict:
+def applicability(ds: GraphDataset, heldout: np.ndarray | None = None, clearances: list | None = None) -> dict:
     """What the Em training data covered, so predictions outside it can carry a warning; with the
-    cross-validation's held-out predictions, also where in that range the model errs most."""
+    cross-validation's held-out predictions, also where in that range the model errs most (`clearances`:
+    path_clearances(ds, ...) when the caller has them already)."""
     a = ds.arrays
     z = np.unique(a["atomic_number"])
     ions = np.unique(ds.ion_numbers())
@@ -188,7 +189,7 @@ def applicability(ds: GraphDataset, heldout: np.ndarray | None = None) -> dict:
         "hop_length_angstrom": [min(lengths), max(lengths)] if lengths else None,
     }
     if heldout is not None:
-        out["clearance"] = clearance_summary(path_clearances(ds, steps), ds.targets()[:, 0], heldout)
+        out["clearance"] = clearance_summary(clearances if clearances is not None else path_clearances(ds, steps), ds.targets()[:, 0], heldout)
     return out
 
 
@@ -223,6 +224,7 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
     if pretrain_dir and os.path.exists(os.path.join(pretrain_dir, "pretrain.json")):
         with open(os.path.join(pretrain_dir, "pretrain.json")) as f:
             pre = json.load(f)
+    clearances = path_clearances(ds, path_steps(ds))
     card = {
         "name": name,
         "version": version,
@@ -246,7 +248,7 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
                            "device": cv.get("device")},
             # Held-out prediction of every entry by the member that did not see it (parity and calibration plots).
             "heldout": {"em_dft": ds.targets()[:, 0].astype(float).tolist(), "em_predicted": cv["heldout_predictions"],
-                        "clearance_angstrom": path_clearances(ds, path_steps(ds))},
+                        "clearance_angstrom": clearances},
             "scratch": None if scratch is None else {"metrics": scratch["metrics"], "per_fold": scratch["per_fold"],
                                                     "epochs": scratch["epochs"], "seconds": scratch["seconds"], "device": scratch.get("device")},
             # Other designs measured on the same folds (e.g. freezing early layers).
@@ -260,7 +262,7 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         "training_data": {"finetune": ds.sha256_of_sources()},
         "hyperparameters": cv["hyperparameters"],
         "parity": {"entries": [ds.ids()[i] for i in parity_idx], "pytorch_member_predictions": parity_preds, "tolerance_ev": 1e-4},
-        "applicability": applicability(ds, np.asarray(cv["heldout_predictions"])),
+        "applicability": applicability(ds, np.asarray(cv["heldout_predictions"]), clearances),
         "evaluation": evaluation,
         "labels": "Em from literature DFT NEB (GGA/GGA+U/SCAN/LDA) as compiled by Devi, Butler & Sai Gautam, doi:10.1038/s41524-026-01972-8",
     }
