@@ -12,7 +12,9 @@ import {
   apiKeyRole,
   DbError,
   importStructureTexts,
+  isBarrier,
   listPathways,
+  MAX_BARRIER_EV,
   NotFoundError,
   openDatabase,
   predictPathways,
@@ -206,7 +208,7 @@ const resolvers = {
       guard(async () => {
         requireEditor(ctx);
         const { emDft, citation, functional } = a.label;
-        if (!Number.isFinite(emDft) || emDft < 0 || emDft > 20) throw apiError(ErrorCode.BadUserInput, "emDft must be a barrier in eV, 0 … 20");
+        if (!isBarrier(emDft)) throw apiError(ErrorCode.BadUserInput, `emDft must be a barrier in eV, 0 … ${MAX_BARRIER_EV}`);
         if (!citation.trim() || !functional.trim()) throw apiError(ErrorCode.BadUserInput, "a DFT label needs its citation (DOI) and functional");
         const p = await ctx.db.prisma.pathway.findUnique({ where: { id: a.id } });
         if (!p) throw new NotFoundError("Pathway", a.id);

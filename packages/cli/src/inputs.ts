@@ -12,6 +12,7 @@ import {
   readTextFile,
   type ElementSymbol,
 } from "@ionrank/crystal";
+import { isBarrier, MAX_BARRIER_EV } from "@ionrank/db";
 import type { PathInput } from "@ionrank/inference";
 
 /** One pathway to predict, or the reason an input could not become one. */
@@ -23,7 +24,7 @@ export type PathItem =
 function label(e: Record<string, unknown>): { target?: number; labelError?: string } {
   if (!("target" in e) || e.target === null) return { labelError: "has no target (DFT barrier)" };
   const t = e.target;
-  if (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > 20) return { labelError: `target ${typeof t === "number" ? String(t) : (JSON.stringify(t) ?? String(t))} is not a barrier in eV (0 … 20)` };
+  if (!isBarrier(t)) return { labelError: `target ${typeof t === "number" ? String(t) : (JSON.stringify(t) ?? String(t))} is not a barrier in eV (0 … ${MAX_BARRIER_EV})` };
   return { target: t };
 }
 

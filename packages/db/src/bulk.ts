@@ -17,7 +17,7 @@ import {
 } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
-import { contentHash, pathwayHash, type StoredStructure } from "./repository.js";
+import { contentHash, isBarrier, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
@@ -152,8 +152,8 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
     const p = CrystalPathway.fromImageStructure(s);
     const label = e.sys_name ?? String(e.jid ?? item.name);
     const target = e.target;
-    if (target !== undefined && (typeof target !== "number" || !Number.isFinite(target) || target < 0 || target > 20)) {
-      throw new ValidationError("target", `must be a barrier in eV, 0 … 20 (got ${JSON.stringify(target)})`);
+    if (target !== undefined && !isBarrier(target)) {
+      throw new ValidationError("target", `must be a barrier in eV, 0 … ${MAX_BARRIER_EV} (got ${JSON.stringify(target)})`);
     }
     // Credit the published dataset only for entries its provenance table lists (same name, same barrier);
     // anything else is the uploader's own label, stored as such.

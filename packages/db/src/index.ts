@@ -15,6 +15,8 @@ export {
   pathwayHash,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
+  MAX_BARRIER_EV,
+  isBarrier,
 } from "./repository.js";
 export type {
   StoredStructure,

@@ -83,6 +83,14 @@ export interface MaterialPage {
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
+/** Highest migration barrier accepted as a DFT label, eV: anything above is a typo or a unit error. */
+export const MAX_BARRIER_EV = 20;
+
+/** Whether a label is a migration barrier in eV (finite, 0 … MAX_BARRIER_EV). */
+export function isBarrier(x: unknown): x is number {
+  return typeof x === "number" && Number.isFinite(x) && x >= 0 && x <= MAX_BARRIER_EV;
+}
+
 /** JSON with object keys sorted at every level: equal values give equal text. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>

@@ -105,8 +105,6 @@ export function* itemsOfText(name: string, text: string, provenance?: Map<string
 
 async function* readNdjson(stream: Readable, name: string): AsyncGenerator<SourceItem> {
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  // A gunzip failure part-way surfaces here, on the reader, not on the stream it was piped from.
-  const failure = new Promise<Error>((resolve) => stream.once("error", resolve));
   let line = 0;
   try {
     for await (const l of rl) {
@@ -122,11 +120,9 @@ async function* readNdjson(stream: Readable, name: string): AsyncGenerator<Sourc
       yield { name: `${name}:${line}`, entry };
     }
   } catch (e) {
+    // readline rethrows its input's error here, e.g. a gzip stream that is cut short.
     yield { name: `${name}:${line + 1}`, error: `cannot read past line ${line}: ${(e as Error).message}` };
-    return;
   }
-  const err = await Promise.race([failure, Promise.resolve(null)]);
-  if (err) yield { name: `${name}:${line + 1}`, error: `cannot read past line ${line}: ${err.message}` };
 }
 
 /** A streaming reader of (ustar/GNU) tar archives: only regular files, in archive order. */
