@@ -293,6 +293,9 @@ class HttpError extends Error {
   }
 }
 
+/** An over-limit body is read away up to this many times the limit before the connection is cut. */
+const DRAIN_LIMIT = 8;
+
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
@@ -306,9 +309,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        // Stop buffering and discard the rest, so the 413 can be sent; the handler closes the connection.
+        // Stop buffering and read the rest away, so the client can finish sending and read the 413 — closing
+        // mid-upload would reset its connection instead. A client that keeps on sending is cut off.
         req.removeAllListeners("data");
-        req.resume();
+        req.on("data", (more: Buffer) => {
+          size += more.length;
+          if (size > DRAIN_LIMIT * limit) req.destroy();
+        });
         reject(new HttpError(ErrorCode.PayloadTooLarge, `request body exceeds ${limit} bytes`));
         return;
       }
@@ -320,11 +327,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 }
 
 function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
-  if (code === ErrorCode.PayloadTooLarge) {
-    // The client may still be sending: close once the answer is out rather than read the rest.
-    res.setHeader("connection", "close");
-    res.on("finish", () => setTimeout(() => res.req.socket?.destroy(), 1000).unref());
-  }
   res.writeHead(HTTP_STATUS[code], { "content-type": "application/json" });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
