@@ -199,6 +199,13 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     expect(state).toMatchObject({ status: "DONE", total: 21, processed: 21, imported: 21, failed: 0 });
     const live = await gql(`query ($id: ID!) { pathway(id: $id) { prediction { model emPredicted } } }`, { id: pw.id });
     expect(live.body.data!.pathway.prediction.model).toBe(MODEL);
+    // The model's applicability warnings are stored with each prediction: of these 20 dataset hops, e-VOPO4_Na_1
+    // (0.59 Å) and O-MnPO4_Li (0.82 Å) pass closer than 1 Å to a host atom (@ionrank/crystal's pathClearance).
+    const warned = await gql(`{ pathways(filter: { hasDft: true }, first: 100) { edges { node { material { name } prediction { warnings } } } } }`);
+    const warnings = Object.fromEntries(warned.body.data!.pathways.edges.map((e: Json) => [e.node.material.name, e.node.prediction.warnings]));
+    expect(warnings["e-VOPO4_Na_1"]).toEqual([expect.stringMatching(/^the straight path passes 0\.59 Å from a host atom/)]);
+    expect(warnings["O-MnPO4_Li"]).toEqual([expect.stringMatching(/^the straight path passes 0\.82 Å from a host atom/)]);
+    expect(warnings[train[0].sys_name]).toEqual([]);
     const st = await gql(`{ stats(ion: "Li") { materials pathways labelledPathways model emHistogram { binStart binWidth counts } byIon { ion pathways materials } } models { tag active } }`);
     const s = st.body.data!.stats;
     expect(s.labelledPathways).toBe(21);

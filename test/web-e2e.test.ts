@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, ROOT } from "./helpers.js";
+import { FIXTURES, ROOT, SHARED } from "./helpers.js";
 
 // The whole platform as a user starts it (README: npm start), driven by Debian's Chromium.
 const ARTIFACTS = join(ROOT, "test/artifacts");
@@ -144,6 +144,26 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.getByTestId("failed").textContent()).toMatch(/broken\.cif.*no data block has atom sites/);
     expect(await page.getByRole("progressbar").getAttribute("value")).toBe("2");
     await shot("import");
+  });
+
+  it("shows the model's applicability warning beside a hop's prediction", async () => {
+    // e-VOPO4_Na_1 from the Em dataset: its straight path passes 0.59 Å from a host atom, where the model's
+    // held-out error is largest; the warning is stored with the prediction and shown on the material's page.
+    const entry = (JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string }[]).find((e) => e.sys_name === "e-VOPO4_Na_1");
+    await page.goto(`${BASE}/import`);
+    await page.getByTestId("file-input").setInputFiles([{ name: "e-VOPO4_Na_1.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify([entry])) }]);
+    await page.getByRole("button", { name: /Import 1 file/ }).click();
+    await expect.poll(() => page.getByTestId("imported").textContent(), { timeout: 60_000 }).toContain("e-VOPO4_Na_1.json");
+    const res = await fetch(`http://127.0.0.1:${API_PORT}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ pathways(filter: { ion: "Na", hasDft: true }, first: 500) { edges { node { material { id name } } } } }` }),
+    });
+    const edges = ((await res.json()) as { data: { pathways: { edges: { node: { material: { id: string; name: string } } }[] } } }).data.pathways.edges;
+    const id = edges.find((e) => e.node.material.name === "e-VOPO4_Na_1")!.node.material.id;
+    await page.goto(`${BASE}/materials/${id}?ion=Na`);
+    await page.getByTestId("hop-row").first().waitFor({ state: "visible" });
+    expect(await page.getByTestId("hop-warnings").first().textContent()).toMatch(/^the straight path passes 0\.59 Å from a host atom: in cross-validation the \d+ training hops closer than 1 Å were predicted with MAE/);
   });
 
   it("shows the active model's card as charts", async () => {

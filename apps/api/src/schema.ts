@@ -54,7 +54,7 @@ export const typeDefs = /* GraphQL */ `
     multiplicity: Int
     emDft: Float
     emDftSource: String
-    "Every stored prediction, newest first."
+    "Every stored prediction (one per model), newest first."
     predictions: [Prediction!]!
     """
     The latest prediction by a model (default: the active model). With live: true, a pathway the model has
@@ -70,6 +70,11 @@ export const typeDefs = /* GraphQL */ `
     emPredicted: Float!
     emStd: Float!
     pGood: Float!
+    """
+    The model's applicability warnings for this pathway, e.g. an element absent from its training data or a
+    path passing closer than 1 Å to a host atom (where its held-out error is much larger); empty when none.
+    """
+    warnings: [String!]!
     createdAt: String!
   }
 

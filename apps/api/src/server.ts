@@ -272,6 +272,7 @@ const resolvers = {
     },
   },
   Prediction: {
+    warnings: (p: { warnings: string }) => JSON.parse(p.warnings) as string[],
     createdAt: (p: { createdAt: Date }) => p.createdAt.toISOString(),
   },
   Model: {

@@ -5,6 +5,7 @@ import type { Structure } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
+import { isUniqueViolation } from "./repository.js";
 
 /** What the inference service returns per pathway (EmPredictor.predictMany). */
 export interface PredictedEm {
@@ -12,6 +13,8 @@ export interface PredictedEm {
   emStd: number;
   pGood: number;
   model: string;
+  /** Applicability warnings (stored with the prediction). */
+  warnings?: readonly string[];
 }
 
 /** Anything that predicts Em for path structures, e.g. `(xs) => predictor.predictMany(xs)`. */
@@ -20,7 +23,7 @@ export type PredictFn = (inputs: { structure: Structure; isImage: Uint8Array }[]
 export interface PredictOptions {
   /** Pathways to predict; omit for every pathway in the database. */
   pathwayIds?: readonly string[] | null;
-  /** Skip pathways this model already predicted (default true). */
+  /** Skip pathways this model already predicted (default true); false predicts them again, replacing the stored row. */
   skipPredicted?: boolean;
   /** Record progress on this job (kind "predict"). */
   jobId?: string;
@@ -62,22 +65,35 @@ export async function predictPathways(db: IonRankDb, predict: PredictFn, model: 
       }
     }
     const results = inputs.length ? await predict(inputs) : [];
-    const data: { pathwayId: string; model: string; emPredicted: number; emStd: number; pGood: number }[] = [];
+    const data: { pathwayId: string; model: string; emPredicted: number; emStd: number; pGood: number; warnings: string }[] = [];
     results.forEach((res, k) => {
       const r = ok[k]!;
       if (res instanceof Error) failed.push({ pathwayId: r.id, reason: res.message });
       else if (res.model !== model) failed.push({ pathwayId: r.id, reason: `predicted by ${res.model}, not ${model}` });
       else {
-        data.push({ pathwayId: r.id, model, emPredicted: res.emPredicted, emStd: res.emStd, pGood: res.pGood });
+        data.push({ pathwayId: r.id, model, emPredicted: res.emPredicted, emStd: res.emStd, pGood: res.pGood, warnings: JSON.stringify(res.warnings ?? []) });
         materials.add(r.materialId);
       }
     });
-    await db.prisma.$transaction(async (tx) => {
-      if (data.length) await tx.prediction.createMany({ data });
-      if (o.jobId) {
-        await tx.importJob.update({ where: { id: o.jobId }, data: { processed: { increment: rows.length }, imported: { increment: data.length }, failed: { increment: rows.length - data.length } } });
+    // One row per (pathway, model): replace what this model stored before. Jobs racing on the same pathways
+    // on PostgreSQL can both find nothing to delete and both insert; the unique key refuses the second
+    // transaction whole, and its retry deletes the winner's rows and writes its own (same model, same numbers).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.prisma.$transaction(async (tx) => {
+          if (data.length) {
+            await tx.prediction.deleteMany({ where: { model, pathwayId: { in: data.map((d) => d.pathwayId) } } });
+            await tx.prediction.createMany({ data });
+          }
+          if (o.jobId) {
+            await tx.importJob.update({ where: { id: o.jobId }, data: { processed: { increment: rows.length }, imported: { increment: data.length }, failed: { increment: rows.length - data.length } } });
+          }
+        });
+        break;
+      } catch (error) {
+        if (!isUniqueViolation(error) || attempt === 5) throw error;
       }
-    });
+    }
     predicted += data.length;
     o.onProgress?.(Math.min(ids.length, i + chunk), ids.length);
   }

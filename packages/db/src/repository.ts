@@ -58,6 +58,8 @@ export interface PredictionInput {
   emStd: number;
   /** Probability in [0, 1]. */
   pGood: number;
+  /** The model's applicability warnings for this pathway (default none). */
+  warnings?: readonly string[];
 }
 
 export interface UpsertResult {
@@ -125,7 +127,8 @@ function requireVec3(field: string, value: unknown): [number, number, number] {
   return value.map((x, i) => requireFinite(`${field}[${i}]`, x)) as [number, number, number];
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/** Prisma's P2002: a unique constraint refused the write (a concurrent writer got there first). */
+export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
 
@@ -238,7 +241,7 @@ export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise
   );
 }
 
-/** Records a model's prediction for a pathway, labelled with the model's "name@version". */
+/** Records a model's prediction for a pathway, labelled with the model's "name@version"; replaces that model's earlier one. */
 export async function addPrediction(db: IonRankDb, input: PredictionInput): Promise<Prediction> {
   const pathwayId = requireText("pathwayId", input.pathwayId);
   const model =
@@ -255,7 +258,17 @@ export async function addPrediction(db: IonRankDb, input: PredictionInput): Prom
   if (!(await db.prisma.pathway.findUnique({ where: { id: pathwayId }, select: { id: true } }))) {
     throw new NotFoundError("Pathway", pathwayId);
   }
-  return db.prisma.prediction.create({ data: { pathwayId, model, emPredicted, emStd, pGood } });
+  const warnings = JSON.stringify((input.warnings ?? []).map((w, i) => requireText(`warnings[${i}]`, w)));
+  const data = { emPredicted, emStd, pGood, warnings, createdAt: new Date() };
+  // One row per (pathway, model): a new prediction replaces the old. Two writers racing on PostgreSQL can
+  // both miss the row and both insert; the loser retries as an update.
+  const write = () => db.prisma.prediction.upsert({ where: { pathwayId_model: { pathwayId, model } }, create: { pathwayId, model, ...data }, update: data });
+  try {
+    return await write();
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return write();
+  }
 }
 
 const CURSOR_PREFIX = "material:";

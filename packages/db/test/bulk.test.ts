@@ -152,6 +152,32 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     await expect(searchMaterials(db, { filter: { ion: "Xx" } })).rejects.toThrowError(/"Xx" is not an element symbol/);
   });
 
+  it("concurrent predict jobs store one prediction per pathway and model, with its warnings; predicting again replaces it", async () => {
+    const dir = tempDir();
+    for (const f of ["LiFePO4.cif", "LiCoO2.cif"]) writeFileSync(path.join(dir, f), readFileSync(path.join(FIX, f)));
+    await importPath(db, dir, { ion: "Li" });
+    const pathways = await db.prisma.pathway.count();
+    expect(pathways).toBeGreaterThan(4);
+    const stub = (em: number) => async (xs: unknown[]) => {
+      await new Promise((r) => setTimeout(r, 20)); // both jobs have read "not predicted yet" before either writes
+      return xs.map(() => ({ emPredicted: em, emStd: 0.05, pGood: 0.5, model: "stub@1", warnings: ["path passes 0.8 Å from a host atom"] }));
+    };
+    const jobs = await Promise.all([0, 1, 2].map(() => predictPathways(db, stub(0.4) as never, "stub@1", { chunk: 3 })));
+    expect(jobs.map((j) => j.failed)).toEqual([[], [], []]);
+    const rows = await db.prisma.prediction.findMany();
+    expect(rows).toHaveLength(pathways);
+    expect(new Set(rows.map((r) => r.pathwayId)).size).toBe(pathways);
+    expect(rows.every((r) => r.emPredicted === 0.4 && JSON.parse(r.warnings)[0] === "path passes 0.8 Å from a host atom")).toBe(true);
+
+    const again = await predictPathways(db, stub(0.6) as never, "stub@1", { skipPredicted: false });
+    expect(again.predicted).toBe(pathways);
+    const replaced = await db.prisma.prediction.findMany();
+    expect(replaced).toHaveLength(pathways);
+    expect(replaced.every((r) => r.emPredicted === 0.6)).toBe(true);
+    const ranking = await db.prisma.materialRanking.findFirstOrThrow({ where: { model: "stub@1" } });
+    expect(ranking.lowestEm).toBe(0.6);
+  });
+
   it("rankings: the lowest barrier at which the ion's network percolates, and sorting by it", async () => {
     const dir = tempDir();
     for (const f of ["LiFePO4.cif", "LiCoO2.cif", "LiMn2O4.cif"]) writeFileSync(path.join(dir, f), readFileSync(path.join(FIX, f)));

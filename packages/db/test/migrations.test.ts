@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, cpSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -87,6 +87,40 @@ describe("openDatabase", () => {
     const names = tables(path.join(dir, "ionrank.db"));
     expect(names).toContain("Material");
     expect(names).not.toContain("Half");
+  });
+
+  it("upgrading a database with duplicate predictions keeps the newest of each (pathway, model) and adds warnings", async () => {
+    const dir = tempDir();
+    const migrationsDir = path.join(dir, "migrations");
+    cpSync(defaultMigrationsDir(), migrationsDir, { recursive: true });
+    const all = readMigrations(migrationsDir);
+    const upgrade = all.find((m) => m.name.endsWith("_prediction_unique_warnings"))!;
+    expect(upgrade).toBeDefined();
+    // The database as it was before: every migration up to this one.
+    const later = all.filter((m) => m.name >= upgrade.name);
+    const parked = path.join(dir, "parked");
+    mkdirSync(parked);
+    for (const m of later) cpSync(path.join(migrationsDir, m.name), path.join(parked, m.name), { recursive: true });
+    for (const m of later) rmSync(path.join(migrationsDir, m.name), { recursive: true });
+    const before = await openDatabase({ dataDir: dir, migrationsDir });
+    const material = await before.prisma.material.create({ data: { name: "m", formula: "Li1", reducedFormula: "Li", elements: "Li", contentHash: "h", structure: "{}" } });
+    const pathway = await before.prisma.pathway.create({ data: { materialId: material.id, ion: "Li", initial: "[0,0,0]", final: "[0.5,0,0]", hopLength: 2, contentHash: "p" } });
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 27, 12, 0, s));
+    for (const [id, model, em, s] of [["a", "em@1", 0.1, 1], ["b", "em@1", 0.2, 3], ["c", "em@1", 0.3, 2], ["d", "em@2", 0.4, 1]] as const) {
+      await before.prisma.$executeRawUnsafe(`INSERT INTO "Prediction" (id, "pathwayId", model, "emPredicted", "emStd", "pGood", "createdAt") VALUES (?, ?, ?, ?, 0.1, 0.5, ?)`, id, pathway.id, model, em, at(s).getTime());
+    }
+    await before.close();
+    for (const m of later) cpSync(path.join(parked, m.name), path.join(migrationsDir, m.name), { recursive: true });
+
+    const after = await openDatabase({ dataDir: dir, migrationsDir });
+    try {
+      expect(after.appliedMigrations).toEqual(later.map((m) => m.name));
+      const rows = await after.prisma.prediction.findMany({ orderBy: { model: "asc" } });
+      expect(rows.map((r) => [r.id, r.model, r.emPredicted, r.warnings])).toEqual([["b", "em@1", 0.2, "[]"], ["d", "em@2", 0.4, "[]"]]);
+      await expect(after.prisma.prediction.create({ data: { pathwayId: pathway.id, model: "em@1", emPredicted: 1, emStd: 0, pGood: 0 } })).rejects.toMatchObject({ code: "P2002" });
+    } finally {
+      await after.close();
+    }
   });
 
   it("rejects URLs it cannot serve", async () => {

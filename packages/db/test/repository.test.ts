@@ -78,7 +78,13 @@ describe.each(BACKENDS)("on $name", ({ open }) => {
       expect(b.model).toBe("alignn-em@1.3.0");
       const stored = await db.prisma.prediction.findMany({ where: { pathwayId: p.id, model: "alignn-em@1.3.0" } });
       expect(stored).toHaveLength(1);
-      expect(stored[0]).toMatchObject({ emPredicted: 0.33, emStd: 0.03, pGood: 0.85 });
+      expect(stored[0]).toMatchObject({ emPredicted: 0.33, emStd: 0.03, pGood: 0.85, warnings: "[]" });
+      // A model predicts a pathway once: recording it again replaces the row, warnings included.
+      const c = await addPrediction(db, { pathwayId: p.id, model: "alignn-em@1.3.0", emPredicted: 0.36, emStd: 0.02, pGood: 0.9, warnings: ["Te is absent from the training data"] });
+      const again = await db.prisma.prediction.findMany({ where: { pathwayId: p.id, model: "alignn-em@1.3.0" } });
+      expect(again).toEqual([c]);
+      expect(again[0]).toMatchObject({ emPredicted: 0.36, warnings: '["Te is absent from the training data"]' });
+      expect(await db.prisma.prediction.count({ where: { pathwayId: p.id } })).toBe(2);
       const pathway = await db.prisma.pathway.findUniqueOrThrow({ where: { id: p.id } });
       expect(pathway).toMatchObject({ emDft: 0.31, emDftSource: "10.1000/example; PBE NEB", hopLength: 2.57 });
     });

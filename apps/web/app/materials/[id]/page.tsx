@@ -13,7 +13,7 @@ interface PathwayRow {
   emDft: number | null;
   emDftSource: string | null;
   images: number[][];
-  prediction: { emPredicted: number; emStd: number; pGood: number; model: string } | null;
+  prediction: { emPredicted: number; emStd: number; pGood: number; model: string; warnings: string[] } | null;
 }
 interface MaterialData {
   id: string;
@@ -38,7 +38,7 @@ const QUERY = `query Material($id: ID!, $ion: String!) {
     id name formula reducedFormula elements spaceGroup structureClass sourceFile citation functional createdAt
     lattice { matrix a b c alpha beta gamma volume }
     sites { species frac }
-    pathways { id ion hopLength multiplicity emDft emDftSource images prediction { emPredicted emStd pGood model } }
+    pathways { id ion hopLength multiplicity emDft emDftSource images prediction { emPredicted emStd pGood model warnings } }
     ranking(ion: $ion) { rankEm percolationEm percolationDim lowestEm emStd pGood model }
   }
 }`;
@@ -129,6 +129,7 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
               <th className="num">P(good)</th>
               <th>DFT Em (eV)</th>
               <th>Percolating network</th>
+              <th>Model warnings</th>
             </tr>
           </thead>
           <tbody>
@@ -141,6 +142,7 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
                 <td className="num">{h.prediction ? `${Math.round(h.prediction.pGood * 100)} %` : "—"}</td>
                 <td title={h.emDftSource ?? undefined}>{h.emDft !== null ? `${ev(h.emDft)} (${h.emDftSource})` : "—"}</td>
                 <td>{perc !== null && h.prediction && h.prediction.emPredicted <= perc + 1e-9 ? <span className="pill good">percolates</span> : ""}</td>
+                <td className="warnings" data-testid="hop-warnings">{h.prediction?.warnings.join("; ")}</td>
               </tr>
             ))}
           </tbody>
