@@ -177,6 +177,15 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
   it("adds, labels and predicts pathways; predictions run as a background job; stats and models", async () => {
     const m = await gql(`{ materials(filter: { elementsAll: ["Ti"] }) { edges { node { id sites { species frac } } } } }`);
     const nasicon = m.body.data!.materials.edges[0].node;
+    // Imported again with its Li hops asked for: there are none within 5 Å (NASICON's Li hop through vacant
+    // sites), and the job says so instead of storing it silently without pathways.
+    const hopless = await gql(`mutation ($s: [StructureInput!]!) { importStructures(structures: $s, ion: "Li") { imported duplicates failed notices { name index message } } }`, { s: [fixture("LiTi2PO43.cif")] });
+    expect(hopless.body.data!.importStructures).toEqual({
+      imported: 1,
+      duplicates: 1,
+      failed: 0,
+      notices: [{ name: "LiTi2PO43.cif", index: 0, message: expect.stringMatching(/^no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/) }],
+    });
     const li = nasicon.sites.map((s: Json, i: number) => ({ ...s, i })).filter((s: Json) => s.species === "Li");
     const add = await gql(`mutation ($i: AddPathwayInput!) { addPathway(input: $i) { id ion hopLength initial final } }`, {
       i: { materialId: nasicon.id, ion: "Li", fromSite: li[0].i, toSite: li[1].i, image: [0, 0, 0] },

@@ -22,6 +22,15 @@ describe("npx ionrank hops", () => {
     expect(JSON.parse(longer.stdout)).toHaveLength(1);
   });
 
+  it("says why a structure has no hops: NASICON's Li sites are further apart than the search length", () => {
+    const r = ionrank("hops", join(FIX, "LiTi2PO43.cif"), "--ion", "Li");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\n {2}none: no Li hops up to 5 Å between its Li sites: the nearest two are (\d\.\d\d) Å apart \(hops through vacant sites must be given as pathways/);
+    const nearest = Number(/nearest two are (\d\.\d\d) Å/.exec(r.stdout)![1]);
+    const wide = JSON.parse(ionrank("hops", join(FIX, "LiTi2PO43.cif"), "--ion", "Li", "--max-length", String(nearest + 0.01), "--json").stdout);
+    expect(wide[0].length).toBeCloseTo(nearest, 2);
+  });
+
   it("fails clearly for a missing ion, a disordered structure and a bad --ion", () => {
     const na = ionrank("hops", join(FIX, "LiCoO2.cif"), "--ion", "Na", "--json");
     expect(na.code).toBe(1);

@@ -137,12 +137,15 @@ describe("the dashboard (npm start, real browser)", () => {
     await page.getByTestId("file-input").setInputFiles([
       { name: "LiCoO2-copy.cif", mimeType: "chemical/x-cif", buffer: readFileSync(join(FIXTURES, "LiCoO2.cif")) },
       { name: "broken.cif", mimeType: "chemical/x-cif", buffer: Buffer.from("data_broken\n_cell_length_a 5\n") },
+      { name: "LiTi2PO43.cif", mimeType: "chemical/x-cif", buffer: readFileSync(join(FIXTURES, "LiTi2PO43.cif")) },
     ]);
-    await page.getByRole("button", { name: /Import 2 file/ }).click();
+    await page.getByRole("button", { name: /Import 3 file/ }).click();
     await expect.poll(() => page.getByRole("heading", { name: "Failed (1)" }).count(), { timeout: 60_000 }).toBe(1);
     expect(await page.getByTestId("imported").textContent()).toContain("LiCoO2-copy.cif");
     expect(await page.getByTestId("failed").textContent()).toMatch(/broken\.cif.*no data block has atom sites/);
-    expect(await page.getByRole("progressbar").getAttribute("value")).toBe("2");
+    // NASICON: stored, and the outcome says why it has no Li hops (its Li sites are 6 Å apart).
+    expect(await page.getByTestId("imported").textContent()).toMatch(/LiTi2PO43\.cif.*no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/);
+    expect(await page.getByRole("progressbar").getAttribute("value")).toBe("3");
     await shot("import");
   });
 

@@ -175,6 +175,12 @@ export const typeDefs = /* GraphQL */ `
     index: Int!
     reason: String!
   }
+  "An item an import stored, with something to know about it (e.g. the ion has no hops within the search length)."
+  type ImportNotice {
+    name: String!
+    index: Int!
+    message: String!
+  }
   "A bulk import or a prediction job, with its progress."
   type ImportJob {
     id: ID!
@@ -186,6 +192,7 @@ export const typeDefs = /* GraphQL */ `
     duplicates: Int!
     failed: Int!
     errors(first: Int): [ImportError!]!
+    notices(first: Int): [ImportNotice!]!
     createdAt: String!
     finishedAt: String
   }

@@ -282,6 +282,8 @@ const resolvers = {
   ImportJob: {
     errors: (j: { id: string }, a: { first?: number }, ctx: Context) =>
       ctx.db.prisma.importItemError.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: Math.min(Math.max(a.first ?? 100, 0), 1000) }),
+    notices: (j: { id: string }, a: { first?: number }, ctx: Context) =>
+      ctx.db.prisma.importItemNotice.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: Math.min(Math.max(a.first ?? 100, 0), 1000) }),
   },
 };
 

@@ -10,11 +10,14 @@ interface ImportResult {
   duplicates: number;
   failed: number;
   errors: { name: string; index: number; reason: string }[];
+  notices: { name: string; index: number; message: string }[];
 }
 interface FileOutcome {
   name: string;
   ok: boolean;
   detail: string;
+  /** Stored, but with something to know (e.g. no hops of the ion were found). */
+  notes?: string[];
 }
 
 const IONS = ["Li", "Na", "K", "Mg", "Ca", "Zn", "Al"];
@@ -47,9 +50,11 @@ export function ImportForm() {
         const body = (await res.json()) as ImportResult & { error?: string };
         if (!res.ok || body.error) throw new Error(body.error ?? `HTTP ${res.status}`);
         const failedNames = new Map(body.errors.map((e) => [e.name.replace(/#\d+$/, ""), e.reason]));
+        const notices = new Map<string, string[]>();
+        for (const n of body.notices) notices.set(n.name.replace(/#\d+$/, ""), [...(notices.get(n.name.replace(/#\d+$/, "")) ?? []), n.message]);
         setOutcomes((o) => [
           ...o,
-          ...group.map((f) => (failedNames.has(f.name) ? { name: f.name, ok: false, detail: failedNames.get(f.name)! } : { name: f.name, ok: true, detail: `stored (job ${body.id})` })),
+          ...group.map((f) => (failedNames.has(f.name) ? { name: f.name, ok: false, detail: failedNames.get(f.name)! } : { name: f.name, ok: true, detail: `stored (job ${body.id})`, notes: notices.get(f.name) ?? [] })),
         ]);
         setDone(i + group.length);
       }
@@ -112,7 +117,10 @@ export function ImportForm() {
           <h2>Imported ({ok.length})</h2>
           <ul data-testid="imported">
             {ok.map((o) => (
-              <li key={o.name}>{o.name}</li>
+              <li key={o.name}>
+                {o.name}
+                {o.notes?.length ? <span className="warnings"> — {o.notes.join("; ")}</span> : null}
+              </li>
             ))}
           </ul>
           <h2>Failed ({bad.length})</h2>

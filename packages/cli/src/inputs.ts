@@ -5,6 +5,7 @@ import {
   enumerateHops,
   hopPathway,
   isElement,
+  noHopsReason,
   parseJsonText,
   Pathway,
   readJsonStructures,
@@ -90,7 +91,7 @@ export async function loadPathItems(files: readonly string[], opts: { ion?: stri
             if (!isElement(opts.ion)) throw new CrystalError(`--ion ${opts.ion} is not an element`);
             const hops = enumerateHops(s, opts.ion as ElementSymbol, { maxLength: opts.maxLength ?? 5 });
             hops.hops.forEach((h, i) => out.push(item(`${name}#${i}`, hopPathway(s, h))));
-            if (hops.hops.length === 0) out.push({ id: name, error: `no ${opts.ion} hops up to ${opts.maxLength ?? 5} Å` });
+            if (hops.hops.length === 0) out.push({ id: name, error: noHopsReason(hops) });
           } else {
             out.push(item(name, Pathway.fromImageStructure(s)));
           }

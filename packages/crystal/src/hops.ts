@@ -36,11 +36,18 @@ export interface HopOptions {
 
 export interface HopAnalysis {
   ion: ElementSymbol;
+  /** Longest hop considered, Å. */
+  maxLength: number;
   spaceGroup: { number: number; symbol: string };
   /** Symmetry-distinct hops, shortest first. */
   hops: Hop[];
   /** Shortest hop length (Å) that makes the ion's network percolate in 1, 2 and 3 dimensions (null: not within maxLength). */
   percolation: { "1": number | null; "2": number | null; "3": number | null };
+  /**
+   * Shortest distance between two of the ion's sites, Å: the first hop's length, or — when no hop is within
+   * maxLength — the nearest separation up to 3 × maxLength (null: none that close). Says why a list is empty.
+   */
+  nearestSeparation: number | null;
 }
 
 /** Most directed ion–ion hops one enumeration handles (a 100-ion cell at 5 Å has a few thousand). */
@@ -159,7 +166,29 @@ export function enumerateHops(structure: Structure, ion: ElementSymbol, options:
       equivalents: members.map((m) => ({ i: hops[m]!.i, j: hops[m]!.j, n: hops[m]!.n })),
     });
   });
-  return { ion, spaceGroup: { number: sym.number, symbol: sym.symbol }, hops: out, percolation };
+  return { ion, maxLength, spaceGroup: { number: sym.number, symbol: sym.symbol }, hops: out, percolation, nearestSeparation: out[0]?.length ?? nearestSeparation(structure, ion, sites, 3 * maxLength) };
+}
+
+/** Shortest distance between two sites of `ion` (periodic images included) up to `cutoff` Å, else null. */
+function nearestSeparation(structure: Structure, ion: ElementSymbol, sites: number[], cutoff: number): number | null {
+  const nl = neighbourList(structure, cutoff, { centres: sites });
+  let best = Infinity;
+  for (const i of sites) {
+    for (let p = nl.offsets[i]!; p < nl.offsets[i + 1]!; p++) {
+      if (structure.sites[nl.index[p]!]!.element === ion && nl.distance[p]! < best) best = nl.distance[p]!;
+    }
+  }
+  return Number.isFinite(best) ? best : null;
+}
+
+/** Why an ion has no hops within `maxLength`, in words, e.g. for an import's notice or a CLI message. */
+export function noHopsReason(analysis: HopAnalysis): string {
+  const { maxLength, nearestSeparation: d } = analysis;
+  return (
+    `no ${analysis.ion} hops up to ${maxLength} Å between its ${analysis.ion} sites: ` +
+    (d === null ? `no two are within ${3 * maxLength} Å` : `the nearest two are ${d.toFixed(2)} Å apart`) +
+    ` (hops through vacant sites must be given as pathways: endpoint pairs or path images)`
+  );
 }
 
 function apply(op: SymmetryOperation, f: ArrayLike<number>): Vec3 {

@@ -19,4 +19,4 @@ export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvis
 export { detectFormat, readStructures, readStructureFile, readTextFile, type StructureFormat, type ReadOptions } from "./io/read.js";
 export { Pathway, PathwayError, DEFAULT_IMAGES, hopPathway, pathClearance, type EndpointOptions, type PathStructure } from "./pathway.js";
 export { symmetryOf, SymmetryError, type SymmetryInfo, type SymmetryOperation } from "./symmetry.js";
-export { enumerateHops, percolationDimension, HopError, type Hop, type HopAnalysis, type HopOptions } from "./hops.js";
+export { enumerateHops, noHopsReason, percolationDimension, HopError, type Hop, type HopAnalysis, type HopOptions } from "./hops.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { enumerateHops, Lattice, percolationDimension, readCif, Structure, symmetryOf, type Vec3 } from "../src/index.js";
+import { enumerateHops, Lattice, noHopsReason, percolationDimension, readCif, Structure, symmetryOf, type Vec3 } from "../src/index.js";
 import { fixture } from "./helpers.js";
 
 const load = (f: string) => readCif(fixture(f))[0]!;
@@ -36,6 +36,19 @@ describe("space groups from moyo", () => {
 });
 
 describe("hop enumeration against known materials", () => {
+  it("NASICON LiTi2(PO4)3: no Li–Li hop within 5 Å (Li hops via vacant sites), and the reason says how far apart they are", () => {
+    const s = load("LiTi2PO43.cif");
+    const r = enumerateHops(s, "Li");
+    expect(r.hops).toEqual([]);
+    const wide = enumerateHops(s, "Li", { maxLength: 8 });
+    expect(wide.hops.length).toBeGreaterThan(0);
+    expect(r.nearestSeparation).toBeGreaterThan(5);
+    expect(r.nearestSeparation).toBeCloseTo(wide.hops[0]!.length, 9);
+    expect(wide.nearestSeparation).toBe(wide.hops[0]!.length);
+    expect(noHopsReason(r)).toBe(`no Li hops up to 5 Å between its Li sites: the nearest two are ${r.nearestSeparation!.toFixed(2)} Å apart (hops through vacant sites must be given as pathways: endpoint pairs or path images)`);
+    expect(enumerateHops(s, "Li", { maxLength: 1.5 }).nearestSeparation).toBeNull(); // nothing within 4.5 Å either
+  });
+
   it("LiCoO2: the in-plane Li–Li hop is a = 2.8156 Å and percolates in 2-D", () => {
     const r = enumerateHops(load("LiCoO2.cif"), "Li");
     expect(r.spaceGroup.number).toBe(166);

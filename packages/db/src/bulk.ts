@@ -7,6 +7,7 @@ import {
   Composition,
   enumerateHops,
   isElement,
+  noHopsReason,
   ParseError,
   Pathway as CrystalPathway,
   readJsonStructures,
@@ -60,9 +61,17 @@ export interface ImportError {
   reason: string;
 }
 
+/** An item that was stored, with something the user must know (e.g. no hops of the ion were found). */
+export interface ImportNotice {
+  name: string;
+  index: number;
+  message: string;
+}
+
 export interface ImportOutcome extends JobCounts {
   status: "DONE" | "FAILED";
   errors: ImportError[];
+  notices: ImportNotice[];
   /** Pathways created by this run. */
   pathways: number;
 }
@@ -102,6 +111,7 @@ interface Prepared {
   name: string;
   materials: MaterialRow[];
   pathways: PathwayRow[];
+  notices: string[];
   error?: string;
 }
 
@@ -143,7 +153,7 @@ const isDatasetEntry = (e: unknown): e is { atoms: unknown; target?: number; sys
 /** Validate one item and turn it into rows (throws with the reason when it is bad). */
 function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymbol | null): Omit<Prepared, "index"> {
   if (item.error) throw new ParseError(item.error);
-  const out: Omit<Prepared, "index"> = { name: item.name, materials: [], pathways: [] };
+  const out: Omit<Prepared, "index"> = { name: item.name, materials: [], pathways: [], notices: [] };
   if (isDatasetEntry(item.entry)) {
     // A NEB dataset entry: the 5-image path structure with its DFT barrier.
     const e = item.entry;
@@ -192,6 +202,8 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
     const name = structures.length > 1 ? `${item.name} [${s.source?.block ?? structures.indexOf(s)}]` : item.name;
     const m = materialRow(s, name, { spaceGroup: hops?.spaceGroup.number ?? null });
     out.materials.push(m);
+    // Stored, but the user asked for this ion's hops and there are none: say so and why.
+    if (hops && hops.hops.length === 0) out.notices.push(`${structures.length > 1 ? `${name}: ` : ""}${noHopsReason(hops)}; stored without ${ion} pathways`);
     for (const h of hops?.hops ?? []) {
       const images = [0, 0.25, 0.5, 0.75, 1].map((t) => h.from.map((x, a) => x + t * (h.to[a]! - x)));
       out.pathways.push({
@@ -246,6 +258,8 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     if (newP.length) await tx.pathway.createMany({ data: newP });
     const errors = batch.filter((b) => b.error).map((b) => ({ jobId, name: b.name, index: b.index, reason: b.error! }));
     if (errors.length) await tx.importItemError.createMany({ data: errors });
+    const notices = good.flatMap((b) => b.notices.map((message) => ({ jobId, name: b.name, index: b.index, message })));
+    if (notices.length) await tx.importItemNotice.createMany({ data: notices });
     await tx.importJob.update({
       where: { id: jobId },
       data: { processed: { increment: batch.length }, imported: { increment: imported }, duplicates: { increment: duplicates }, failed: { increment: errors.length } },
@@ -297,7 +311,7 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       try {
         batch.push({ index: i, ...prepare(item, ion) });
       } catch (e) {
-        batch.push({ index: i, name: item.name, materials: [], pathways: [], error: (e as Error).message });
+        batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], error: (e as Error).message });
       }
       if (batch.length >= batchSize) await flush();
     }
@@ -309,7 +323,14 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
   const status = counts.imported === 0 && counts.failed > 0 ? "FAILED" : "DONE";
   await db.prisma.importJob.update({ where: { id: job.id }, data: { status, total: index, finishedAt: new Date() } });
   const errors = await db.prisma.importItemError.findMany({ where: { jobId: job.id }, orderBy: { index: "asc" }, take: 1000 });
-  return { ...counts, status, errors: errors.map(({ name, index: ix, reason }) => ({ name, index: ix, reason })), pathways };
+  const notices = await db.prisma.importItemNotice.findMany({ where: { jobId: job.id }, orderBy: { index: "asc" }, take: 1000 });
+  return {
+    ...counts,
+    status,
+    errors: errors.map(({ name, index: ix, reason }) => ({ name, index: ix, reason })),
+    notices: notices.map(({ name, index: ix, message }) => ({ name, index: ix, message })),
+    pathways,
+  };
 }
 
 /** Import a file or directory (see readSource for what it reads). */

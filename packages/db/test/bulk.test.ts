@@ -74,6 +74,16 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(await db.prisma.material.count()).toBe(1);
   });
 
+  it("a structure with the ion but no hops of it within 5 Å is stored with a notice saying why, not silently", async () => {
+    const items = [{ name: "LiTi2PO43.cif", text: readFileSync(path.join(FIX, "LiTi2PO43.cif"), "utf8") }, { name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }];
+    const done = await importItems(db, items, { ion: "Li" });
+    expect(done).toMatchObject({ status: "DONE", imported: 2, failed: 0 });
+    expect(done.notices).toEqual([{ name: "LiTi2PO43.cif", index: 0, message: expect.stringMatching(/^no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart .*; stored without Li pathways$/) }]);
+    const nasicon = await db.prisma.material.findFirstOrThrow({ where: { name: "LiTi2PO43.cif" }, include: { pathways: true } });
+    expect(nasicon.pathways).toEqual([]);
+    expect(await db.prisma.importItemNotice.count({ where: { jobId: done.id } })).toBe(1);
+  });
+
   it("a failure part-way keeps whole batches only, and resuming finishes the job exactly", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
     const items = Array.from({ length: 250 }, (_, i) => ({ name: `s${i}.cif`, text: i % 25 === 24 ? "data_x\n" : cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));

@@ -1,4 +1,4 @@
-import { CrystalError, enumerateHops, isElement, readStructureFile } from "@ionrank/crystal";
+import { CrystalError, enumerateHops, isElement, noHopsReason, readStructureFile } from "@ionrank/crystal";
 import { parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
@@ -44,6 +44,7 @@ export async function hops(argv: readonly string[], out: Output): Promise<number
     for (const h of rows) {
       out.stdout(`  ${h.length.toFixed(3)} Å  ×${h.multiplicity}  clearance ${h.minClearance?.toFixed(3) ?? "> 4"} Å  percolates in ${h.dimensionality}-D\n`);
     }
+    if (rows.length === 0) out.stdout(`  none: ${noHopsReason(r)}\n`);
   }
   return 0;
 }

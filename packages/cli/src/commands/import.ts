@@ -52,6 +52,7 @@ export async function importCommand(argv: readonly string[], out: Output): Promi
       if (!args.flags.has("json")) {
         out.stdout(`job ${r.id}: ${r.status}, ${r.imported} structures (${r.duplicates} already stored), ${r.pathways} new pathways, ${r.failed} failed\n`);
         for (const e of r.errors) out.stdout(`  failed: ${e.name} (item ${e.index}): ${e.reason}\n`);
+        for (const n of r.notices) out.stdout(`  notice: ${n.name} (item ${n.index}): ${n.message}\n`);
         if (r.failed > r.errors.length) out.stdout(`  … and ${r.failed - r.errors.length} more (query importJob(id: "${r.id}") for all)\n`);
       }
     }

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { enumerateHops, hopPathway, isElement, percolationDimension, readStructureFile, Composition, type ElementSymbol } from "@ionrank/crystal";
+import { enumerateHops, hopPathway, isElement, noHopsReason, percolationDimension, readStructureFile, Composition, type ElementSymbol } from "@ionrank/crystal";
 import { EmPredictor } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { progressBar } from "../progress.js";
@@ -68,7 +68,7 @@ export async function screen(argv: readonly string[], out: Output): Promise<numb
           const name = structures.length > 1 ? `${basename(file)}[${s.source?.block ?? ""}]` : basename(file);
           try {
             const analysis = enumerateHops(s, ion as ElementSymbol, { maxLength });
-            if (analysis.hops.length === 0) throw new Error(`no ${ion} hops up to ${maxLength} Å`);
+            if (analysis.hops.length === 0) throw new Error(noHopsReason(analysis));
             const results = await Promise.all(analysis.hops.map((h) => predictor.predict(hopPathway(s, h).toPathStructure())));
             // Lowest barrier that percolates: add hops in order of predicted Em until the network spans the crystal.
             const order = analysis.hops.map((h, k) => ({ h, r: results[k]! })).sort((a, b) => a.r.emPredicted - b.r.emPredicted);
