@@ -313,6 +313,10 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       } catch (e) {
         batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], error: (e as Error).message });
       }
+      // Parsing and hop enumeration are synchronous (up to ~1 s for a large cell) and SQLite writes do not
+      // yield either: give the event loop a turn after every item, so a server importing thousands of files
+      // keeps answering its other requests.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (batch.length >= batchSize) await flush();
     }
     await flush();
