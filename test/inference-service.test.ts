@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -251,6 +251,15 @@ describe("ionrank predict / evaluate / screen", () => {
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/no structure files in/);
     expect(run("screen", dir, "--ion", "Li", "--max-length", "abc").status).toBe(2);
+    // Symbolic links back up the tree are followed once, not forever; the skipped folders are named.
+    symlinkSync("..", join(dir, "deep", "up"));
+    symlinkSync(join(dir, "deep"), join(dir, "deep", "er", "self"));
+    const looped = run("screen", dir, "--ion", "Li", "--json");
+    expect(JSON.parse(looped.stdout).ranked.map((x: { material: string }) => x.material)).toEqual(["LiCoO2.cif"]);
+    expect(JSON.parse(looped.stdout).failures).toEqual([
+      { file: join(dir, "deep", "er", "self"), reason: `folder already read (a symbolic link to ${realpathSync(join(dir, "deep"))}): skipped` },
+      { file: join(dir, "deep", "up"), reason: `folder already read (a symbolic link to ${realpathSync(dir)}): skipped` },
+    ]);
   });
 
   it("screen ranks materials by the lowest percolating barrier and summarises failures", () => {
@@ -260,6 +269,10 @@ describe("ionrank predict / evaluate / screen", () => {
     expect(ranked.map((x: { material: string }) => x.material)).toEqual(expect.arrayContaining(["LiFePO4.cif", "LiCoO2.cif", "LiMn2O4.cif"]));
     for (let i = 1; i < ranked.length; i++) expect(ranked[i].percolationBarrier ?? Infinity).toBeGreaterThanOrEqual(ranked[i - 1].percolationBarrier ?? Infinity);
     expect(failures.find((f: { file: string }) => f.file === "Li7La3Zr2O12.cif").reason).toMatch(/ordered structure/);
+    // The dimension shown is the one reached at the percolating barrier: olivine's b-channel (1-D),
+    // the layered oxide's Li plane (2-D) — not what every hop together would give.
+    const dim = (m: string) => ranked.find((x: { material: string }) => x.material === m).percolationDimension;
+    expect([dim("LiFePO4.cif"), dim("LiCoO2.cif"), dim("LiMn2O4.cif")]).toEqual([1, 2, 3]);
     expect(r.stderr).toMatch(/screen \[#+\] 100%/);
   });
 });

@@ -28,7 +28,23 @@ export function isElement(symbol: string): symbol is ElementSymbol {
  * Two-letter symbols win over one-letter ones ("Co1" is cobalt, not carbon + "o1"), as CIF readers do.
  * Deuterium and tritium map to hydrogen. Returns undefined when no element can be read.
  */
+/**
+ * Read a type symbol strictly: an element symbol (any case) with an optional oxidation state, "Li", "LI",
+ * "Li1+", "O2-", "Fe+3", "Fe3.5+". Anything else ("Cx3+", "Co_oct", a mis-decoded byte) is undefined, never
+ * a nearby element: a type symbol states the chemistry, so a wrong guess would silently change it.
+ */
+export function parseTypeSymbol(text: string): ElementSymbol | undefined {
+  const m = /^\s*([A-Za-z]{1,2})(?:\d+(?:\.\d+)?[+-]?|[+-]\d*(?:\.\d+)?)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const letters = m[1]!;
+  const symbol = letters[0]!.toUpperCase() + letters.slice(1).toLowerCase();
+  if (symbol === "D" || symbol === "T") return "H";
+  return isElement(symbol) ? symbol : undefined;
+}
+
 export function resolveElement(species: string): ElementSymbol | undefined {
+  // "Cö1" (a mis-decoded "Co1") must not become carbon.
+  if (/^\s*[A-Za-z]{0,2}[^\x00-\x7F]/.test(species)) return undefined;
   const m = /^\s*([A-Za-z]{1,2})/.exec(species);
   if (!m) return undefined;
   const letters = m[1]!;

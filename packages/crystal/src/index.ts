@@ -1,4 +1,4 @@
-export { ELEMENT_SYMBOLS, atomicNumber, isElement, resolveElement, type ElementSymbol } from "./elements.js";
+export { ELEMENT_SYMBOLS, atomicNumber, isElement, parseTypeSymbol, resolveElement, type ElementSymbol } from "./elements.js";
 export { CrystalError, ParseError, InvalidStructureError, DisorderedStructureError, type SourceLocation } from "./errors.js";
 export { Lattice, norm, dot, cross, det3, matmul, type Vec3, type Mat3, type LatticeParameters } from "./lattice.js";
 export { Structure, wrap01, OCCUPANCY_TOLERANCE, type Site } from "./structure.js";
@@ -16,7 +16,7 @@ export { writeCif } from "./io/cif-writer.js";
 export { readPoscar, writePoscar, type PoscarReadOptions, type PoscarWriteOptions } from "./io/poscar.js";
 export { readExtxyz, writeExtxyz } from "./io/xyz.js";
 export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvisAtoms } from "./io/json.js";
-export { detectFormat, readStructures, readStructureFile, readTextFile, type StructureFormat, type ReadOptions } from "./io/read.js";
+export { decodeText, detectFormat, readStructures, readStructureFile, readTextFile, type StructureFormat, type ReadOptions } from "./io/read.js";
 export { Pathway, PathwayError, DEFAULT_IMAGES, hopPathway, pathClearance, type EndpointOptions, type PathStructure } from "./pathway.js";
 export { symmetryOf, SymmetryError, type SymmetryInfo, type SymmetryOperation } from "./symmetry.js";
 export { enumerateHops, noHopsReason, percolationDimension, HopError, type Hop, type HopAnalysis, type HopOptions } from "./hops.js";

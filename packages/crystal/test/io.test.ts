@@ -1,8 +1,15 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   Composition,
+  decodeText,
   detectFormat,
+  parseTypeSymbol,
+  readStructureFile,
+  resolveElement,
   neighbourList,
   ParseError,
   parseSymmetryOperation,
@@ -62,6 +69,39 @@ describe("round trips (read → write → read)", () => {
     }
   });
 
+});
+
+describe("text encodings and species that do not name an element", () => {
+  const licoo2 = readFileSync(new URL("./fixtures/LiCoO2.cif", import.meta.url));
+  const dir = mkdtempSync(path.join(tmpdir(), "ionrank-enc-"));
+  const write = (name: string, bytes: Buffer) => {
+    writeFileSync(path.join(dir, name), bytes);
+    return path.join(dir, name);
+  };
+
+  it("reads UTF-8 with a byte-order mark, and Latin-1 comments without losing a byte", async () => {
+    const bom = await readStructureFile(write("bom.cif", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), licoo2])));
+    expect(Composition.of(bom[0]!).reducedFormula).toBe("LiCoO2");
+    const latin1 = Buffer.concat([Buffer.from("# M\xfcller, 1998\n", "latin1"), licoo2]);
+    expect(decodeText(latin1).startsWith("# Müller, 1998\n")).toBe(true);
+    expect(Composition.of((await readStructureFile(write("latin1.cif", latin1)))[0]!).reducedFormula).toBe("LiCoO2");
+  });
+
+  it("refuses a type symbol or label that is not an element instead of reading a nearby one (Cö3+ is not carbon)", async () => {
+    const text = licoo2.toString("latin1");
+    expect(text).toMatch(/\bCo3\+/);
+    const corrupt = write("corrupt.cif", Buffer.from(text.replace(/\bCo3\+/g, "C\xf63+"), "latin1"));
+    await expect(readStructureFile(corrupt)).rejects.toThrowError(/_atom_site_type_symbol "Cö3\+" does not name an element/);
+    await expect(readStructureFile(corrupt)).rejects.toBeInstanceOf(ParseError);
+    expect(() => readCif(text.replace(/\bCo3\+/g, "Cx3+"))).toThrowError(/_atom_site_type_symbol "Cx3\+" does not name an element/);
+    expect(parseTypeSymbol("Fe3+")).toBe("Fe");
+    expect(parseTypeSymbol("O2-")).toBe("O");
+    expect(parseTypeSymbol("LI")).toBe("Li");
+    expect(parseTypeSymbol("Fe+3")).toBe("Fe");
+    expect(parseTypeSymbol("Co_oct")).toBeUndefined();
+    expect(resolveElement("Co_oct")).toBe("Co");
+    expect(resolveElement("C\ufffd1")).toBeUndefined();
+  });
 });
 
 describe("CIF details", () => {
@@ -145,7 +185,7 @@ O1 0 0 0.375
     ["value before any block", "_cell_length_a 5\n", /line 1: data item found before the first data_ block/],
     ["space group without operations", "data_sg\n_symmetry_space_group_name_H-M 'P n m a'\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n", /block sg, line 2: space group P n m a is given but no symmetry operations/],
     ["bad symmetry operation", "data_s\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_symmetry_equiv_pos_as_xyz\n'x,y,w'\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n", /block s, line 10: symmetry operation "x,y,w"/],
-    ["unknown element", "data_e\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nQq1 0 0 0\n", /block e, line 13: "Qq1" does not name an element/],
+    ["unknown element", "data_e\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nQq1 0 0 0\n", /block e, line 13: _atom_site_label "Qq1" does not name an element/],
     ["impossible cell angles", "data_c\n_cell_length_a 1\n_cell_length_b 1\n_cell_length_c 1\n_cell_angle_alpha 10\n_cell_angle_beta 10\n_cell_angle_gamma 150\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n", /block c.*do not form a valid cell/],
   ])("%s is a ParseError naming the place", (_, text, message) => {
     expect(() => readCif(text, { file: "bad.cif" })).toThrowError(ParseError);

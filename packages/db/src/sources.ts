@@ -1,11 +1,12 @@
 // Import sources as streams of items: directories, tar archives (optionally gzipped), NDJSON, JSON arrays and
 // single structure files. Items come out in a fixed order (directories sorted by name), so a re-run of the
 // same source sees the same item at the same index — what lets a killed import resume.
-import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
+import { decodeText } from "@ionrank/crystal";
 
 /** One thing to import: a structure file's text, or one parsed JSON entry (structure or dataset pathway). */
 export interface SourceItem {
@@ -24,13 +25,30 @@ const ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
 
 /** Items of a file or directory, recursively, in a stable order. */
 export async function* readSource(p: string): AsyncGenerator<SourceItem> {
+  yield* walk(p, new Set());
+}
+
+/** `seen`: real paths of the folders read so far, so a symbolic link back up the tree is not followed forever. */
+async function* walk(p: string, seen: Set<string>): AsyncGenerator<SourceItem> {
   const st = statSync(p);
   if (st.isDirectory()) {
+    const real = realpathSync(p);
+    if (seen.has(real)) {
+      yield { name: p, error: `folder already read (a symbolic link to ${real}): skipped` };
+      return;
+    }
+    seen.add(real);
     for (const name of readdirSync(p).sort()) {
       if (name.startsWith(".")) continue;
       const child = path.join(p, name);
-      const cst = statSync(child);
-      if (cst.isDirectory() || ARCHIVE.test(name) || STRUCTURE_FILE.test(name)) yield* readSource(child);
+      let cst;
+      try {
+        cst = statSync(child);
+      } catch (e) {
+        yield { name: child, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+        continue;
+      }
+      if (cst.isDirectory() || ARCHIVE.test(name) || STRUCTURE_FILE.test(name)) yield* walk(child, seen);
     }
     return;
   }
@@ -50,12 +68,14 @@ export async function* readSource(p: string): AsyncGenerator<SourceItem> {
 
 /** A file's text, gunzipped when its name ends in .gz; a corrupt or truncated gzip is that item's error. */
 function gunzipIfNeeded(name: string, raw: Buffer): string | { error: string } {
-  if (!/\.gz$/i.test(name)) return raw.toString("utf8");
+  if (!/\.gz$/i.test(name)) return decodeText(raw);
+  let inflated: Buffer;
   try {
-    return gunzipSync(raw).toString("utf8");
+    inflated = gunzipSync(raw);
   } catch (e) {
     return { error: `corrupt or truncated gzip data (${(e as Error).message})` };
   }
+  return decodeText(inflated);
 }
 
 /** A dataset's provenance table beside it (train.json → train-provenance.csv): sys_name+barrier → functional. */

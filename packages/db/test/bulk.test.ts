@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
@@ -27,6 +27,21 @@ describe("import sources", () => {
     expect(items.map((i) => i.name)).toEqual(["b.cif", "c.ndjson:1", "c.ndjson:2", "c.ndjson:4", "d.json.gz#0", "d.json.gz#1", "e.tar.gz:LiCoO2.cif", "e.tar.gz:LiMn2O4.cif", "a.cif"]);
     expect(items[2]!.error).toMatch(/line 2 is not valid JSON/);
     expect(items[6]!.text).toBe(readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8"));
+  });
+
+  it("follows a symbolic link back up the tree once, not forever, and names a dangling one", async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, "a", "b"), { recursive: true });
+    writeFileSync(path.join(dir, "a", "b", "LiCoO2.cif"), readFileSync(path.join(FIX, "LiCoO2.cif")));
+    symlinkSync("..", path.join(dir, "a", "b", "up"));
+    symlinkSync(path.join(dir, "nowhere.cif"), path.join(dir, "a", "gone.cif"));
+    const items: SourceItem[] = [];
+    for await (const it of readSource(dir)) items.push(it);
+    expect(items.map((i) => [i.name, i.error ?? null])).toEqual([
+      ["LiCoO2.cif", null],
+      [path.join(dir, "a", "b", "up"), `folder already read (a symbolic link to ${realpathSync(path.join(dir, "a"))}): skipped`],
+      [path.join(dir, "a", "gone.cif"), "cannot read: ENOENT"],
+    ]);
   });
 
   it("a corrupt or truncated gzip is that item's error; the files after it are still read", async () => {

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { enumerateHops, hopPathway, isElement, noHopsReason, percolationDimension, readStructureFile, Composition, type ElementSymbol } from "@ionrank/crystal";
 import { EmPredictor } from "@ionrank/inference";
@@ -16,16 +16,29 @@ that lets the ion cross the crystal), then by the lowest single hop. Failures ar
 
 const STRUCTURE_FILE = /\.(cif|vasp|poscar|xyz|extxyz|json)(\.gz)?$|^(POSCAR|CONTCAR)/i;
 
-/** Files to screen: folders are searched recursively (as `ionrank import` does), in name order. */
-function expand(paths: readonly string[]): string[] {
-  return paths.flatMap((p) => {
+/**
+ * Files to screen: folders are searched recursively (as `ionrank import` does), in name order. A folder reached
+ * again through a symbolic link is skipped and reported, so a link back up the tree cannot loop forever.
+ */
+function expand(paths: readonly string[], seen = new Set<string>(), skipped: { file: string; reason: string }[] = []): { files: string[]; skipped: { file: string; reason: string }[] } {
+  const files = paths.flatMap((p): string[] => {
     try {
       if (statSync(p).isDirectory()) {
+        const real = realpathSync(p);
+        if (seen.has(real)) {
+          skipped.push({ file: p, reason: `folder already read (a symbolic link to ${real}): skipped` });
+          return [];
+        }
+        seen.add(real);
         return readdirSync(p)
           .sort()
           .flatMap((f) => {
             const q = join(p, f);
-            return statSync(q).isDirectory() ? expand([q]) : STRUCTURE_FILE.test(f) ? [q] : [];
+            try {
+              return statSync(q).isDirectory() ? expand([q], seen, skipped).files : STRUCTURE_FILE.test(f) ? [q] : [];
+            } catch {
+              return [q]; // a dangling link: reported when read
+            }
           });
       }
     } catch {
@@ -33,6 +46,7 @@ function expand(paths: readonly string[]): string[] {
     }
     return [p];
   });
+  return { files, skipped };
 }
 
 interface Ranked {
@@ -53,10 +67,10 @@ export async function screen(argv: readonly string[], out: Output): Promise<numb
   if (args.positionals.length === 0) throw new UsageError("screen needs DIR or FILE...");
   const maxLength = Number(args.flags.get("max-length") ?? 5);
   if (!(maxLength > 0)) throw new UsageError("--max-length must be a positive number of Å");
-  const files = expand(args.positionals);
+  const { files, skipped } = expand(args.positionals);
   if (files.length === 0) throw new UsageError(`no structure files in ${args.positionals.join(", ")}`);
   const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n") });
-  const failures: { file: string; reason: string }[] = [];
+  const failures: { file: string; reason: string }[] = [...skipped];
   const ranked: Ranked[] = [];
   const bar = progressBar("screen", out.stderr);
   try {
@@ -72,14 +86,15 @@ export async function screen(argv: readonly string[], out: Output): Promise<numb
             const results = await Promise.all(analysis.hops.map((h) => predictor.predict(hopPathway(s, h).toPathStructure())));
             // Lowest barrier that percolates: add hops in order of predicted Em until the network spans the crystal.
             const order = analysis.hops.map((h, k) => ({ h, r: results[k]! })).sort((a, b) => a.r.emPredicted - b.r.emPredicted);
+            // The dimension is the one reached at that barrier (as the database's rankings record it), not with every hop.
             let barrier: number | null = null;
             let dim = 0;
-            for (let k = 0; k < order.length; k++) {
+            for (let k = 0; k < order.length && barrier === null; k++) {
               const d = percolationDimension(order.slice(0, k + 1).flatMap((o) => o.h.equivalents));
-              if (d > 0 && barrier === null) {
+              if (d > 0) {
                 barrier = order[k]!.r.emPredicted;
+                dim = d;
               }
-              dim = Math.max(dim, d);
             }
             ranked.push({
               material: name,

@@ -1,5 +1,5 @@
 import { ParseError } from "../errors.js";
-import { resolveElement } from "../elements.js";
+import { parseTypeSymbol, resolveElement } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
 import { Structure, wrap01, type Site } from "../structure.js";
 import type { SymmetryOperation } from "../symmetry.js";
@@ -277,9 +277,10 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     if (speciesText === undefined) {
       throw new ParseError("atom site has neither _atom_site_type_symbol nor _atom_site_label", where(line));
     }
-    let element = resolveElement(speciesText);
-    if (!element && type && label) element = resolveElement(label.text);
-    if (!element) throw new ParseError(`"${speciesText}" does not name an element`, where(line));
+    // A type symbol is read strictly (it states the chemistry); a label only when there is no type symbol.
+    const typed = speciesText === type?.text;
+    const element = typed ? parseTypeSymbol(speciesText) : resolveElement(speciesText);
+    if (!element) throw new ParseError(`${typed ? "_atom_site_type_symbol" : "_atom_site_label"} "${speciesText}" does not name an element`, where(type?.line ?? line));
     const coord = (axis: string): number => {
       const v = row.get(`_atom_site_${xTag}_${axis}`);
       const x = number(v, `_atom_site_${xTag}_${axis}`, file, b.name);

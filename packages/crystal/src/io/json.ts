@@ -1,5 +1,5 @@
 import { ParseError } from "../errors.js";
-import { resolveElement, isElement, type ElementSymbol } from "../elements.js";
+import { isElement, parseTypeSymbol, type ElementSymbol } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
 import { Structure, type Site } from "../structure.js";
 
@@ -183,7 +183,7 @@ function fromOptimade(a: Obj, where: Where): Structure {
       def.symbols.forEach((el, k) => sites.push({ element: el, frac, ...(def.conc[k]! < 1 ? { occupancy: def.conc[k]! } : {}) }));
       return;
     }
-    const el = resolveElement(name);
+    const el = parseTypeSymbol(name);
     if (!el || speciesDefs.size > 0) throw new ParseError(`site ${i}: species "${name}" is not defined`, where);
     sites.push({ element: el, frac });
   });

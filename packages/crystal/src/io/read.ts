@@ -74,12 +74,29 @@ export function readTextFile(path: string): { raw: Buffer; text: string } {
   } catch (e) {
     throw new ParseError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
   }
-  if (raw[0] !== 0x1f || raw[1] !== 0x8b) return { raw, text: raw.toString("utf8") };
+  if (raw[0] !== 0x1f || raw[1] !== 0x8b) return { raw, text: decodeText(raw) };
+  let inflated: Buffer;
   try {
-    return { raw, text: gunzipSync(raw).toString("utf8") };
+    inflated = gunzipSync(raw);
   } catch (e) {
     throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file: path });
   }
+  return { raw, text: decodeText(inflated) };
+}
+
+/**
+ * Bytes → text: UTF-8 (a byte-order mark dropped); a file that is not valid UTF-8 is read as Latin-1, which
+ * keeps every byte (older CIFs put accented author names in Latin-1). Replacement characters would hide a
+ * corrupt species; with every byte kept, the strict symbol readers refuse it by name.
+ */
+export function decodeText(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    text = Buffer.from(bytes).toString("latin1");
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Read every structure in a file (plain or gzip) from disk. */

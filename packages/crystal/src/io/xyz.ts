@@ -1,5 +1,5 @@
 import { ParseError } from "../errors.js";
-import { resolveElement, type ElementSymbol } from "../elements.js";
+import { parseTypeSymbol, type ElementSymbol } from "../elements.js";
 import type { Vec3 } from "../lattice.js";
 import { Structure } from "../structure.js";
 
@@ -52,7 +52,7 @@ export function readExtxyz(text: string, options: { file?: string } = {}): Struc
       const raw = lines[lineIndex];
       if (raw === undefined || raw.trim() === "") throw new ParseError(`frame declares ${n} atoms but the file ends after ${i}`, where(lineIndex - 1));
       const w = raw.trim().split(/\s+/);
-      const el = resolveElement(w[speciesCol] ?? "");
+      const el = parseTypeSymbol(w[speciesCol] ?? "");
       if (!el) throw new ParseError(`"${w[speciesCol] ?? ""}" is not an element`, where(lineIndex));
       const p = [0, 1, 2].map((c) => Number(w[posCol + c]));
       if (!p.every(Number.isFinite) || w[posCol + 2] === undefined) throw new ParseError(`atom ${i + 1} needs three numeric positions`, where(lineIndex));
