@@ -206,8 +206,28 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     }
     // The 20 dataset pathways and the new NASICON hop had no prediction yet.
     expect(state).toMatchObject({ status: "DONE", total: 21, processed: 21, imported: 21, failed: 0 });
-    const live = await gql(`query ($id: ID!) { pathway(id: $id) { prediction { model emPredicted } } }`, { id: pw.id });
+    const live = await gql(`query ($id: ID!) { pathway(id: $id) { prediction { model emPredicted createdAt } } }`, { id: pw.id });
     expect(live.body.data!.pathway.prediction.model).toBe(MODEL);
+    // Predicting a predicted pathway again is skipped, unless replace: true; an unknown id is refused by name.
+    const waitFor = async (id: string) => {
+      let s: Json = null;
+      for (let i = 0; i < 300 && s?.status !== "DONE" && s?.status !== "FAILED"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = (await gql(`query ($id: ID!) { importJob(id: $id) { status total imported } }`, { id })).body.data!.importJob;
+      }
+      return s;
+    };
+    const skipped = await gql(`mutation ($ids: [ID!]) { predict(pathwayIds: $ids) { id } }`, { ids: [pw.id] });
+    expect(await waitFor(skipped.body.data!.predict.id)).toEqual({ status: "DONE", total: 0, imported: 0 });
+    const replaced = await gql(`mutation ($ids: [ID!]) { predict(pathwayIds: $ids, replace: true) { id } }`, { ids: [pw.id] });
+    expect(await waitFor(replaced.body.data!.predict.id)).toEqual({ status: "DONE", total: 1, imported: 1 });
+    const after = await gql(`query ($id: ID!) { pathway(id: $id) { predictions { model emPredicted createdAt } } }`, { id: pw.id });
+    expect(after.body.data!.pathway.predictions).toHaveLength(1);
+    expect(after.body.data!.pathway.predictions[0].emPredicted).toBe(live.body.data!.pathway.prediction.emPredicted);
+    expect(after.body.data!.pathway.predictions[0].createdAt > live.body.data!.pathway.prediction.createdAt).toBe(true);
+    const unknownId = await gql(`mutation { predict(pathwayIds: ["${pw.id}", "no-such-pathway"]) { id } }`);
+    expect(unknownId.body.errors![0]!.extensions.code).toBe("NOT_FOUND");
+    expect(unknownId.body.errors![0]!.message).toMatch(/no pathway no-such-pathway/);
     // The model's applicability warnings are stored with each prediction: of these 20 dataset hops, e-VOPO4_Na_1
     // (0.59 Å) and O-MnPO4_Li (0.82 Å) pass closer than 1 Å to a host atom (@ionrank/crystal's pathClearance).
     const warned = await gql(`{ pathways(filter: { hasDft: true }, first: 100) { edges { node { material { name } prediction { warnings } } } } }`);

@@ -266,8 +266,11 @@ export const typeDefs = /* GraphQL */ `
     importStructures(structures: [StructureInput!]!, ion: String, predict: Boolean): ImportJob!
     addPathway(input: AddPathwayInput!): Pathway!
     labelPathway(id: ID!, label: LabelInput!): Pathway!
-    "Predict these pathways (or all) with the active model; runs as a background job, watch it with importJob."
-    predict(pathwayIds: [ID!], all: Boolean): ImportJob!
+    """
+    Predict these pathways (or all) with the loaded model; runs as a background job, watch it with importJob.
+    Pathways it already predicted are skipped unless replace: true (then the new prediction replaces the old).
+    """
+    predict(pathwayIds: [ID!], all: Boolean, replace: Boolean): ImportJob!
     setActiveModel(model: String!): Model!
   }
 `;

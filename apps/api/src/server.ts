@@ -216,15 +216,21 @@ const resolvers = {
         await ctx.db.prisma.materialRanking.updateMany({ where: { materialId: p.materialId, ion: p.ion }, data: { hasDft: true } });
         return updated;
       }),
-    predict: (_: unknown, a: { pathwayIds?: string[]; all?: boolean }, ctx: Context) =>
+    predict: (_: unknown, a: { pathwayIds?: string[]; all?: boolean; replace?: boolean }, ctx: Context) =>
       guard(async () => {
         requireEditor(ctx);
         const predictor = requirePredictor(ctx);
         if (!a.all && !a.pathwayIds?.length) throw apiError(ErrorCode.BadUserInput, "give pathwayIds, or all: true");
         if (a.all && a.pathwayIds?.length) throw apiError(ErrorCode.BadUserInput, "give pathwayIds or all: true, not both");
+        if (a.pathwayIds?.length) {
+          const ids = [...new Set(a.pathwayIds)];
+          const found = new Set((await ctx.db.prisma.pathway.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((p) => p.id));
+          const missing = ids.filter((id) => !found.has(id));
+          if (missing.length) throw apiError(ErrorCode.NotFound, `no pathway ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ""}`);
+        }
         const j = await ctx.db.prisma.importJob.create({ data: { kind: "predict", status: "QUEUED", source: a.all ? "all" : `${a.pathwayIds!.length} pathways` } });
         // Runs in the background: the client polls importJob(id) for progress.
-        void predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: a.all ? null : a.pathwayIds!, jobId: j.id }).catch(async (e: Error) => {
+        void predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: a.all ? null : a.pathwayIds!, jobId: j.id, skipPredicted: !a.replace }).catch(async (e: Error) => {
           await ctx.db.prisma.importJob.update({ where: { id: j.id }, data: { status: "FAILED", finishedAt: new Date() } }).catch(() => {});
           await ctx.db.prisma.importItemError.create({ data: { jobId: j.id, name: "predict", index: 0, reason: e.message } }).catch(() => {});
         });

@@ -17,6 +17,7 @@ import {
   type StructureFormat,
 } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
+import { yieldToEventLoop } from "./event-loop.js";
 import type { IonRankDb } from "./open.js";
 import { contentHash, isBarrier, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
@@ -41,7 +42,7 @@ export interface ImportOptions {
   onStart?: (jobId: string) => void;
   /** Called after every committed batch. */
   onProgress?: (job: JobCounts) => void;
-  /** Called with the ids of the pathways each batch created (e.g. to predict them). */
+  /** Called with the ids of each batch's pathways, new and already stored (e.g. to predict those not yet predicted). */
   onPathways?: (ids: string[]) => Promise<void>;
   /** Recorded on the job: what was imported. */
   source?: string;
@@ -225,14 +226,17 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
   return out;
 }
 
-/** Write one batch, the job's counters and its errors in one transaction. Returns the new pathway ids. */
-async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: JobCounts): Promise<string[]> {
+/**
+ * Write one batch, the job's counters and its errors in one transaction. Returns the ids of the pathways it
+ * created and of every pathway in the batch (already stored ones included, so a re-import can predict them).
+ */
+async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: JobCounts): Promise<{ created: string[]; all: string[] }> {
   const good = batch.filter((b) => !b.error);
   const mHashes = [...new Set(good.flatMap((b) => b.materials.map((m) => m.contentHash)))];
   const pHashes = [...new Set(good.flatMap((b) => b.pathways.map((p) => p.contentHash)))];
   return db.prisma.$transaction(async (tx) => {
     const existingM = new Map((await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, contentHash: true } })).map((m) => [m.contentHash, m.id]));
-    const existingP = new Set((await tx.pathway.findMany({ where: { contentHash: { in: pHashes } }, select: { contentHash: true } })).map((p) => p.contentHash));
+    const existingP = new Map((await tx.pathway.findMany({ where: { contentHash: { in: pHashes } }, select: { id: true, contentHash: true } })).map((p) => [p.contentHash, p.id]));
     const newM: MaterialRow[] = [];
     const newP: (Omit<PathwayRow, "materialHash"> & { materialId: string })[] = [];
     let imported = 0;
@@ -248,7 +252,7 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
       for (const { materialHash, ...p } of b.pathways) {
         if (existingP.has(p.contentHash)) continue;
         allOld = false;
-        existingP.add(p.contentHash);
+        existingP.set(p.contentHash, p.id);
         newP.push({ ...p, materialId: existingM.get(materialHash)! });
       }
       imported += b.materials.length;
@@ -268,7 +272,7 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     counts.imported += imported;
     counts.duplicates += duplicates;
     counts.failed += errors.length;
-    return newP.map((p) => p.id);
+    return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!) };
   });
 }
 
@@ -299,10 +303,10 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
   const flush = async () => {
     if (batch.length === 0) return;
     const ids = await commit(db, job.id, batch, counts);
-    pathways += ids.length;
+    pathways += ids.created.length;
     batch = [];
     options.onProgress?.({ ...counts });
-    if (ids.length && options.onPathways) await options.onPathways(ids);
+    if (ids.all.length && options.onPathways) await options.onPathways(ids.all);
   };
   try {
     for await (const item of items) {
@@ -313,10 +317,8 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       } catch (e) {
         batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], error: (e as Error).message });
       }
-      // Parsing and hop enumeration are synchronous (up to ~1 s for a large cell) and SQLite writes do not
-      // yield either: give the event loop a turn after every item, so a server importing thousands of files
-      // keeps answering its other requests.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop(); // parsing a large cell and enumerating its hops can take ~1 s
+
       if (batch.length >= batchSize) await flush();
     }
     await flush();

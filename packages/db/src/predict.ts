@@ -5,6 +5,7 @@ import type { Structure } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
+import { yieldToEventLoop } from "./event-loop.js";
 import { isUniqueViolation } from "./repository.js";
 
 /** What the inference service returns per pathway (EmPredictor.predictMany). */
@@ -57,6 +58,7 @@ export async function predictPathways(db: IonRankDb, predict: PredictFn, model: 
     const inputs: { structure: Structure; isImage: Uint8Array }[] = [];
     const ok: typeof rows = [];
     for (const r of rows) {
+      await yieldToEventLoop();
       try {
         inputs.push(pathStructureOf(r.material, r));
         ok.push(r);

@@ -1,5 +1,6 @@
 import { hopPathway, Lattice, percolationDimension, Structure, type ElementSymbol, type Vec3 } from "@ionrank/crystal";
 import type { Material, Pathway } from "./generated/prisma/client.js";
+import { yieldToEventLoop } from "./event-loop.js";
 import type { IonRankDb } from "./open.js";
 import type { StoredStructure } from "./repository.js";
 
@@ -65,6 +66,7 @@ interface HopFigures {
 export async function refreshRankings(db: IonRankDb, materialIds: readonly string[], model: string): Promise<number> {
   let written = 0;
   for (const materialId of new Set(materialIds)) {
+    await yieldToEventLoop();
     const pathways = await db.prisma.pathway.findMany({
       where: { materialId },
       include: { predictions: { where: { model }, orderBy: { createdAt: "desc" }, take: 1 } },

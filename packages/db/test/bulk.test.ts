@@ -99,6 +99,17 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(await db.prisma.importItemNotice.count({ where: { jobId: done.id } })).toBe(1);
   });
 
+  it("hands a re-import's already stored pathways to onPathways too, so importing again with prediction predicts them", async () => {
+    const items = [{ name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }];
+    await importItems(db, items, { ion: "Li" });
+    const stored = (await db.prisma.pathway.findMany({ select: { id: true } })).map((p) => p.id).sort();
+    expect(stored.length).toBeGreaterThan(0);
+    const handed: string[] = [];
+    const again = await importItems(db, items, { ion: "Li", onPathways: async (ids) => void handed.push(...ids) });
+    expect(again).toMatchObject({ duplicates: 1, pathways: 0 });
+    expect(handed.sort()).toEqual(stored);
+  });
+
   it("gives the event loop a turn after every item, so a server stays responsive during a large import", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
     // A macrotask that re-queues itself counts the event-loop turns; each item records the count when it is read.
