@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -204,6 +204,24 @@ describe("ionrank predict / evaluate / screen", () => {
     const pair = run("predict", "--initial", join(dir, "a.json"), "--final", join(dir, "b.json"), "--format", "json");
     expect(pair.status, pair.stderr).toBe(0);
     expect(JSON.parse(pair.stdout)[0].ion).toBe(p.ion);
+    const other = p.ion === "Na" ? "Li" : "Na";
+    const wrongIon = run("predict", "--initial", join(dir, "a.json"), "--final", join(dir, "b.json"), "--ion", other, "--format", "json");
+    expect(wrongIon.status).toBe(1);
+    expect(wrongIon.stderr).toMatch(new RegExp(`the atom that moves between the endpoints is ${p.ion}, not --ion ${other}`));
+  });
+
+  it("predict: a broken dataset entry is that entry's error, whichever entry it is; the others are predicted", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-entries-"));
+    const { atoms: _, ...noAtoms } = train[0] as unknown as { atoms: unknown; sys_name: string };
+    writeFileSync(join(dir, "mixed.json"), JSON.stringify([noAtoms, 42, train[1], null, train[2]]));
+    const r = run("predict", join(dir, "mixed.json"), "--format", "json");
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).map((x: { id: string }) => x.id)).toEqual([train[1]!.sys_name, train[2]!.sys_name]);
+    expect(r.stderr).toMatch(new RegExp(`error: mixed\\.json: ${train[0]!.sys_name}: entry 0 has neither "atoms"`));
+    expect(r.stderr).toMatch(/error: mixed\.json#1: entry 1 is not an object \(got 42\)/);
+    expect(r.stderr).toMatch(/error: mixed\.json#3: entry 3 is not an object \(got null\)/);
+    expect(run("evaluate", "--data", join(dir, "mixed.json"), "--threshold=").status).toBe(2);
+    expect(run("evaluate", "--data", join(dir, "mixed.json"), "--threshold", "-1").status).toBe(2);
   });
 
   it("evaluate on the training file reproduces the model card's figures", () => {
@@ -235,7 +253,12 @@ describe("ionrank predict / evaluate / screen", () => {
     writeFileSync(join(dir, "plain"), "");
     const bad = run("predict", join(dir, "labels.json"), "--format", "csv", "--out", join(dir, "plain", "x.csv"));
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/error: cannot write .*plain\/x\.csv/);
+    expect(bad.stderr).toMatch(/error: cannot write .*plain\/x\.csv: a part of its path is a file, not a folder/);
+    // Written beside the target and renamed into place: nothing partial is left behind.
+    const good = run("predict", join(dir, "labels.json"), "--format", "csv", "--out", join(dir, "rows.csv"));
+    expect(readFileSync(join(dir, "rows.csv"), "utf8").split("\n")[0]).toBe("id,formula,ion,emPredicted,emStd,pGood,model,warnings");
+    expect(good.status, good.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".partial"))).toEqual([]);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -42,10 +42,12 @@ function readJsonFile(file: string): unknown {
 /** Dataset JSON: a list of entries in the 5-image form ({atoms}) or endpoint pairs ({atoms_ini, atoms_fin}). */
 function datasetItems(file: string, doc: unknown[]): PathItem[] {
   return doc.map((raw, i) => {
-    const e = (raw ?? {}) as Record<string, unknown>;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { id: `${basename(file)}#${i}`, error: `entry ${i} is not an object (got ${JSON.stringify(raw)?.slice(0, 40) ?? String(raw)})` };
+    const e = raw as Record<string, unknown>;
     const id = String(e.sys_name ?? e.jid ?? e.id ?? `${basename(file)}#${i}`);
     const lab = label(e);
     try {
+      if (e.atoms === undefined && (e.atoms_ini === undefined || e.atoms_fin === undefined)) throw new Error(`entry ${i} has neither "atoms" (5-image path) nor "atoms_ini" and "atoms_fin" (endpoints)`);
       if (e.atoms_ini !== undefined && e.atoms_fin !== undefined) {
         const [a] = readJsonStructures(e.atoms_ini as never, { file });
         const [b] = readJsonStructures(e.atoms_fin as never, { file });
@@ -69,7 +71,9 @@ export async function loadPathItems(files: readonly string[], opts: { ion?: stri
     try {
       const [a] = await readStructureFile(opts.initial!);
       const [b] = await readStructureFile(opts.final!);
-      out.push(item(`${basename(opts.initial!)}→${basename(opts.final!)}`, Pathway.fromEndpoints(a!, b!).pathway));
+      const p = Pathway.fromEndpoints(a!, b!).pathway;
+      if (opts.ion && p.ion !== opts.ion) throw new CrystalError(`the atom that moves between the endpoints is ${p.ion}, not --ion ${opts.ion}`);
+      out.push(item(`${basename(opts.initial!)}→${basename(opts.final!)}`, p));
     } catch (e) {
       out.push({ id: `${opts.initial} → ${opts.final}`, error: (e as Error).message });
     }
@@ -78,7 +82,9 @@ export async function loadPathItems(files: readonly string[], opts: { ion?: stri
     try {
       if (/\.json(\.gz)?$/i.test(file)) {
         const doc = readJsonFile(file);
-        if (Array.isArray(doc) && doc.length > 0 && typeof doc[0] === "object" && doc[0] !== null && ("atoms" in doc[0] || "atoms_ini" in doc[0])) {
+        // A dataset if any entry looks like one: a broken first entry must not turn the rest into one structure.
+        const isEntry = (x: unknown) => typeof x === "object" && x !== null && ("atoms" in x || "atoms_ini" in x || "atoms_fin" in x);
+        if (Array.isArray(doc) && doc.some(isEntry)) {
           out.push(...datasetItems(file, doc));
           continue;
         }

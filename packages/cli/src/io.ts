@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 
 /** Where a command writes: injected so tests can run commands in-process as well as through the real binary. */
 export interface Output {
@@ -19,11 +19,31 @@ export class OutputError extends Error {
 
 /** Write a command's --out file, creating its folder; a failure names the file and the reason. */
 export function writeOutput(file: string, text: string): void {
+  // Written beside the target and renamed into place: a full disk or a kill never leaves a partial file.
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.partial`);
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
+    const existing = existsSync(file) ? statSync(file) : null;
+    if (existing?.isDirectory()) throw Object.assign(new Error("it is a folder"), { code: "EISDIR" });
+    if (existing && !existing.isFile()) {
+      writeFileSync(file, text); // a device or a pipe (/dev/stdout): written to, never replaced
+      return;
+    }
+    writeFileSync(temp, text);
+    renameSync(temp, file);
   } catch (e) {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // the folder is not there (or not a folder): nothing was written
+    }
     const err = e as NodeJS.ErrnoException;
-    throw new OutputError(`cannot write ${file}: ${err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "it is a folder" : err.message}`);
+    const why =
+      err.code === "EACCES" ? "permission denied"
+      : err.code === "EISDIR" ? "it is a folder"
+      : err.code === "EEXIST" || err.code === "ENOTDIR" ? "a part of its path is a file, not a folder"
+      : err.code === "ENOSPC" ? "no space left on the device"
+      : err.message;
+    throw new OutputError(`cannot write ${file}: ${why}`);
   }
 }

@@ -44,8 +44,9 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
   const args = parseArgs(argv, { values: ["data", "threshold", "out", "model"], booleans: [] });
   const data = args.flags.get("data");
   if (typeof data !== "string") throw new UsageError("evaluate needs --data FILE");
-  const threshold = Number(args.flags.get("threshold") ?? 0.65);
-  if (!Number.isFinite(threshold)) throw new UsageError("--threshold must be a number of eV");
+  const raw = args.flags.get("threshold") ?? "0.65";
+  const threshold = Number(raw);
+  if (typeof raw !== "string" || raw.trim() === "" || !(threshold > 0 && threshold <= 20)) throw new UsageError(`--threshold must be a barrier in eV, 0 < t ≤ 20 (got "${String(raw)}")`);
   const items = await loadPathItems([data], {});
   const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n"), threshold });
   // An entry without a usable label cannot be scored: it is a failure to report, never silently left out.

@@ -69,6 +69,12 @@ export async function predict(argv: readonly string[], out: Output): Promise<num
     ...(initial ? { initial, final: final! } : {}),
     maxLength,
   });
+  // Every input that failed is reported before the output is written, so a failing --out cannot hide them.
+  const failed = items.filter((i) => "error" in i);
+  for (const f of failed) {
+    const why = "error" in f ? f.error : "";
+    out.stderr(`error: ${why.startsWith(f.id) ? why : `${f.id}: ${why}`}\n`);
+  }
   const predictor = await EmPredictor.load(card, { log: (l) => out.stderr(l + "\n") });
   try {
     const rows = (await predictItems(predictor, items)).map(({ target: _t, hopLength: _h, ...r }) => r);
@@ -79,8 +85,6 @@ export async function predict(argv: readonly string[], out: Output): Promise<num
   } finally {
     await predictor.close();
   }
-  const failed = items.filter((i) => "error" in i);
-  for (const f of failed) out.stderr(`error: ${f.id}: ${"error" in f ? f.error : ""}\n`);
   return failed.length > 0 ? 1 : 0;
 }
 
