@@ -87,4 +87,18 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
       expect(r.stderr).toContain(message);
     }
   });
+
+  it("a stage run alone without what the earlier stages write names the stage to run first; only an export reports a card", () => {
+    const work = mkdtempSync(join(tmpdir(), "ionrank-stages-"));
+    const run = (...flags: string[]) =>
+      spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["train", "--em", join(SHARED, "em/train.json"), "--work", work, "--out", join(work, "out"), "--limit", "4", ...flags], { cwd: ROOT, encoding: "utf8" });
+    const exportAlone = run("--stage", "export");
+    expect(exportAlone.status).toBe(1);
+    expect(exportAlone.stderr).toContain(`error: stage export needs ${join(work, "cv-pretrained", "cv.json")}, which stage finetune writes: run --stage finetune first (same --work)`);
+    expect(exportAlone.stderr).not.toMatch(/Traceback/);
+    const featurize = run("--stage", "featurize");
+    expect(featurize.status, featurize.stderr).toBe(0);
+    expect(JSON.parse(featurize.stdout)).toEqual({ card: null });
+    expect(existsSync(join(work, "data-em", "manifest.json"))).toBe(true);
+  });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput, type ImageBonds } from "@ionrank/featurize";
-import { runTrainingCore } from "./python.js";
+import { runTrainingCore, TrainingError } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
 export const STAGES: readonly Stage[] = ["featurize", "pretrain", "finetune", "scratch", "export"];
@@ -59,7 +59,8 @@ export interface TrainOptions {
  * Every stage writes into `work`; a stage whose output exists is skipped, and the Python stages resume
  * from their per-epoch checkpoints, so a killed pipeline continues where it stopped.
  */
-export async function trainPipeline(o: TrainOptions, log: (line: string) => void): Promise<{ card: string }> {
+/** Returns the model card's path, or null when this run did not include the export stage. */
+export async function trainPipeline(o: TrainOptions, log: (line: string) => void): Promise<{ card: string | null }> {
   const stages = new Set(o.stages ?? STAGES);
   const emDir = join(o.work, "data-em");
   const preDir = join(o.work, "data-pretrain");
@@ -67,6 +68,15 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
     "--target", o.size.target ?? "identity", "--dropout", String(o.size.dropout ?? 0)];
   const common = [...size, "--batch-size", String(o.batchSize), "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
   const stage = (s: Stage) => stages.has(s);
+  // A stage run alone needs what the earlier stages wrote: say which, before any work.
+  const needs = (s: Stage, file: string, from: Stage) => {
+    if (stage(s) && !stage(from) && !existsSync(file)) throw new TrainingError(`stage ${s} needs ${file}, which stage ${from} writes: run --stage ${from} first (same --work)`);
+  };
+  needs("pretrain", join(o.work, "data-pretrain", "manifest.json"), "featurize");
+  needs("finetune", join(o.work, "data-em", "manifest.json"), "featurize");
+  needs("scratch", join(o.work, "data-em", "manifest.json"), "featurize");
+  needs("export", join(o.work, "cv-pretrained", "cv.json"), "finetune");
+  if (o.pretrain.length > 0) needs("export", join(o.work, "cv-scratch", "cv.json"), "scratch");
 
   if (stage("featurize")) {
     if (!existsSync(join(emDir, "manifest.json"))) {
@@ -98,12 +108,11 @@ export async function trainPipeline(o: TrainOptions, log: (line: string) => void
     await runTrainingCore(["cv", "--data", emDir, "--out", scratch, ...folds, ...common], log);
   }
   const card = join(o.out, `${o.name}.card.json`);
-  if (stage("export")) {
-    log(`export: ONNX members and ${card}`);
-    await runTrainingCore(
-      ["export", "--data", emDir, "--cv", cv, "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])],
-      log,
-    );
-  }
+  if (!stage("export")) return { card: null }; // no card was written by this run
+  log(`export: ONNX members and ${card}`);
+  await runTrainingCore(
+    ["export", "--data", emDir, "--cv", cv, "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])],
+    log,
+  );
   return { card };
 }
