@@ -44,7 +44,8 @@ export function parseTypeSymbol(text: string): ElementSymbol | undefined {
 
 export function resolveElement(species: string): ElementSymbol | undefined {
   // "Cö1" (a mis-decoded "Co1") must not become carbon.
-  if (/^\s*[A-Za-z]{0,2}[^\x00-\x7F]/.test(species)) return undefined;
+  const next = /^\s*[A-Za-z]{0,2}(.?)/su.exec(species)?.[1] ?? "";
+  if (next !== "" && next.charCodeAt(0) > 0x7f) return undefined;
   const m = /^\s*([A-Za-z]{1,2})/.exec(species);
   if (!m) return undefined;
   const letters = m[1]!;
