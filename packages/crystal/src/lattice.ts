@@ -16,6 +16,9 @@ export interface LatticeParameters {
 
 const DEG = Math.PI / 180;
 
+/** Longest lattice vector accepted, Å: far beyond any crystal cell or supercell used for screening. */
+export const MAX_CELL_LENGTH = 10_000;
+
 /**
  * A periodic lattice. `matrix` rows are the lattice vectors a, b, c in Å (Cartesian),
  * so a Cartesian position is frac · matrix.
@@ -34,6 +37,9 @@ export class Lattice {
     if (m.flat().some((x) => !Number.isFinite(x))) {
       throw new InvalidStructureError("lattice vectors contain a non-finite number");
     }
+    // Beyond this no crystal cell, and the volume overflows (1e200 Å vectors gave "volume NaN").
+    const longest = Math.max(...m.map((r) => Math.hypot(r[0], r[1], r[2])));
+    if (longest > MAX_CELL_LENGTH) throw new InvalidStructureError(`a lattice vector is ${longest.toPrecision(3)} Å long, more than ${MAX_CELL_LENGTH} Å: not a crystal cell (wrong scale factor or units?)`);
     const det = det3(m);
     if (!(Math.abs(det) > 1e-6)) {
       throw new InvalidStructureError(`lattice vectors are (nearly) coplanar: volume ${det.toPrecision(3)} Å³`);

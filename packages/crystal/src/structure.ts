@@ -40,6 +40,10 @@ export class Structure {
       if (s.frac.length !== 3 || !s.frac.every(Number.isFinite)) {
         throw new InvalidStructureError(`site ${i} (${s.element}): fractional coordinates must be three finite numbers`);
       }
+      // Far outside the cell, wrapping loses every significant digit (and symmetry search fails obscurely).
+      if (s.frac.some((x) => Math.abs(x) > 1e4)) {
+        throw new InvalidStructureError(`site ${i} (${s.element}): fractional coordinate ${s.frac.find((x) => Math.abs(x) > 1e4)} is more than 10,000 cells away: not a position in this cell`);
+      }
       const occ = s.occupancy ?? 1;
       if (!(occ > 0 && occ <= 1 + OCCUPANCY_TOLERANCE)) {
         throw new InvalidStructureError(`site ${i} (${s.element}): occupancy ${occ} is outside (0, 1]`);

@@ -104,6 +104,16 @@ describe("text encodings and species that do not name an element", () => {
   });
 });
 
+describe("numbers no crystal has", () => {
+  it("refuses lattice vectors beyond 10,000 Å and positions beyond 10,000 cells, saying so", () => {
+    expect(() => new Lattice([[1e200, 0, 0], [0, 3, 0], [0, 0, 3]])).toThrowError(/a lattice vector is 1\.00e\+200 Å long, more than 10000 Å: not a crystal cell/);
+    const poscar = (scale: string, x = "0") => `LiCl\n${scale}\n4 0 0\n0 4 0\n0 0 4\nLi Cl\n1 1\nDirect\n${x} 0 0\n0.5 0.5 0.5\n`;
+    expect(() => readPoscar(poscar("1e200"))).toThrowError(/not a crystal cell \(wrong scale factor or units\?\)/);
+    expect(() => readPoscar(poscar("1", "1e15"))).toThrowError(/fractional coordinate 1000000000000000 is more than 10,000 cells away/);
+    expect(readPoscar(poscar("1", "2.5")).sites[0]!.frac[0]).toBe(2.5);
+  });
+});
+
 describe("CIF details", () => {
   it("reads uncertainties, oxidation-state type symbols, labels, any column order and CIF 2.0 syntax", () => {
     const cif = `#\\#CIF_2.0
