@@ -193,6 +193,13 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     expect(add.body.errors).toBeUndefined();
     const pw = add.body.data!.addPathway;
     expect(pw.hopLength).toBeGreaterThan(1);
+    // The same hop given from its other end (or any symmetry copy of it) is that pathway, not a second one.
+    const reverse = await gql(`mutation ($i: AddPathwayInput!) { addPathway(input: $i) { id } }`, {
+      i: { materialId: nasicon.id, ion: "Li", fromSite: li[1].i, toSite: li[0].i, image: [0, 0, 0] },
+    });
+    expect(reverse.body.data!.addPathway.id).toBe(pw.id);
+    const eq = await gql(`query ($id: ID!) { pathway(id: $id) { multiplicity } }`, { id: pw.id });
+    expect(eq.body.data!.pathway.multiplicity).toBeGreaterThanOrEqual(1);
     const label = await gql(`mutation ($id: ID!) { labelPathway(id: $id, label: { emDft: 0.42, citation: "doi:10.1000/example", functional: "PBE" }) { emDft emDftSource } }`, { id: pw.id });
     expect(label.body.data!.labelPathway).toEqual({ emDft: 0.42, emDftSource: "doi:10.1000/example; PBE" });
     const noSource = await gql(`mutation ($id: ID!) { labelPathway(id: $id, label: { emDft: 0.42, citation: " ", functional: "PBE" }) { emDft } }`, { id: pw.id });

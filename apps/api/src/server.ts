@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap } from "@apollo/server";
 import DataLoader from "dataloader";
 import { GraphQLError } from "graphql";
-import { isElement, Lattice } from "@ionrank/crystal";
+import { enumerateHops, isElement, Lattice, type ElementSymbol } from "@ionrank/crystal";
 
 /** Longest hop a user may add by hand, Å. */
 const MAX_HOP_LENGTH = 20;
@@ -185,6 +185,7 @@ const resolvers = {
         const s = structureOf(m);
         let initial: [number, number, number];
         let final: [number, number, number];
+        let symmetry: { equivalents: { i: number; j: number; n: number[] }[]; multiplicity: number } | null = null;
         if (i.fromSite != null || i.toSite != null) {
           const from = s.sites[i.fromSite ?? -1];
           const to = s.sites[i.toSite ?? -1];
@@ -193,6 +194,25 @@ const resolvers = {
           const n = i.image ? vec(i.image, "image") : [0, 0, 0];
           initial = [...from.frac] as [number, number, number];
           final = to.frac.map((x, k) => x + n[k]!) as [number, number, number];
+          // A hop between two ion sites is one of the structure's symmetry-distinct hops: find its class, so a
+          // copy of a stored hop is that pathway (not a second one) and a new one gets its equivalents.
+          const length = s.lattice.toCartesian(final.map((x, k) => x - initial[k]!)).reduce((acc, x) => acc + x * x, 0) ** 0.5;
+          if (length > 0.1 && length <= MAX_HOP_LENGTH && s.isOrdered) {
+            const same = (e: { i: number; j: number; n: ArrayLike<number> }) =>
+              (e.i === i.fromSite && e.j === i.toSite && [0, 1, 2].every((k) => e.n[k] === n[k])) || (e.i === i.toSite && e.j === i.fromSite && [0, 1, 2].every((k) => e.n[k] === -n[k]!));
+            let hop;
+            try {
+              hop = enumerateHops(s, i.ion as ElementSymbol, { maxLength: length + 1e-3 }).hops.find((h) => h.equivalents.some(same));
+            } catch {
+              hop = undefined; // e.g. too many hops to classify: stored as given, without its equivalents
+            }
+            if (hop) {
+              symmetry = { equivalents: hop.equivalents.map((e) => ({ i: e.i, j: e.j, n: [...e.n] })), multiplicity: hop.multiplicity };
+              const stored = await ctx.db.prisma.pathway.findMany({ where: { materialId: m.id, ion: i.ion } });
+              const copy = stored.find((p) => (JSON.parse(p.equivalents) as { i: number; j: number; n: number[] }[]).some(same));
+              if (copy) return copy;
+            }
+          }
         } else {
           initial = vec(i.initial, "initial");
           final = vec(i.final, "final");
@@ -201,7 +221,7 @@ const resolvers = {
         if (!(hopLength > 0.1)) throw apiError(ErrorCode.BadUserInput, "initial and final are the same position");
         if (hopLength > MAX_HOP_LENGTH) throw apiError(ErrorCode.BadUserInput, `the hop is ${hopLength.toFixed(2)} Å long; at most ${MAX_HOP_LENGTH} Å (the model was trained on 1.5–9 Å hops)`);
         const images = [0, 0.25, 0.5, 0.75, 1].map((t) => initial.map((x, k) => x + t * (final[k]! - x)) as [number, number, number]);
-        const r = await upsertPathway(ctx.db, { materialId: m.id, ion: i.ion, initial, final, images, hopLength });
+        const r = await upsertPathway(ctx.db, { materialId: m.id, ion: i.ion, initial, final, images, hopLength, ...(symmetry ?? {}) });
         return ctx.db.prisma.pathway.findUnique({ where: { id: r.id } });
       }),
     labelPathway: (_: unknown, a: { id: string; label: { emDft: number; citation: string; functional: string } }, ctx: Context) =>
