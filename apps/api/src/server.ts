@@ -171,7 +171,7 @@ const resolvers = {
         const predictor = a.predict ? requirePredictor(ctx) : null;
         const r = await importStructureTexts(ctx.db, a.structures, {
           ion: a.ion ?? null,
-          ...(predictor ? { onPathways: async (ids: string[]) => void (await predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: ids })) } : {}),
+          ...(predictor ? { onPathways: (ids: string[]) => predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: ids }) } : {}),
         });
         return job((await ctx.db.prisma.importJob.findUnique({ where: { id: r.id } }))!);
       }),

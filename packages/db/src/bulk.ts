@@ -42,8 +42,11 @@ export interface ImportOptions {
   onStart?: (jobId: string) => void;
   /** Called after every committed batch. */
   onProgress?: (job: JobCounts) => void;
-  /** Called with the ids of each batch's pathways, new and already stored (e.g. to predict those not yet predicted). */
-  onPathways?: (ids: string[]) => Promise<void>;
+  /**
+   * Called with the ids of each batch's pathways, new and already stored (e.g. to predict those not yet
+   * predicted); the pathways it reports as failed become notices on the item that holds them.
+   */
+  onPathways?: (ids: string[]) => Promise<void | { failed: readonly { pathwayId: string; reason: string }[] }>;
   /** Recorded on the job: what was imported. */
   source?: string;
 }
@@ -230,7 +233,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
  * Write one batch, the job's counters and its errors in one transaction. Returns the ids of the pathways it
  * created and of every pathway in the batch (already stored ones included, so a re-import can predict them).
  */
-async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: JobCounts): Promise<{ created: string[]; all: string[] }> {
+async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: JobCounts): Promise<{ created: string[]; all: string[]; owner: Map<string, Prepared> }> {
   const good = batch.filter((b) => !b.error);
   const mHashes = [...new Set(good.flatMap((b) => b.materials.map((m) => m.contentHash)))];
   const pHashes = [...new Set(good.flatMap((b) => b.pathways.map((p) => p.contentHash)))];
@@ -272,7 +275,9 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     counts.imported += imported;
     counts.duplicates += duplicates;
     counts.failed += errors.length;
-    return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!) };
+    const owner = new Map<string, Prepared>();
+    for (const b of good) for (const p of b.pathways) if (!owner.has(existingP.get(p.contentHash)!)) owner.set(existingP.get(p.contentHash)!, b);
+    return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!), owner };
   });
 }
 
@@ -306,7 +311,15 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
     pathways += ids.created.length;
     batch = [];
     options.onProgress?.({ ...counts });
-    if (ids.all.length && options.onPathways) await options.onPathways(ids.all);
+    if (ids.all.length && options.onPathways) {
+      const result = await options.onPathways(ids.all);
+      // A pathway stored but not predicted is said, on the item it came from.
+      const notices = (result?.failed ?? []).map((f) => {
+        const item = ids.owner.get(f.pathwayId);
+        return { jobId: job.id, name: item?.name ?? `pathway ${f.pathwayId}`, index: item?.index ?? -1, message: `pathway ${f.pathwayId} could not be predicted: ${f.reason}` };
+      });
+      if (notices.length) await db.prisma.importItemNotice.createMany({ data: notices });
+    }
   };
   try {
     for await (const item of items) {

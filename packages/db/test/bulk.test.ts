@@ -110,6 +110,22 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(handed.sort()).toEqual(stored);
   });
 
+  it("a pathway imported with prediction that cannot be predicted is a notice on its item, not silently unpredicted", async () => {
+    const items = [{ name: "NaCl.cif", text: readFileSync(path.join(FIX, "NaCl.cif"), "utf8") }, { name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }];
+    // A stand-in predictor that cannot predict sodium hops.
+    const predict = async (xs: { structure: { sites: { element: string }[] }; isImage: Uint8Array }[]) =>
+      xs.map((x) => (x.structure.sites[0]!.element === "Na" ? new Error("Na is outside this model") : { emPredicted: 0.3, emStd: 0.05, pGood: 0.9, model: "stub@1" }));
+    const ionOf = async (ion: "Li" | "Na") => importItems(db, items, { ion, onPathways: (ids) => predictPathways(db, predict as never, "stub@1", { pathwayIds: ids }) });
+    const na = await ionOf("Na");
+    const naHops = await db.prisma.pathway.count({ where: { ion: "Na" } });
+    expect(naHops).toBeGreaterThan(0);
+    expect(na.notices).toHaveLength(naHops);
+    expect(na.notices.every((n) => n.name === "NaCl.cif" && n.index === 0 && /^pathway \S+ could not be predicted: Na is outside this model$/.test(n.message))).toBe(true);
+    const li = await ionOf("Li");
+    expect(li.notices).toEqual([]);
+    expect(await db.prisma.prediction.count()).toBe(await db.prisma.pathway.count({ where: { ion: "Li" } }));
+  });
+
   it("gives the event loop a turn after every item, so a server stays responsive during a large import", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
     // A macrotask that re-queues itself counts the event-loop turns; each item records the count when it is read.

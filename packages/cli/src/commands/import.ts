@@ -44,7 +44,7 @@ export async function importCommand(argv: readonly string[], out: Output): Promi
         source: resolve(p),
         onStart: (id) => out.stderr(`job ${id}: importing ${p}\n`),
         onProgress: (c) => quiet || out.stderr(`\rimport ${p}: ${c.processed} read, ${c.imported} stored (${c.duplicates} already there), ${c.failed} failed   `),
-        ...(predictor ? { onPathways: async (ids: string[]) => void (await predictPathways(db, (xs) => predictor!.predictMany(xs), predictor!.modelVersion, { pathwayIds: ids })) } : {}),
+        ...(predictor ? { onPathways: (ids: string[]) => predictPathways(db, (xs) => predictor!.predictMany(xs), predictor!.modelVersion, { pathwayIds: ids }) } : {}),
       });
       if (!quiet) out.stderr("\n");
       failed += r.failed;
