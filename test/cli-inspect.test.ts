@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -44,6 +44,22 @@ describe("npx ionrank inspect", () => {
     expect(lines[0]).toContain("broken.cif");
     expect(lines[0]).toMatch(/block x, line 4: _cell_length_c is "five", not a number/);
     expect(lines[1]).toContain("missing.cif");
+  });
+
+  it("one bad block of a multi-structure CIF is reported; the good blocks are printed and predicted", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-"));
+    const good = readFileSync(join(FIX, "LiCoO2.cif"), "utf8");
+    const two = join(dir, "two.cif");
+    writeFileSync(two, `${good}\n${good.replace("data_LiCoO2", "data_broken").replace(/_cell_length_b\s+\S+/, "_cell_length_b abc")}`);
+    const r = ionrank("inspect", two, "--json");
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).block)).toEqual(["LiCoO2"]);
+    expect(r.stderr).toMatch(/two\.cif, block broken, line \d+: _cell_length_b is "abc", not a number/);
+    const p = ionrank("predict", two, "--ion", "Li", "--format", "json");
+    expect(p.code).toBe(1);
+    expect(JSON.parse(p.stdout).length).toBeGreaterThan(0);
+    expect(JSON.parse(p.stdout).every((x: { id: string }) => x.id.startsWith("two.cif[LiCoO2]#"))).toBe(true);
+    expect(p.stderr).toMatch(/error: .*block broken/);
   });
 
   it("reads the shared training data (559 JARVIS entries) and VASP 4 POSCARs with --species", () => {

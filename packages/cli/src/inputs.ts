@@ -9,7 +9,9 @@ import {
   parseJsonText,
   Pathway,
   readJsonStructures,
+  ParseError,
   readStructureFile,
+  readStructureFileEntries,
   readTextFile,
   type ElementSymbol,
 } from "@ionrank/crystal";
@@ -89,9 +91,14 @@ export async function loadPathItems(files: readonly string[], opts: { ion?: stri
           continue;
         }
       }
-      const structures = await readStructureFile(file);
+      // Block by block: one bad block of a multi-structure CIF is that block's error, not the file's.
+      const structures = await readStructureFileEntries(file);
       structures.forEach((s, k) => {
-        const name = structures.length > 1 ? `${basename(file)}[${s.source?.block ?? k}]` : basename(file);
+        const name = structures.length > 1 ? `${basename(file)}[${(s instanceof ParseError ? s.block : s.source?.block) ?? k}]` : basename(file);
+        if (s instanceof ParseError) {
+          out.push({ id: name, error: s.message });
+          return;
+        }
         try {
           if (opts.ion) {
             if (!isElement(opts.ion)) throw new CrystalError(`--ion ${opts.ion} is not an element`);

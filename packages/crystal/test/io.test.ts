@@ -14,7 +14,9 @@ import {
   ParseError,
   parseSymmetryOperation,
   readCif,
+  readCifEntries,
   readJsonStructures,
+  readStructureEntries,
   readPoscar,
   readStructures,
   toJarvisAtoms,
@@ -101,6 +103,18 @@ describe("text encodings and species that do not name an element", () => {
     expect(parseTypeSymbol("Co_oct")).toBeUndefined();
     expect(resolveElement("Co_oct")).toBe("Co");
     expect(resolveElement("C\ufffd1")).toBeUndefined();
+  });
+});
+
+describe("multi-structure files, block by block", () => {
+  it("readCifEntries gives each block its Structure or the ParseError naming it; readCif still refuses the file", () => {
+    const good = readFileSync(new URL("./fixtures/LiCoO2.cif", import.meta.url), "utf8");
+    const bad = good.replace("data_LiCoO2", "data_broken").replace(/_cell_length_b\s+\S+/, "_cell_length_b abc");
+    const entries = readCifEntries(`${good}\n${bad}\n${good.replace("data_LiCoO2", "data_again")}`, { file: "two.cif" });
+    expect(entries.map((e) => (e instanceof ParseError ? `error ${e.block}` : e.source?.block))).toEqual(["LiCoO2", "error broken", "again"]);
+    expect((entries[1] as ParseError).message).toMatch(/^two\.cif, block broken, line \d+: _cell_length_b is "abc", not a number/);
+    expect(() => readCif(`${good}\n${bad}`)).toThrowError(ParseError);
+    expect(readStructureEntries(`${good}\n${bad}`, { file: "x.cif" })).toHaveLength(2);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   ParseError,
   Pathway as CrystalPathway,
   readJsonStructures,
-  readStructures,
+  readStructureEntries,
   type ElementSymbol,
   type Structure,
   type StructureFormat,
@@ -116,6 +116,8 @@ interface Prepared {
   materials: MaterialRow[];
   pathways: PathwayRow[];
   notices: string[];
+  /** Blocks of a multi-structure item that could not be stored (the item's good blocks are). */
+  blockErrors: { name: string; reason: string }[];
   error?: string;
 }
 
@@ -157,7 +159,7 @@ const isDatasetEntry = (e: unknown): e is { atoms: unknown; target?: number; sys
 /** Validate one item and turn it into rows (throws with the reason when it is bad). */
 function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymbol | null): Omit<Prepared, "index"> {
   if (item.error) throw new ParseError(item.error);
-  const out: Omit<Prepared, "index"> = { name: item.name, materials: [], pathways: [], notices: [] };
+  const out: Omit<Prepared, "index"> = { name: item.name, materials: [], pathways: [], notices: [], blockErrors: [] };
   if (isDatasetEntry(item.entry)) {
     // A NEB dataset entry: the 5-image path structure with its DFT barrier.
     const e = item.entry;
@@ -193,39 +195,48 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
     });
     return out;
   }
-  const structures =
+  const entries =
     item.entry !== undefined
       ? readJsonStructures(item.entry as never, { file: item.name })
-      : readStructures(item.text ?? "", { file: item.name, ...(item.format ? { format: item.format as StructureFormat } : {}) });
-  if (structures.length === 0) throw new ParseError("no structure found");
-  for (const s of structures) {
-    if (s.length === 0) throw new ParseError("structure has no sites");
-    s.assertSeparated("Import");
-    // A structure without the ion is still a material; it just has no hops of that ion to enumerate.
-    const hops = ion && s.sites.some((x) => x.element === ion) ? enumerateHops(s, ion) : null;
-    const name = structures.length > 1 ? `${item.name} [${s.source?.block ?? structures.indexOf(s)}]` : item.name;
-    const m = materialRow(s, name, { spaceGroup: hops?.spaceGroup.number ?? null });
-    out.materials.push(m);
-    // Stored, but the user asked for this ion's hops and there are none: say so and why.
-    if (hops && hops.hops.length === 0) out.notices.push(`${structures.length > 1 ? `${name}: ` : ""}${noHopsReason(hops)}; stored without ${ion} pathways`);
-    for (const h of hops?.hops ?? []) {
-      const images = [0, 0.25, 0.5, 0.75, 1].map((t) => h.from.map((x, a) => x + t * (h.to[a]! - x)));
-      out.pathways.push({
-        id: randomUUID(),
-        materialHash: m.contentHash,
-        ion: ion!,
-        initial: JSON.stringify(h.from),
-        final: JSON.stringify(h.to),
-        images: JSON.stringify(images),
-        hopLength: h.length,
-        multiplicity: h.multiplicity,
-        emDft: null,
-        emDftSource: null,
-        equivalents: JSON.stringify(h.equivalents),
-        contentHash: pathwayHash(m.contentHash, ion!, h.from, h.to, images),
+      : readStructureEntries(item.text ?? "", { file: item.name, ...(item.format ? { format: item.format as StructureFormat } : {}) });
+  if (entries.length === 0) throw new ParseError("no structure found");
+  const multi = entries.length > 1;
+  entries.forEach((s, k) => {
+    const name = multi ? `${item.name} [${(s instanceof ParseError ? s.block : s.source?.block) ?? k}]` : item.name;
+    try {
+      if (s instanceof ParseError) throw s;
+      if (s.length === 0) throw new ParseError("structure has no sites");
+      s.assertSeparated("Import");
+      // A structure without the ion is still a material; it just has no hops of that ion to enumerate.
+      const hops = ion && s.sites.some((x) => x.element === ion) ? enumerateHops(s, ion) : null;
+      const m = materialRow(s, name, { spaceGroup: hops?.spaceGroup.number ?? null });
+      const pathways = (hops?.hops ?? []).map((h): PathwayRow => {
+        const images = [0, 0.25, 0.5, 0.75, 1].map((t) => h.from.map((x, a) => x + t * (h.to[a]! - x)));
+        return {
+          id: randomUUID(),
+          materialHash: m.contentHash,
+          ion: ion!,
+          initial: JSON.stringify(h.from),
+          final: JSON.stringify(h.to),
+          images: JSON.stringify(images),
+          hopLength: h.length,
+          multiplicity: h.multiplicity,
+          emDft: null,
+          emDftSource: null,
+          equivalents: JSON.stringify(h.equivalents),
+          contentHash: pathwayHash(m.contentHash, ion!, h.from, h.to, images),
+        };
       });
+      out.materials.push(m);
+      out.pathways.push(...pathways);
+      // Stored, but the user asked for this ion's hops and there are none: say so and why.
+      if (hops && hops.hops.length === 0) out.notices.push(`${multi ? `${name}: ` : ""}${noHopsReason(hops)}; stored without ${ion} pathways`);
+    } catch (e) {
+      if (!multi) throw e;
+      // One bad block of a multi-structure file is that block's error; the good blocks are stored.
+      out.blockErrors.push({ name, reason: (e as Error).message });
     }
-  }
+  });
   return out;
 }
 
@@ -263,7 +274,7 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     }
     if (newM.length) await tx.material.createMany({ data: newM });
     if (newP.length) await tx.pathway.createMany({ data: newP });
-    const errors = batch.filter((b) => b.error).map((b) => ({ jobId, name: b.name, index: b.index, reason: b.error! }));
+    const errors = batch.flatMap((b) => (b.error ? [{ jobId, name: b.name, index: b.index, reason: b.error }] : b.blockErrors.map((x) => ({ jobId, name: x.name, index: b.index, reason: x.reason }))));
     if (errors.length) await tx.importItemError.createMany({ data: errors });
     const notices = good.flatMap((b) => b.notices.map((message) => ({ jobId, name: b.name, index: b.index, message })));
     if (notices.length) await tx.importItemNotice.createMany({ data: notices });
@@ -328,7 +339,7 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       try {
         batch.push({ index: i, ...prepare(item, ion) });
       } catch (e) {
-        batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], error: (e as Error).message });
+        batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], blockErrors: [], error: (e as Error).message });
       }
       await yieldToEventLoop(); // parsing a large cell and enumerating its hops can take ~1 s
 

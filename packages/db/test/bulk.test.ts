@@ -126,6 +126,16 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(await db.prisma.prediction.count()).toBe(await db.prisma.pathway.count({ where: { ion: "Li" } }));
   });
 
+  it("one bad block of a multi-structure CIF is that block's error; the file's good blocks are stored", async () => {
+    const good = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const bad = good.replace("data_LiCoO2", "data_broken").replace(/_cell_length_b\s+\S+/, "_cell_length_b abc");
+    const done = await importItems(db, [{ name: "two.cif", text: `${good}\n${bad}` }], { ion: "Li" });
+    expect(done).toMatchObject({ status: "DONE", imported: 1, failed: 1 });
+    expect(done.errors).toEqual([{ name: "two.cif [broken]", index: 0, reason: expect.stringMatching(/block broken, line \d+: _cell_length_b is "abc", not a number/) }]);
+    expect((await db.prisma.material.findMany()).map((m) => m.name)).toEqual(["two.cif [LiCoO2]"]);
+    expect(await db.prisma.pathway.count()).toBeGreaterThan(0);
+  });
+
   it("gives the event loop a turn after every item, so a server stays responsive during a large import", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
     // A macrotask that re-queues itself counts the event-loop turns; each item records the count when it is read.

@@ -1,4 +1,4 @@
-import { Composition, ParseError, readStructureFile, type Structure } from "@ionrank/crystal";
+import { Composition, ParseError, readStructureFileEntries, type Structure } from "@ionrank/crystal";
 import { parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
@@ -45,8 +45,13 @@ export async function inspect(argv: readonly string[], out: Output): Promise<num
   let failed = 0;
   for (const file of args.positionals) {
     try {
-      const structures = await readStructureFile(file, typeof species === "string" ? { species: species.split(",") } : {});
+      const structures = await readStructureFileEntries(file, typeof species === "string" ? { species: species.split(",") } : {});
       for (const s of structures) {
+        if (s instanceof ParseError) {
+          failed++; // one bad block of a multi-structure file: reported, the other blocks still printed
+          out.stderr(`error: ${s.message.replace(/\n/g, " ")}\n`);
+          continue;
+        }
         const d = describeStructure(s, file);
         if (json) out.stdout(JSON.stringify(d) + "\n");
         else {

@@ -1,6 +1,6 @@
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { enumerateHops, hopPathway, isElement, noHopsReason, percolationDimension, readStructureFile, Composition, type ElementSymbol } from "@ionrank/crystal";
+import { enumerateHops, hopPathway, isElement, noHopsReason, ParseError, percolationDimension, readStructureFileEntries, Composition, type ElementSymbol } from "@ionrank/crystal";
 import { EmPredictor } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { progressBar } from "../progress.js";
@@ -77,9 +77,13 @@ export async function screen(argv: readonly string[], out: Output): Promise<numb
     let done = 0;
     for (const file of files) {
       try {
-        const structures = await readStructureFile(file);
+        const structures = await readStructureFileEntries(file);
         for (const s of structures) {
-          const name = structures.length > 1 ? `${basename(file)}[${s.source?.block ?? ""}]` : basename(file);
+          const name = structures.length > 1 ? `${basename(file)}[${(s instanceof ParseError ? s.block : s.source?.block) ?? ""}]` : basename(file);
+          if (s instanceof ParseError) {
+            failures.push({ file: name, reason: s.message }); // a bad block of a multi-structure file; the rest go on
+            continue;
+          }
           try {
             const analysis = enumerateHops(s, ion as ElementSymbol, { maxLength });
             if (analysis.hops.length === 0) throw new Error(noHopsReason(analysis));

@@ -1,4 +1,4 @@
-import { ParseError } from "../errors.js";
+import { CrystalError, ParseError } from "../errors.js";
 import { parseTypeSymbol, resolveElement } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
 import { Structure, wrap01, type Site } from "../structure.js";
@@ -198,13 +198,30 @@ export function parseCifBlocks(text: string, file?: string): CifBlock[] {
 
 /** Read every data block of a CIF that describes a structure. Blocks without atom sites are skipped. */
 export function readCif(text: string, options: CifReadOptions = {}): Structure[] {
+  const entries = readCifEntries(text, options);
+  const bad = entries.find((e) => e instanceof ParseError);
+  if (bad) throw bad;
+  return entries as Structure[];
+}
+
+/**
+ * The same, block by block: each structure block becomes its Structure or the ParseError that names what is
+ * wrong with it, so one bad block of a multi-structure file does not cost the good ones. A file whose syntax
+ * is broken (block boundaries unknown) still throws.
+ */
+export function readCifEntries(text: string, options: CifReadOptions = {}): (Structure | ParseError)[] {
   const file = options.file;
   const blocks = parseCifBlocks(text, file);
   if (blocks.length === 0) throw new ParseError("no data_ block found: not a CIF", { file });
-  const out: Structure[] = [];
+  const out: (Structure | ParseError)[] = [];
   for (const b of blocks) {
     if (!hasTag(b, "_atom_site_fract_x") && !hasTag(b, "_atom_site_cartn_x")) continue;
-    out.push(blockToStructure(b, file, options.mergeTolerance ?? 0.01));
+    try {
+      out.push(blockToStructure(b, file, options.mergeTolerance ?? 0.01));
+    } catch (e) {
+      if (!(e instanceof CrystalError)) throw e;
+      out.push(e instanceof ParseError ? e : new ParseError(e.message, { file, block: b.name }));
+    }
   }
   if (out.length === 0) throw new ParseError("no data block has atom sites (_atom_site_fract_x)", { file });
   return out;

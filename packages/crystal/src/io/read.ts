@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { CrystalError, ParseError } from "../errors.js";
 import type { Structure } from "../structure.js";
-import { readCif } from "./cif.js";
+import { readCif, readCifEntries } from "./cif.js";
 import { readJsonStructures } from "./json.js";
 import { readPoscar } from "./poscar.js";
 import { readExtxyz } from "./xyz.js";
@@ -61,6 +61,27 @@ export function readStructures(text: string, options: ReadOptions = {}): Structu
     // Anything else escaping a reader is a bug in IonRank, but the caller still gets a ParseError naming the input.
     throw new ParseError(`unexpected error while reading ${format}: ${(e as Error).message}`, { ...(file !== undefined ? { file } : {}) });
   }
+}
+
+/**
+ * Read every structure in a text, entry by entry: a multi-block CIF gives each block's Structure or the
+ * ParseError naming what is wrong with that block; other formats give their structures (a bad file throws).
+ */
+export function readStructureEntries(text: string, options: ReadOptions = {}): (Structure | ParseError)[] {
+  const file = options.file;
+  const format = options.format ?? detectFormat(text, file);
+  if (format !== "cif") return readStructures(text, { ...options, format });
+  try {
+    return readCifEntries(text, { ...(file !== undefined ? { file } : {}) });
+  } catch (e) {
+    if (e instanceof ParseError) throw e;
+    throw new ParseError(e instanceof CrystalError ? e.message : `unexpected error while reading cif: ${(e as Error).message}`, { ...(file !== undefined ? { file } : {}) });
+  }
+}
+
+/** readStructureEntries of a file (plain or gzip) on disk. */
+export async function readStructureFileEntries(path: string, options: Omit<ReadOptions, "file"> = {}): Promise<(Structure | ParseError)[]> {
+  return readStructureEntries(readTextFile(path).text, { ...options, file: path });
 }
 
 /**
