@@ -120,6 +120,13 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     expect(clear.warnings).toEqual([]);
   });
 
+  it("warns when the host itself is not physical (atoms on top of each other), as in three entries of the published Em set", async () => {
+    const overlapping = train.findIndex((e) => e.sys_name === "Na4MnAlP3O12_1");
+    const r = await batched.predict(pathInput(path(overlapping)));
+    expect(r.warnings[0]).toBe("host sites 3 (Na) and 6 (Na) are 0.014 Å apart, closer than 0.5 Å: not a physical structure, the prediction means little");
+    expect(Number.isFinite(r.emPredicted)).toBe(true);
+  });
+
   it("falls back from CUDA to CPU with a reason, and fails clearly at load time on a broken model", async () => {
     const gpu = await EmPredictor.load(MODEL, { provider: "cuda", workers: 1, log: (l) => logs.push(l) });
     expect(gpu.provider).toBe("cpu");

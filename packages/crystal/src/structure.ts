@@ -137,11 +137,18 @@ export class Structure {
    * neighbours (hops, symmetry) explode on such a cell.
    */
   assertSeparated(operation: string, minDistance = MIN_SEPARATION): void {
+    const overlap = this.overlap(minDistance);
+    if (overlap) throw new InvalidStructureError(`${operation}: ${overlap}: not a physical structure`);
+  }
+
+  /**
+   * Why this structure is not physical — a cell thinner than `minDistance`, or two fully occupied sites (or a
+   * site and its own periodic copy) closer than that — in words, or null when it is not.
+   */
+  overlap(minDistance = MIN_SEPARATION): string | null {
     // A cell this thin would make the neighbour search itself enumerate millions of cell copies.
     const thinnest = Math.min(...this.lattice.planeSpacings);
-    if (thinnest < minDistance) {
-      throw new InvalidStructureError(`${operation}: the cell is only ${thinnest.toFixed(3)} Å thick between lattice planes, less than ${minDistance} Å: not a physical structure`);
-    }
+    if (thinnest < minDistance) return `the cell is only ${thinnest.toFixed(3)} Å thick between lattice planes, less than ${minDistance} Å`;
     const nl = neighbourList(this, minDistance);
     for (let i = 0; i < this.sites.length; i++) {
       for (let e = nl.offsets[i]!; e < nl.offsets[i + 1]!; e++) {
@@ -150,9 +157,10 @@ export class Structure {
         // Split positions of a disordered site may sit this close: only one of them is occupied at a time.
         if (d >= minDistance || (this.sites[i]!.occupancy ?? 1) < 1 || (this.sites[j]!.occupancy ?? 1) < 1) continue;
         const where = j === i ? `site ${i} (${this.sites[i]!.element}) and its own periodic copy` : `sites ${i} (${this.sites[i]!.element}) and ${j} (${this.sites[j]!.element})`;
-        throw new InvalidStructureError(`${operation}: ${where} are ${d.toFixed(3)} Å apart, closer than ${minDistance} Å: not a physical structure`);
+        return `${where} are ${d.toFixed(3)} Å apart, closer than ${minDistance} Å`;
       }
     }
+    return null;
   }
 
   /** Density in g/cm³ would need masses; number density (atoms/Å³) is enough for neighbour estimates. */

@@ -220,7 +220,7 @@ export class EmPredictor {
           const resp = await this.pool.run(idx.map((i) => keys[i]!));
           resp.results.forEach((r, j) => {
             const i = idx[j]!;
-            out[i] = "error" in r ? new Error(r.error) : this.result(keys[i]!, r.members, r.clearance);
+            out[i] = "error" in r ? new Error(r.error) : this.result(keys[i]!, r.members, r.clearance, r.overlap);
           });
         } catch (e) {
           for (const i of idx) out[i] = e as Error;
@@ -230,17 +230,18 @@ export class EmPredictor {
     return out;
   }
 
-  private result(p: SerializedPath, members: number[], clearance: number | null): EmResult {
+  private result(p: SerializedPath, members: number[], clearance: number | null, overlap: string | null): EmResult {
     const { mean, std } = ensembleSummary(members, this.card);
     const t = this.options.threshold;
     const pGood = std > 0 ? normalCdf((t - mean) / std) : mean < t ? 1 : 0;
-    return { emPredicted: mean, emStd: std, pGood, model: this.modelVersion, warnings: this.warnings(p, clearance), members };
+    return { emPredicted: mean, emStd: std, pGood, model: this.modelVersion, warnings: this.warnings(p, clearance, overlap), members };
   }
 
-  private warnings(p: SerializedPath, clearance: number | null): string[] {
+  private warnings(p: SerializedPath, clearance: number | null, overlap: string | null): string[] {
+    // Not physical: a structure no DFT label describes (the published Em set has three such entries).
+    const w: string[] = overlap ? [`host ${overlap}: not a physical structure, the prediction means little`] : [];
     const app = this.card.applicability;
-    if (!app) return [];
-    const w: string[] = [];
+    if (!app) return w;
     const known = new Set(app.elements);
     const seen = new Set<number>(p.atomicNumber);
     const unknown = [...seen].map((z) => symbolOf(z)).filter((s) => !known.has(s));

@@ -31,5 +31,6 @@ export interface WorkerRequest {
  */
 export interface WorkerResponse {
   id: number;
-  results: ({ members: number[]; clearance: number | null } | { error: string })[];
+  /** clearance: closest host atom to the straight path, Å; overlap: why the host is not physical (null: it is). */
+  results: ({ members: number[]; clearance: number | null; overlap: string | null } | { error: string })[];
 }

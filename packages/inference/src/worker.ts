@@ -71,23 +71,26 @@ async function main(): Promise<void> {
     const graphs: CrystalGraph[] = [];
     const slots: number[] = [];
     const clearances: (number | null)[] = [];
+    const overlaps: (string | null)[] = [];
     req.items.forEach((item, k) => {
       try {
         const structure = structureOf(item);
         graphs.push(pathStructureGraph(structure, item.isImage, init.featurizer));
         clearances.push(pathClearance({ structure, isImage: item.isImage }));
+        // The path images sit close to host atoms by design; the host alone must be a physical structure.
+        overlaps.push(new Structure(structure.lattice, structure.sites.filter((_, i) => item.isImage[i] !== 1)).overlap());
         slots.push(k);
       } catch (e) {
         results[k] = { error: (e as Error).message };
       }
     });
     // Every atom is padded to the run's largest degree, so graphs of similar degree run together.
-    for (const group of byDegree(graphs.map((g, j) => ({ g, slot: slots[j]!, clearance: clearances[j]! })))) {
+    for (const group of byDegree(graphs.map((g, j) => ({ g, slot: slots[j]!, clearance: clearances[j]!, overlap: overlaps[j]! })))) {
       try {
         const feeds = modelInputs(collate(group.map((x) => x.g)));
         const per: Float32Array[] = [];
         for (const m of members) per.push((await m.run(feeds)).em!.data);
-        group.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!), clearance: x.clearance }));
+        group.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!), clearance: x.clearance, overlap: x.overlap }));
       } catch (e) {
         for (const x of group) results[x.slot] = { error: (e as Error).message };
       }
