@@ -232,6 +232,15 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     expect(after.body.data!.pathway.predictions).toHaveLength(1);
     expect(after.body.data!.pathway.predictions[0].emPredicted).toBe(live.body.data!.pathway.prediction.emPredicted);
     expect(after.body.data!.pathway.predictions[0].createdAt > live.body.data!.pathway.prediction.createdAt).toBe(true);
+    // A live prediction and the stored list agree within one response.
+    const along = await gql(`mutation ($i: AddPathwayInput!) { addPathway(input: $i) { id hopLength } }`, {
+      i: { materialId: nasicon.id, ion: "Li", fromSite: li[0].i, toSite: li[0].i, image: [1, 0, 0] },
+    });
+    expect(along.body.errors).toBeUndefined();
+    const both = await gql(`query ($id: ID!) { pathway(id: $id) { predictions { model emPredicted } prediction(live: true) { model emPredicted } } }`, { id: along.body.data!.addPathway.id });
+    expect(both.body.errors).toBeUndefined();
+    expect(both.body.data!.pathway.prediction.model).toBe(MODEL);
+    expect(both.body.data!.pathway.predictions).toEqual([both.body.data!.pathway.prediction]);
     const unknownId = await gql(`mutation { predict(pathwayIds: ["${pw.id}", "no-such-pathway"]) { id } }`);
     expect(unknownId.body.errors![0]!.extensions.code).toBe("NOT_FOUND");
     expect(unknownId.body.errors![0]!.message).toMatch(/no pathway no-such-pathway/);

@@ -52,6 +52,8 @@ interface Context {
   rankingOf: DataLoader<{ materialId: string; ion: string; model: string }, MaterialRanking | null, string>;
   materialById: DataLoader<string, Material | null>;
   activeModel: () => Promise<string | null>;
+  /** Live predictions this request is making, by pathway: `predictions` waits for them, so one response agrees. */
+  livePredictions: Map<string, Promise<unknown>>;
 }
 
 /** Long-lived parts of the API: the database and the inference service (null when no model is loaded). */
@@ -101,6 +103,7 @@ function loaders(db: IonRankDb, service: Service) {
       return ids.map((id) => rows.find((r) => r.id === id) ?? null);
     }),
     activeModel: once(() => activeModel(db)),
+    livePredictions: new Map<string, Promise<unknown>>(),
     service,
   };
 }
@@ -282,19 +285,28 @@ const resolvers = {
     initial: (p: { initial: string }) => JSON.parse(p.initial),
     final: (p: { final: string }) => JSON.parse(p.final),
     images: (p: { images: string }) => JSON.parse(p.images),
-    predictions: (p: { id: string }, _: unknown, ctx: Context) => ctx.predictionsByPathway.load(p.id),
-    prediction: async (p: Pathway, a: { model?: string; live?: boolean }, ctx: Context) => {
-      const model = a.model ?? (await ctx.activeModel());
-      if (!model) return null;
-      const stored = await ctx.latestPrediction.load({ pathwayId: p.id, model });
-      if (stored || !a.live) return stored;
-      const predictor = requirePredictor(ctx);
-      if (predictor.modelVersion !== model) throw apiError(ErrorCode.BadUserInput, `live predictions come from the loaded model ${predictor.modelVersion}, not ${model}`);
-      // predictPathways hands the path structure to EmPredictor, whose DataLoader batches the concurrent
-      // calls of every pathway in this response into shared ONNX runs.
-      const r = await predictPathways(ctx.db, predictFn(predictor), model, { pathwayIds: [p.id] });
-      if (r.failed.length) throw apiError(ErrorCode.BadUserInput, `pathway ${p.id} could not be predicted: ${r.failed[0]!.reason}`);
-      return ctx.db.prisma.prediction.findFirst({ where: { pathwayId: p.id, model }, orderBy: { createdAt: "desc" } });
+    predictions: async (p: { id: string }, _: unknown, ctx: Context) => {
+      await null; // sibling fields' resolvers have all been called by now: a live prediction of this pathway is registered
+      await ctx.livePredictions.get(p.id)?.catch(() => {});
+      return ctx.predictionsByPathway.load(p.id);
+    },
+    prediction: (p: Pathway, a: { model?: string; live?: boolean }, ctx: Context) => {
+      const answer = (async () => {
+        const model = a.model ?? (await ctx.activeModel());
+        if (!model) return null;
+        const stored = await ctx.latestPrediction.load({ pathwayId: p.id, model });
+        if (stored || !a.live) return stored;
+        const predictor = requirePredictor(ctx);
+        if (predictor.modelVersion !== model) throw apiError(ErrorCode.BadUserInput, `live predictions come from the loaded model ${predictor.modelVersion}, not ${model}`);
+        // predictPathways hands the path structure to EmPredictor, whose DataLoader batches the concurrent
+        // calls of every pathway in this response into shared ONNX runs.
+        const r = await predictPathways(ctx.db, predictFn(predictor), model, { pathwayIds: [p.id] });
+        if (r.failed.length) throw apiError(ErrorCode.BadUserInput, `pathway ${p.id} could not be predicted: ${r.failed[0]!.reason}`);
+        return ctx.db.prisma.prediction.findFirst({ where: { pathwayId: p.id, model }, orderBy: { createdAt: "desc" } });
+      })();
+      // Registered before the first await, so this pathway's `predictions` field waits for it.
+      if (a.live) ctx.livePredictions.set(p.id, answer);
+      return answer;
     },
   },
   Prediction: {
