@@ -113,6 +113,24 @@ describe("the dashboard (npm start, real browser)", () => {
     const na = await page.getByTestId("ranking-row").allTextContents();
     expect(na.length).toBeGreaterThan(0);
     expect(na.join(" ")).toContain("NaCoO2");
+
+    // Element symbols in any case; a bad filter is a 400 with the reason for the CSV, not an empty 500.
+    await page.goto(`${BASE}/?ion=li&with=fe`);
+    await shown();
+    expect((await page.getByTestId("ranking-row").allTextContents()).every((r) => r.includes("Fe"))).toBe(true);
+    expect(await page.getByLabel("Contains all of (elements)").inputValue()).toBe("Fe");
+    const badCsv = await page.request.get(`${BASE}/ranking.csv?ion=Xx`);
+    expect(badCsv.status()).toBe(400);
+    expect(await badCsv.text()).toMatch(/could not export the ranking: .*Xx/);
+    // Later pages go on numbering the ranks.
+    await page.goto(`${BASE}/?ion=Li&first=3`);
+    await shown();
+    await page.getByRole("link", { name: "Next page »" }).click();
+    await page.waitForURL(/after=/);
+    await shown();
+    expect((await page.getByTestId("ranking-row").first().locator("td").first().textContent())?.trim()).toBe("4");
+    await page.goto(`${BASE}/?ion=Li&emMin=0.5&emMax=0.2`);
+    await page.getByText(/the Em range's minimum 0\.5 eV is above its maximum 0\.2 eV/).waitFor();
   });
 
   it("opens a material: facts, its hops with predictions and the 3D viewer with the paths", async () => {
@@ -130,22 +148,39 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(box!.width).toBeGreaterThan(200);
     expect(await page.getByText("percolates").count()).toBeGreaterThanOrEqual(1);
     await shot("material");
+
+    // Without ?ion, a sodium material shows (and ranks) its Na hops, not an empty Li ranking.
+    await page.goto(`${BASE}/?ion=Na`);
+    const href = await page.getByRole("link", { name: "NaCoO2", exact: true }).first().getAttribute("href");
+    await page.goto(`${BASE}${href!.replace(/\?.*$/, "")}`);
+    await page.getByTestId("hop-row").first().waitFor({ state: "visible" });
+    expect(await page.getByRole("heading", { name: "Ranking for Na" }).count()).toBe(1);
+    expect(await page.getByText("Percolating barrier").count()).toBe(1);
   });
 
   it("imports a good and a bad file, with progress and a per-file outcome", async () => {
+    const licoo2 = readFileSync(join(FIXTURES, "LiCoO2.cif"), "utf8");
     await page.goto(`${BASE}/import`);
     await page.getByTestId("file-input").setInputFiles([
       { name: "LiCoO2-copy.cif", mimeType: "chemical/x-cif", buffer: readFileSync(join(FIXTURES, "LiCoO2.cif")) },
       { name: "broken.cif", mimeType: "chemical/x-cif", buffer: Buffer.from("data_broken\n_cell_length_a 5\n") },
       { name: "LiTi2PO43.cif", mimeType: "chemical/x-cif", buffer: readFileSync(join(FIXTURES, "LiTi2PO43.cif")) },
+      // Same name as the broken one (another folder): each keeps its own outcome.
+      { name: "broken.cif", mimeType: "chemical/x-cif", buffer: readFileSync(join(FIXTURES, "NaCl.cif")) },
+      // Two blocks, one of them bad: the good one is stored and the bad one named.
+      { name: "two.cif", mimeType: "chemical/x-cif", buffer: Buffer.from(`${licoo2.replace("data_LiCoO2", "data_shifted").replace(/_cell_length_a\s+\S+/, "_cell_length_a 2.8200")}\n${licoo2.replace("data_LiCoO2", "data_bad").replace(/_cell_length_b\s+\S+/, "_cell_length_b abc")}`) },
     ]);
-    await page.getByRole("button", { name: /Import 3 file/ }).click();
+    await page.getByRole("button", { name: /Import 5 file/ }).click();
     await expect.poll(() => page.getByRole("heading", { name: "Failed (1)" }).count(), { timeout: 60_000 }).toBe(1);
     expect(await page.getByTestId("imported").textContent()).toContain("LiCoO2-copy.cif");
     expect(await page.getByTestId("failed").textContent()).toMatch(/broken\.cif.*no data block has atom sites/);
     // NASICON: stored, and the outcome says why it has no Li hops (its Li sites are 6 Å apart).
-    expect(await page.getByTestId("imported").textContent()).toMatch(/LiTi2PO43\.cif.*no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/);
-    expect(await page.getByRole("progressbar").getAttribute("value")).toBe("3");
+    await expect.poll(() => page.getByRole("progressbar").getAttribute("value"), { timeout: 60_000 }).toBe("5");
+    const imported = await page.getByTestId("imported").locator("li").allTextContents();
+    expect(imported.find((t) => t.startsWith("LiTi2PO43.cif"))).toMatch(/no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/);
+    expect(imported.some((t) => t.startsWith("broken.cif (2)"))).toBe(true);
+    expect(imported.find((t) => t.startsWith("two.cif"))).toMatch(/failed: \[bad\] — .*_cell_length_b is "abc", not a number/);
+    expect(await page.getByTestId("failed").locator("li").allTextContents()).toEqual([expect.stringMatching(/^broken\.cif: .*no data block has atom sites/)]);
     await shot("import");
   });
 

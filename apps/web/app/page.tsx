@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { ApiError, ev, gql } from "@/lib/api";
-import { fetchRanking, IONS, parseRanking, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
+import { fetchRanking, IONS, parseRanking, rankingProblems, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
 import { EmRange } from "@/components/EmRange";
 
 export const dynamic = "force-dynamic";
@@ -22,7 +22,8 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
   } catch (e) {
     error = e instanceof ApiError ? e.message : String(e);
   }
-  const start = q.after ? null : 1;
+  const start = q.after ? q.from : 1;
+  const problems = rankingProblems(q);
   return (
     <>
       <h1>Candidates ranked by predicted migration barrier</h1>
@@ -96,6 +97,11 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
           </a>
         </div>
       </form>
+      {problems.map((p) => (
+        <p key={p} className="error" role="alert">
+          {p}
+        </p>
+      ))}
       {error ? (
         <p className="error" role="alert">
           Could not load the ranking: {error}
@@ -127,7 +133,7 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
             <tbody>
               {page.edges.map((e, i) => (
                 <tr key={e.node.id} data-testid="ranking-row">
-                  <td className="num">{start ? start + i : ""}</td>
+                  <td className="num">{start + i}</td>
                   <td>
                     <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
                     {e.node.name !== e.node.reducedFormula && !/\.(cif|vasp|poscar|xyz|json)$/i.test(e.node.name) ? <small style={{ color: "var(--muted)" }}> {e.node.name}</small> : null}
@@ -147,8 +153,8 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
             </tbody>
           </table>
           <nav className="pager" aria-label="Pages">
-            {q.after ? <Link href={`/?${rankingSearch(q, { after: null })}`}>« First page</Link> : null}
-            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor })}`}>Next page »</Link> : null}
+            {q.after ? <Link href={`/?${rankingSearch(q, { after: null, from: 1 })}`}>« First page</Link> : null}
+            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor, from: start + page.edges.length })}`}>Next page »</Link> : null}
           </nav>
         </>
       )}

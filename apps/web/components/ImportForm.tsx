@@ -22,6 +22,9 @@ interface FileOutcome {
 
 const IONS = ["Li", "Na", "K", "Mg", "Ca", "Zn", "Al"];
 const PER_REQUEST = 4; // files per request: the progress bar moves as each group is stored
+const MAX_GROUP_BYTES = 8 * 2 ** 20;
+/** The API refuses request bodies over 32 MiB (IONRANK_MAX_BODY_BYTES); JSON escaping adds a little. */
+const MAX_FILE_BYTES = 30 * 2 ** 20;
 
 export function ImportForm() {
   const [files, setFiles] = useState<File[]>([]);
@@ -42,27 +45,55 @@ export function ImportForm() {
     setDone(0);
     setOutcomes([]);
     setError(null);
-    try {
-      for (let i = 0; i < files.length; i += PER_REQUEST) {
-        const group = files.slice(i, i + PER_REQUEST);
-        const structures = await Promise.all(group.map(async (f) => ({ name: f.name, content: await f.text() })));
+    // Every file gets a name of its own in this import, so two "x.cif" from different folders keep their outcomes apart.
+    const seen = new Map<string, number>();
+    const named = files.map((f) => {
+      const k = (seen.get(f.name) ?? 0) + 1;
+      seen.set(f.name, k);
+      return { file: f, name: k === 1 ? f.name : `${f.name} (${k})` };
+    });
+    // Groups of at most PER_REQUEST files and MAX_GROUP_BYTES, so the bar moves and one big file travels alone;
+    // a file over the API's request limit is refused here, by name, and the others still go.
+    const groups: (typeof named)[] = [];
+    for (const n of named) {
+      if (n.file.size > MAX_FILE_BYTES) {
+        setOutcomes((o) => [...o, { name: n.name, ok: false, detail: `${(n.file.size / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_FILE_BYTES / 2 ** 20} MiB one import request may carry: import it with \`npx ionrank import\`` }]);
+        continue;
+      }
+      const last = groups.at(-1);
+      if (last && last.length < PER_REQUEST && last.reduce((a, x) => a + x.file.size, 0) + n.file.size <= MAX_GROUP_BYTES) last.push(n);
+      else groups.push([n]);
+    }
+    let sent = files.length - groups.reduce((a, g) => a + g.length, 0);
+    setDone(sent);
+    // An item's name is its file's, with " [block]" (a CIF block) or "#i" (a JSON list entry) after it.
+    const fileOf = (item: string) => item.replace(/ \[[^\]]*\]$/, "").replace(/#\d+$/, "");
+    for (const group of groups) {
+      try {
+        const structures = await Promise.all(group.map(async (n) => ({ name: n.name, content: await n.file.text() })));
         const res = await fetch("/api/import", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ structures, ion }) });
         const body = (await res.json()) as ImportResult & { error?: string };
         if (!res.ok || body.error) throw new Error(body.error ?? `HTTP ${res.status}`);
-        const failedNames = new Map(body.errors.map((e) => [e.name.replace(/#\d+$/, ""), e.reason]));
-        const notices = new Map<string, string[]>();
-        for (const n of body.notices) notices.set(n.name.replace(/#\d+$/, ""), [...(notices.get(n.name.replace(/#\d+$/, "")) ?? []), n.message]);
         setOutcomes((o) => [
           ...o,
-          ...group.map((f) => (failedNames.has(f.name) ? { name: f.name, ok: false, detail: failedNames.get(f.name)! } : { name: f.name, ok: true, detail: `stored (job ${body.id})`, notes: notices.get(f.name) ?? [] })),
+          ...group.map((n): FileOutcome => {
+            const whole = body.errors.find((e) => e.name === n.name);
+            if (whole) return { name: n.name, ok: false, detail: whole.reason };
+            // Parts of a file (blocks, list entries) that failed, and notices on what was stored.
+            const parts = body.errors.filter((e) => fileOf(e.name) === n.name).map((e) => `failed: ${e.name.slice(n.name.length).trim()} — ${e.reason}`);
+            const notes = body.notices.filter((x) => fileOf(x.name) === n.name).map((x) => x.message);
+            return { name: n.name, ok: true, detail: `stored (job ${body.id})`, notes: [...parts, ...notes] };
+          }),
         ]);
-        setDone(i + group.length);
+      } catch (e) {
+        // This group failed as a whole (e.g. the API was unreachable): say so for its files, go on with the rest.
+        setOutcomes((o) => [...o, ...group.map((n) => ({ name: n.name, ok: false, detail: (e as Error).message }))]);
+        setError((e as Error).message);
       }
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
+      sent += group.length;
+      setDone(sent);
     }
+    setBusy(false);
   }
 
   const ok = outcomes.filter((o) => o.ok);
@@ -111,7 +142,7 @@ export function ImportForm() {
           <progress aria-label="Import progress" value={done} max={files.length || 1} /> {done} / {files.length}
         </p>
       ) : null}
-      {error ? <p className="error" role="alert">Import failed: {error}</p> : null}
+      {error ? <p className="error" role="alert">Some files could not be sent: {error}</p> : null}
       {outcomes.length > 0 ? (
         <section aria-live="polite">
           <h2>Imported ({ok.length})</h2>

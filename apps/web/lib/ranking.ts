@@ -17,6 +17,8 @@ export interface RankingQuery {
   sort: (typeof SORTS)[number];
   first: number;
   after: string | null;
+  /** Rank of the first row shown (pages after the first carry it in the URL). */
+  from: number;
 }
 
 type Params = Record<string, string | string[] | undefined>;
@@ -25,14 +27,16 @@ const one = (p: Params, k: string) => {
   return (Array.isArray(v) ? v[0] : v)?.trim() || null;
 };
 const num = (s: string | null) => (s !== null && s !== "" && Number.isFinite(Number(s)) ? Number(s) : null);
-const list = (s: string | null) => (s ? s.split(/[\s,]+/).filter((x) => /^[A-Z][a-z]{0,2}$/.test(x)) : []);
+/** Element symbols in any case ("fe" is Fe); anything else goes to the API, which says what is wrong with it. */
+export const symbol = (x: string) => (/^[a-z]{1,3}$/i.test(x) ? x[0]!.toUpperCase() + x.slice(1).toLowerCase() : x);
+const list = (s: string | null) => (s ? s.split(/[\s,]+/).filter(Boolean).map(symbol) : []);
 
 export function parseRanking(p: Params): RankingQuery {
   const sort = one(p, "sort");
   const first = num(one(p, "first"));
   const hasDft = one(p, "hasDft");
   return {
-    ion: one(p, "ion") ?? "Li",
+    ion: symbol(one(p, "ion") ?? "Li"),
     emMin: num(one(p, "emMin")),
     emMax: num(one(p, "emMax")),
     goodOnly: one(p, "goodOnly") === "1",
@@ -44,7 +48,13 @@ export function parseRanking(p: Params): RankingQuery {
     sort: (SORTS as readonly string[]).includes(sort ?? "") ? (sort as RankingQuery["sort"]) : "EM",
     first: first && first > 0 && first <= 200 ? Math.floor(first) : 25,
     after: one(p, "after"),
+    from: Math.max(1, Math.floor(num(one(p, "from")) ?? 1)),
   };
+}
+
+/** What is wrong with a view that the API would not say, e.g. an Em range whose minimum is above its maximum. */
+export function rankingProblems(q: RankingQuery): string[] {
+  return q.emMin !== null && q.emMax !== null && q.emMin > q.emMax ? [`the Em range's minimum ${q.emMin} eV is above its maximum ${q.emMax} eV: no material can match`] : [];
 }
 
 /** The URL query string of a view (the inverse of parseRanking), with some fields replaced. */
@@ -63,6 +73,7 @@ export function rankingSearch(q: RankingQuery, patch: Partial<RankingQuery> = {}
   s.set("sort", v.sort);
   if (v.first !== 25) s.set("first", String(v.first));
   if (v.after) s.set("after", v.after);
+  if (v.after && v.from > 1) s.set("from", String(v.from));
   return s.toString();
 }
 

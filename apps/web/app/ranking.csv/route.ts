@@ -1,3 +1,4 @@
+import { ApiError } from "@/lib/api";
 import { fetchRanking, parseRanking } from "@/lib/ranking";
 
 export const dynamic = "force-dynamic";
@@ -9,6 +10,16 @@ const cell = (v: unknown) => {
 
 /** The ranking view of the URL's filters as CSV: every page (up to 10,000 rows), not only the one shown. */
 export async function GET(req: Request): Promise<Response> {
+  try {
+    return await csv(req);
+  } catch (e) {
+    // A bad filter is the client's (400, with the API's reason); anything else is the API being unreachable.
+    const bad = e instanceof ApiError && e.code === "BAD_USER_INPUT";
+    return new Response(`could not export the ranking: ${e instanceof Error ? e.message : String(e)}\n`, { status: bad ? 400 : 502, headers: { "content-type": "text/plain; charset=utf-8" } });
+  }
+}
+
+async function csv(req: Request): Promise<Response> {
   const q = parseRanking(Object.fromEntries(new URL(req.url).searchParams));
   const rows: string[] = ["rank,id,formula,space_group,class,ion,em_ev,em_std_ev,p_good,percolation_em_ev,percolation_dim,lowest_hop_em_ev,has_dft,model"];
   let after: string | null = null;

@@ -2,6 +2,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { ApiError, ev, gql } from "@/lib/api";
 import { StructureViewer } from "@/components/StructureViewer";
+import { symbol } from "@/lib/ranking";
 
 export const dynamic = "force-dynamic";
 
@@ -43,13 +44,21 @@ const QUERY = `query Material($id: ID!, $ion: String!) {
   }
 }`;
 
-export default async function MaterialPage(props: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function MaterialPage(props: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const { id } = await props.params;
   const sp = await props.searchParams;
+  // ?ion=li is Li; repeated or empty, the first non-empty one; none, the material's own mobile ion.
+  const asked = [sp.ion].flat().map((x) => x?.trim()).find((x) => x) ?? null;
   let m: MaterialData | null;
+  let ion = asked ? symbol(asked) : "Li";
   try {
-    const ion = sp.ion ?? "Li";
     m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
+    // No ion asked for and no Li hops: show (and rank) the ion this material's hops are of.
+    const own = m?.pathways[0]?.ion;
+    if (m && !asked && own && own !== ion && !m.pathways.some((p) => p.ion === ion)) {
+      ion = own;
+      m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
+    }
   } catch (e) {
     return (
       <p className="error" role="alert">
@@ -58,7 +67,6 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
     );
   }
   if (!m) notFound();
-  const ion = sp.ion ?? m.pathways[0]?.ion ?? "Li";
   const hops = m.pathways.filter((p) => p.ion === ion);
   const perc = m.ranking?.percolationEm ?? null;
   const l = m.lattice;
