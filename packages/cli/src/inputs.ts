@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import {
   Composition,
   CrystalError,
+  entryBlock,
   enumerateHops,
   hopPathway,
   isElement,
@@ -94,7 +95,7 @@ export async function loadPathItems(files: readonly string[], opts: { ion?: stri
       // Block by block: one bad block of a multi-structure CIF is that block's error, not the file's.
       const structures = await readStructureFileEntries(file);
       structures.forEach((s, k) => {
-        const name = structures.length > 1 ? `${basename(file)}[${(s instanceof ParseError ? s.block : s.source?.block) ?? k}]` : basename(file);
+        const name = structures.length > 1 ? `${basename(file)}[${entryBlock(s) ?? k}]` : basename(file);
         if (s instanceof ParseError) {
           out.push({ id: name, error: s.message });
           return;

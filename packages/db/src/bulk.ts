@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
   Composition,
+  entryBlock,
   enumerateHops,
   isElement,
   noHopsReason,
@@ -202,7 +203,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
   if (entries.length === 0) throw new ParseError("no structure found");
   const multi = entries.length > 1;
   entries.forEach((s, k) => {
-    const name = multi ? `${item.name} [${(s instanceof ParseError ? s.block : s.source?.block) ?? k}]` : item.name;
+    const name = multi ? `${item.name} [${entryBlock(s) ?? k}]` : item.name;
     try {
       if (s instanceof ParseError) throw s;
       if (s.length === 0) throw new ParseError("structure has no sites");
@@ -342,7 +343,6 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
         batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], blockErrors: [], error: (e as Error).message });
       }
       await yieldToEventLoop(); // parsing a large cell and enumerating its hops can take ~1 s
-
       if (batch.length >= batchSize) await flush();
     }
     await flush();

@@ -4,8 +4,8 @@
 import type { Structure } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
-import { pathStructureOf, refreshRankings } from "./rankings.js";
 import { yieldToEventLoop } from "./event-loop.js";
+import { pathStructureOf, refreshRankings } from "./rankings.js";
 import { isUniqueViolation } from "./repository.js";
 
 /** What the inference service returns per pathway (EmPredictor.predictMany). */

@@ -1,6 +1,6 @@
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { enumerateHops, hopPathway, isElement, noHopsReason, ParseError, percolationDimension, readStructureFileEntries, Composition, type ElementSymbol } from "@ionrank/crystal";
+import { entryBlock, enumerateHops, hopPathway, isElement, noHopsReason, ParseError, percolationDimension, readStructureFileEntries, Composition, type ElementSymbol } from "@ionrank/crystal";
 import { EmPredictor } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { progressBar } from "../progress.js";
@@ -79,7 +79,7 @@ export async function screen(argv: readonly string[], out: Output): Promise<numb
       try {
         const structures = await readStructureFileEntries(file);
         for (const s of structures) {
-          const name = structures.length > 1 ? `${basename(file)}[${(s instanceof ParseError ? s.block : s.source?.block) ?? ""}]` : basename(file);
+          const name = structures.length > 1 ? `${basename(file)}[${entryBlock(s) ?? ""}]` : basename(file);
           if (s instanceof ParseError) {
             failures.push({ file: name, reason: s.message }); // a bad block of a multi-structure file; the rest go on
             continue;

@@ -79,6 +79,11 @@ export function readStructureEntries(text: string, options: ReadOptions = {}): (
   }
 }
 
+/** The data block an entry of readStructureEntries came from (a CIF block's name), when known. */
+export function entryBlock(entry: Structure | ParseError): string | undefined {
+  return entry instanceof ParseError ? entry.block : entry.source?.block;
+}
+
 /** readStructureEntries of a file (plain or gzip) on disk. */
 export async function readStructureFileEntries(path: string, options: Omit<ReadOptions, "file"> = {}): Promise<(Structure | ParseError)[]> {
   return readStructureEntries(readTextFile(path).text, { ...options, file: path });
