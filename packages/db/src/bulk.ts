@@ -231,7 +231,8 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
       out.materials.push(m);
       out.pathways.push(...pathways);
       // Stored, but the user asked for this ion's hops and there are none: say so and why.
-      if (hops && hops.hops.length === 0) out.notices.push(`${multi ? `${name}: ` : ""}${noHopsReason(hops)}; stored without ${ion} pathways`);
+      const why = !ion ? null : !hops ? `the structure has no ${ion} sites` : hops.hops.length === 0 ? noHopsReason(hops) : null;
+      if (why) out.notices.push(`${multi ? `${name}: ` : ""}${why}; stored without ${ion} pathways`);
     } catch (e) {
       if (!multi) throw e;
       // One bad block of a multi-structure file is that block's error; the good blocks are stored.
