@@ -84,4 +84,14 @@ describe("npx ionrank inspect", () => {
     expect(ionrank("inspect", "--frobnicate", "x.cif").code).toBe(2);
     expect(ionrank("nonsense").code).toBe(2);
   });
+
+  it("an unreachable database is one line and exit 1, from the CLI and from the API server", () => {
+    const env = { ...process.env, DATABASE_URL: "postgresql://ionrank@127.0.0.1:1/nowhere" };
+    const cli = run(["apikey", "create", "--role", "editor"], env);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr.trim().split("\n").filter((l) => !l.startsWith("npm warn"))).toEqual(["error: cannot open database postgresql://ionrank@127.0.0.1:1/nowhere: connect ECONNREFUSED 127.0.0.1:1"]);
+    const api = spawnSync(process.execPath, [join(ROOT, "apps/api/dist/main.js")], { env: { ...env, IONRANK_API_PORT: "0" }, encoding: "utf8", timeout: 60_000 });
+    expect(api.status).toBe(1);
+    expect(api.stderr.trim()).toBe("error: the API could not start: cannot open database postgresql://ionrank@127.0.0.1:1/nowhere: connect ECONNREFUSED 127.0.0.1:1");
+  });
 });

@@ -1,5 +1,6 @@
 import { CrystalError } from "@ionrank/crystal";
 import { FeaturizerMismatchError } from "@ionrank/featurize";
+import { DbError } from "@ionrank/db";
 import { InferenceError } from "@ionrank/inference";
 import { apikey, apikeyHelp } from "./commands/apikey.js";
 import { importCommand, importHelp } from "./commands/import.js";
@@ -58,7 +59,8 @@ export async function main(argv: readonly string[], out: Output): Promise<number
       out.stderr(`error: ${e.message}\n\n${command.help}\n`);
       return 2;
     }
-    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError || e instanceof InferenceError || e instanceof OutputError) {
+    // DbError: an unreachable database, a wrong password, a failed migration — one line, not a stack trace.
+    if (e instanceof CrystalError || e instanceof FeaturizerMismatchError || e instanceof InferenceError || e instanceof OutputError || e instanceof DbError) {
       out.stderr(`error: ${e.message}\n`);
       return 1;
     }

@@ -20,7 +20,7 @@ import {
 import { ValidationError } from "./errors.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import type { IonRankDb } from "./open.js";
-import { contentHash, isBarrier, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
+import { contentHash, isBarrier, isUniqueViolation, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
@@ -320,7 +320,17 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
   let batch: Prepared[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const ids = await commit(db, job.id, batch, counts);
+    // Two imports storing the same content at once (PostgreSQL): the later insert hits the unique key and its
+    // whole transaction rolls back; run again, it finds the other's rows and counts them as duplicates.
+    let ids: Awaited<ReturnType<typeof commit>>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        ids = await commit(db, job.id, batch, counts);
+        break;
+      } catch (e) {
+        if (!isUniqueViolation(e) || attempt === 5) throw e;
+      }
+    }
     pathways += ids.created.length;
     batch = [];
     options.onProgress?.({ ...counts });

@@ -68,6 +68,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<I
 
   let appliedMigrations: string[];
   let sqlite: Database.Database | undefined;
+  // Kernel file systems take no database (and mkdir under /proc spins forever in Node 20).
+  if (/^\/(proc|sys)(\/|$)/.test(path.resolve(file))) throw new DatabaseOpenError(url, `${path.resolve(file)} is on a kernel file system (/proc, /sys): choose a folder on a disk`);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     sqlite = new Database(file, { timeout });

@@ -139,6 +139,18 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(await db.prisma.pathway.count()).toBeGreaterThan(0);
   });
 
+  it("two imports of the same content at once both finish: the later writer counts the other's rows as duplicates", async () => {
+    const items = train.slice(0, 40).map((entry, i) => ({ name: `t.json#${i}`, entry }));
+    const [a, b] = await Promise.all([importItems(db, items, { batchSize: 5 }), importItems(db, items, { batchSize: 5 })]);
+    expect([a.status, b.status, a.failed, b.failed]).toEqual(["DONE", "DONE", 0, 0]);
+    const materials = await db.prisma.material.count();
+    const pathways = await db.prisma.pathway.count();
+    expect(pathways).toBe(40);
+    const again = await importItems(db, items, { batchSize: 5 });
+    expect(again.duplicates).toBe(again.imported);
+    expect([await db.prisma.material.count(), await db.prisma.pathway.count()]).toEqual([materials, pathways]);
+  });
+
   it("gives the event loop a turn after every item, so a server stays responsive during a large import", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
     // A macrotask that re-queues itself counts the event-loop turns; each item records the count when it is read.

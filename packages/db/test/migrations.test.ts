@@ -126,5 +126,6 @@ describe("openDatabase", () => {
   it("rejects URLs it cannot serve", async () => {
     await expect(openDatabase({ url: "postgresql://localhost/ionrank" })).rejects.toBeInstanceOf(DatabaseOpenError);
     await expect(openDatabase({ url: "file::memory:" })).rejects.toBeInstanceOf(DatabaseOpenError);
+    await expect(openDatabase({ url: "file:/proc/nope/x.db" })).rejects.toThrowError(/is on a kernel file system/);
   });
 });
