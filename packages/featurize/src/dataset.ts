@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -59,6 +59,7 @@ function loadEntries(file: string): { entries: Entry[]; sha256: string } {
   const sha256 = createHash("sha256").update(raw).digest("hex");
   const doc = parseJsonText(text, file);
   if (!Array.isArray(doc)) throw new ParseError("a dataset is a JSON list of entries {id, target, atoms}", { file });
+  if (doc.length === 0) throw new ParseError("the list has no entries", { file });
   const entries = doc.map((raw, i): Entry => {
     const o = raw as Record<string, unknown> | null;
     if (o === null || typeof o !== "object" || Array.isArray(o)) throw new ParseError(`entry ${i} is not an object`, { file, block: `entry ${i}` });
@@ -72,6 +73,44 @@ function loadEntries(file: string): { entries: Entry[]; sha256: string } {
     return { id, target: typeof t === "number" ? t : null, atoms: o.atoms };
   });
   return { entries, sha256 };
+}
+
+/**
+ * Where the dataset goes, checked before any work: not under /proc or /sys (mkdir there spins forever in Node
+ * 20), not a file, inside a folder, and either new, empty or an earlier IonRank dataset (which it replaces).
+ */
+function checkOutput(out: string): string {
+  const target = resolve(out);
+  if (/^\/(proc|sys)(\/|$)/.test(target)) throw new DatasetError(`${out} is on a kernel file system (/proc, /sys): choose a folder on a disk`);
+  let at = dirname(target);
+  while (!existsSync(at)) at = dirname(at);
+  if (!statSync(at).isDirectory()) throw new DatasetError(`${out}: ${at} is a file, not a folder`);
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new DatasetError(`${out} is a file: give a folder for the dataset`);
+    if (readdirSync(target).length > 0 && !existsSync(join(target, "manifest.json"))) throw new DatasetError(`${out} exists and is not an IonRank dataset: refusing to overwrite it`);
+  }
+  return target;
+}
+
+/** Temporary folders left by runs that were killed while writing (their process is gone). */
+function removeStalePartials(target: string): void {
+  const prefix = `${basename(target)}.partial-`;
+  if (!existsSync(dirname(target))) return;
+  for (const name of readdirSync(dirname(target))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    rmSync(join(dirname(target), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Growable typed-array column. */
@@ -102,7 +141,13 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
   if (endianness() !== "LE") throw new DatasetError("featurized datasets are little-endian; this machine is big-endian");
   if (inputs.length === 0) throw new DatasetError("no input files");
   const config = options.config ?? DEFAULT_FEATURIZER_CONFIG;
+  const target = checkOutput(out);
   const loaded = inputs.map((inp) => ({ ...inp, ...loadEntries(inp.file), property: inp.property ?? propertyName(inp.file) }));
+  // The same file twice would put every graph in the dataset twice (and across cross-validation folds).
+  loaded.forEach((l, i) => {
+    const first = loaded.findIndex((m) => m.sha256 === l.sha256);
+    if (first !== i) throw new DatasetError(`${l.file} has the same content as ${loaded[first]!.file}: give each input once`);
+  });
   const properties = [...new Set(loaded.map((l) => l.property))];
   const total = loaded.reduce((n, l) => n + l.entries.length, 0);
 
@@ -131,25 +176,38 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
         throw new DatasetError(`${l.file}, entry ${e.id}: ${reason}`);
       }
     });
-    const kind: DatasetKind =
-      options.kind === "pathway" || options.kind === "bulk"
-        ? options.kind
-        : structures.every((s) => {
-              try {
-                Pathway.fromImageStructure(s, config.images);
-                return true;
-              } catch {
-                return false;
-              }
-            })
-          ? "pathway"
-          : "bulk";
+    // "auto": a file is pathways when its entries are path structures, bulk when none is; a file where some are
+    // and some are not is an error naming them (one bad path must not turn the whole file into bulk crystals).
+    const isPath = (s: (typeof structures)[number]) => {
+      try {
+        Pathway.fromImageStructure(s, config.images);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let kind: DatasetKind;
+    if (options.kind === "pathway" || options.kind === "bulk") kind = options.kind;
+    else {
+      const paths = structures.map(isPath);
+      const mixed = paths.some(Boolean) && !paths.every(Boolean);
+      if (mixed) {
+        const odd = l.entries.filter((_, k) => !paths[k]).map((e) => e.id);
+        throw new DatasetError(
+          `${l.file}: entries ${odd.slice(0, 5).join(", ")}${odd.length > 5 ? ` (and ${odd.length - 5} more)` : ""} are not ${config.images}-image path structures while the others are: fix them, or give --kind pathway to see why`,
+        );
+      }
+      kind = paths[0] ? "pathway" : "bulk";
+    }
     kinds[l.file] = kind;
     const p = properties.indexOf(l.property);
     structures.forEach((s, k) => {
       const e = l.entries[k]!;
       let g: CrystalGraph;
       try {
+        // A bulk crystal with two atoms on top of each other has a zero-length bond (no bond angle). Path
+        // structures are not checked: three published Em entries have such hosts, and the service warns on them.
+        if (kind === "bulk") s.assertSeparated("Featurizing");
         g = kind === "pathway" ? pathwayGraph(Pathway.fromImageStructure(s, config.images), config) : structureGraph(s, undefined, config);
       } catch (err) {
         throw new DatasetError(`${l.file}, entry ${e.id}: ${(err as Error).message}`);
@@ -202,15 +260,12 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
   };
 
   // Write everything into a sibling temporary folder, then swap it in.
-  const target = resolve(out);
-  if (existsSync(target) && readdirSync(target).length > 0 && !existsSync(join(target, "manifest.json"))) {
-    throw new DatasetError(`${out} exists and is not an IonRank dataset: refusing to overwrite it`);
-  }
   const tmp = `${target}.partial-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   let bytes = 0;
   try {
+    removeStalePartials(target);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
     for (const [name, a] of Object.entries(arrays)) {
       const buf = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
       writeFileSync(join(tmp, `${name}.bin`), buf);

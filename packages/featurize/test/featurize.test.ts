@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -335,5 +335,38 @@ print(json.dumps({"count": m["count"], "natoms7": int(a1 - a0), "edges7": int(e1
     expect(readdirSync(dir)).toEqual(["bad.json"]);
     writeFileSync(bad, JSON.stringify([{ id: "q", target: "high", atoms: {} }]));
     expect(() => featurizeDataset([{ file: bad }], join(dir, "out"))).toThrowError(/bad\.json, block q: target is "high", not a finite number/);
+  });
+
+  it("one entry that is not a path structure is named, not a reason to featurize the whole file as bulk crystals", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const entries = (train.slice(0, 3) as { sys_name: string; atoms: { coords: number[][] } }[]).map((e) => structuredClone(e));
+    entries[2]!.atoms.coords[2] = [0.9, 0.9, 0.9]; // an image far off the straight path
+    writeFileSync(join(dir, "notpath.json"), JSON.stringify(entries));
+    expect(() => featurizeDataset([{ file: join(dir, "notpath.json") }], join(dir, "out"))).toThrowError(
+      new RegExp(`notpath\\.json: entries ${entries[2]!.sys_name} are not 5-image path structures while the others are`),
+    );
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("refuses what would make a wrong dataset: a file given twice, an empty list, atoms on top of each other, an output that is a file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const five = join(dir, "five.json");
+    writeFileSync(five, JSON.stringify(train.slice(0, 5)));
+    writeFileSync(join(dir, "copy.json"), readFileSync(five));
+    expect(() => featurizeDataset([{ file: five }, { file: join(dir, "copy.json") }], join(dir, "out"))).toThrowError(/copy\.json has the same content as .*five\.json: give each input once/);
+    writeFileSync(join(dir, "empty.json"), "[]");
+    expect(() => featurizeDataset([{ file: join(dir, "empty.json") }], join(dir, "out"))).toThrowError(/empty\.json.*the list has no entries/);
+    const cube = [[4, 0, 0], [0, 4, 0], [0, 0, 4]];
+    writeFileSync(join(dir, "ov.json"), JSON.stringify([{ id: "LiCl-on-top", target: 1, atoms: { lattice_mat: cube, coords: [[0, 0, 0], [0, 0, 0]], elements: ["Li", "Cl"], cartesian: false } }]));
+    expect(() => featurizeDataset([{ file: join(dir, "ov.json") }], join(dir, "out"))).toThrowError(/ov\.json, entry LiCl-on-top: Featurizing: sites 0 \(Li\) and 1 \(Cl\) are 0\.000 Å apart/);
+    writeFileSync(join(dir, "plain"), "x");
+    expect(() => featurizeDataset([{ file: five }], join(dir, "plain"))).toThrowError(/plain is a file: give a folder for the dataset/);
+    expect(() => featurizeDataset([{ file: five }], join(dir, "plain", "sub"))).toThrowError(/is a file, not a folder/);
+    expect(() => featurizeDataset([{ file: five }], "/proc/ionrank-nope")).toThrowError(/kernel file system/);
+    // A run killed while writing leaves `out.partial-<pid>`; the next run clears it once that process is gone.
+    const stale = join(dir, "out.partial-999999");
+    mkdirSync(stale);
+    expect(featurizeDataset([{ file: five }], join(dir, "out")).graphs).toBe(5);
+    expect(existsSync(stale)).toBe(false);
   });
 });
