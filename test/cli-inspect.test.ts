@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,16 @@ describe("npx ionrank inspect", () => {
     expect(ionrank("inspect").code).toBe(2);
     expect(ionrank("inspect", "--frobnicate", "x.cif").code).toBe(2);
     expect(ionrank("nonsense").code).toBe(2);
+  });
+
+  it("stops quietly when the reader closes the pipe early (ionrank … | head -1)", async () => {
+    const child = spawn(join(ROOT, "node_modules/.bin/ionrank"), ["inspect", join(ROOT, "../shared/data/em/train.json"), "--json"], { cwd: ROOT });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 
   it("an unreachable database is one line and exit 1, from the CLI and from the API server", () => {
