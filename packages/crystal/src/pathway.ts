@@ -132,10 +132,14 @@ export class Pathway {
     initial.assertOrdered("Building a pathway");
     const lat = initial.lattice;
     const images = options.images ?? DEFAULT_IMAGES;
-    // Fast path, the usual NEB set-up: atoms in the same order and exactly one of them moved.
+    // Fast path, the usual NEB set-up: atoms in the same order and exactly one of them moved — into a place no
+    // atom of that element held before. (Ending on another ion's initial site means the files list the ions in
+    // another order: the matching by distance below finds the one hop.)
     if (initial.sites.every((s, i) => s.element === final.sites[i]!.element)) {
       const moved = initial.sites.flatMap((s, i) => (lat.minimumImage(s.frac, final.sites[i]!.frac).distance > tol ? [i] : []));
-      if (moved.length === 1) {
+      const dest = moved.length === 1 ? final.sites[moved[0]!]! : null;
+      const taken = dest !== null && initial.sites.some((s, k) => k !== moved[0] && s.element === dest.element && lat.minimumImage(s.frac, dest.frac).distance <= tol);
+      if (moved.length === 1 && !taken) {
         const index = moved[0]!;
         const pathway = Pathway.fromPositions(initial.withoutSites([index]), initial.sites[index]!.element, initial.sites[index]!.frac, final.sites[index]!.frac, images, options.displacement);
         return { pathway, index };

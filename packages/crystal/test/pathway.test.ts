@@ -92,6 +92,18 @@ describe("pathways from endpoints and from host sites", () => {
     expect(pathway.images[2]!.map((x) => Number(x.toFixed(12)))).toEqual([0.25, 0.425, 0.25]);
   });
 
+  it("files listing the ions in another order: the one hop is found by distance, not by position in the file", () => {
+    const lat = Lattice.cubic(6);
+    const cl = { element: "Cl" as const, frac: [0.3, 0.5, 0.5] as Vec3 };
+    const initial = new Structure(lat, [{ element: "Li", frac: [0.1, 0, 0] }, { element: "Li", frac: [0.6, 0, 0] }, cl]);
+    // Same set of Li positions except one, but the final file lists the unmoved Li first.
+    const final = new Structure(lat, [{ element: "Li", frac: [0.6, 0, 0] }, { element: "Li", frac: [0.45, 0, 0] }, cl]);
+    const { pathway, index } = Pathway.fromEndpoints(initial, final);
+    expect(index).toBe(0);
+    expect(pathway.length).toBeCloseTo(2.1, 9); // 0.1 → 0.45, not 0.1 → 0.6 onto the other Li's site
+    expect(Pathway.fromEndpoints(initial, final, { tolerance: 0.5 }).pathway.length).toBeCloseTo(2.1, 9);
+  });
+
   it("takes the minimum-image displacement across the cell boundary", () => {
     const host = new Structure(Lattice.cubic(5), [{ element: "Cl", frac: [0.5, 0.5, 0.5] }]);
     const p = Pathway.fromPositions(host, "Li", [0.9, 0, 0], [0.1, 0, 0]);

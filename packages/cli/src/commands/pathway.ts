@@ -4,8 +4,10 @@ import { UsageError, type Output } from "../io.js";
 
 export const pathwayHelp = `ionrank pathway --initial A --final B [--images 5] [--tolerance 1.0] [--as-given] [--json]
 
-Build a migration pathway from two NEB endpoint structures (any format inspect reads): atoms are matched
-by element and minimum-image distance and the one ion that moved is found. Prints
+Build a migration pathway from two NEB endpoint structures (any format inspect reads). Atoms listed in the
+same order are paired by position in the file when exactly one moved into a place no atom held (the NEB
+convention); otherwise they are matched by element and minimum-image distance and the one ion that moved is
+found. Prints
 {ion, index (of the moved atom in A, 0-based), length (Å), images: [[x, y, z] × N] (fractional)}.
 --tolerance: how far (Å) a host atom may relax between endpoints and still count as unmoved.
 --as-given: move the ion by final − initial as written, instead of by the minimum-image displacement.`;
