@@ -127,6 +127,30 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     expect(Number.isFinite(r.emPredicted)).toBe(true);
   });
 
+  it("a worker that dies fails only the run it was doing, and is replaced: later calls are answered, none waits forever", async () => {
+    const one = await EmPredictor.load(MODEL, { workers: 1, cacheSize: 0, log: () => {} });
+    try {
+      const inputs = Array.from({ length: 64 }, (_, k) => pathInput(path(k)));
+      const running = one.predictMany(inputs);
+      await new Promise((r) => setTimeout(r, 20)); // the batch is in the worker now
+      // What an out-of-memory kill or a crash in ONNX Runtime does: the thread is gone.
+      const pool = (one as unknown as { pool: { workers: { terminate(): Promise<number> }[] } }).pool;
+      await pool.workers[0]!.terminate();
+      const results = await running;
+      // The run that was in the worker fails, by name; the runs still queued go to its replacement.
+      const failed = results.filter((r) => r instanceof Error);
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed.every((r) => /^inference worker crashed: it exited with code \d+/.test((r as Error).message))).toBe(true);
+      expect(results.length - failed.length).toBeGreaterThan(0);
+      // The pool is back to one worker and answers.
+      const again = await one.predict(pathInput(path(0)));
+      expect(Number.isFinite(again.emPredicted)).toBe(true);
+      expect(pool.workers).toHaveLength(1);
+    } finally {
+      await one.close();
+    }
+  });
+
   it("falls back from CUDA to CPU with a reason, and fails clearly at load time on a broken model", async () => {
     const gpu = await EmPredictor.load(MODEL, { provider: "cuda", workers: 1, log: (l) => logs.push(l) });
     expect(gpu.provider).toBe("cpu");

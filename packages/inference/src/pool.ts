@@ -2,53 +2,39 @@ import { Worker } from "node:worker_threads";
 import { InferenceError } from "./errors.js";
 import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
 
-/** A fixed pool of inference workers; requests queue until a worker is free. */
+type Job = { req: WorkerRequest; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
+
+/**
+ * A fixed-size pool of inference workers; requests queue until a worker is free. A worker that dies (out of
+ * memory, a crash in ONNX Runtime) fails only the run it was doing and is replaced, so the service keeps its
+ * size and no request waits forever on a worker that is gone.
+ */
 export class WorkerPool {
+  private workers: Worker[] = [];
   private idle: Worker[] = [];
-  private queue: { req: WorkerRequest; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }[] = [];
-  private pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; worker: Worker }>();
+  private queue: Job[] = [];
+  private pending = new Map<number, Job & { worker: Worker }>();
   private nextId = 1;
+  private closing = false;
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly init: WorkerInit,
     readonly provider: "cpu" | "cuda",
     readonly reason: string,
-  ) {
-    this.idle = [...workers];
-    for (const w of workers) {
-      w.on("message", (msg: WorkerResponse) => {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        this.idle.push(w);
-        p.resolve(msg);
-        this.pump();
-      });
-      w.on("error", (e) => this.failWorker(w, e));
-    }
-  }
+  ) {}
 
   static async start(size: number, init: WorkerInit): Promise<WorkerPool> {
-    const url = new URL("./worker.js", import.meta.url);
-    const workers = Array.from({ length: size }, () => new Worker(url, { workerData: init }));
-    try {
-      const ready = await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<WorkerReady>((resolve, reject) => {
-              w.once("message", resolve);
-              w.once("error", reject);
-            }),
-        ),
-      );
-      const failed = ready.find((r) => r.type === "failed");
-      if (failed && failed.type === "failed") throw new InferenceError(`cannot load the model: ${failed.error}`);
-      const first = ready[0] as Extract<WorkerReady, { type: "ready" }>;
-      return new WorkerPool(workers, first.provider, first.reason);
-    } catch (e) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw e instanceof InferenceError ? e : new InferenceError(`inference worker failed to start: ${(e as Error).message}`);
+    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(init)));
+    const failure = started.find((r) => r.status === "rejected");
+    if (failure) {
+      await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.worker.terminate() : undefined)));
+      const e = (failure as PromiseRejectedResult).reason as Error;
+      throw e instanceof InferenceError ? e : new InferenceError(`inference worker failed to start: ${e.message}`);
     }
+    const ready = started.map((r) => (r as PromiseFulfilledResult<{ worker: Worker; ready: Extract<WorkerReady, { type: "ready" }> }>).value);
+    const pool = new WorkerPool(init, ready[0]!.ready.provider, ready[0]!.ready.reason);
+    for (const { worker } of ready) pool.adopt(worker);
+    return pool;
   }
 
   get size(): number {
@@ -56,31 +42,87 @@ export class WorkerPool {
   }
 
   run(items: SerializedPath[]): Promise<WorkerResponse> {
+    if (this.closing) return Promise.reject(new InferenceError("the inference service is closed"));
     return new Promise((resolve, reject) => {
       this.queue.push({ req: { id: this.nextId++, items }, resolve, reject });
       this.pump();
     });
   }
 
-  private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const w = this.idle.pop()!;
-      const job = this.queue.shift()!;
-      this.pending.set(job.req.id, { resolve: job.resolve, reject: job.reject, worker: w });
-      w.postMessage(job.req);
-    }
+  private adopt(w: Worker): void {
+    this.workers.push(w);
+    this.idle.push(w);
+    w.on("message", (msg: WorkerResponse) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      this.idle.push(w);
+      p.resolve(msg);
+      this.pump();
+    });
+    let lost = false;
+    const lose = (why: string) => {
+      if (lost || this.closing) return;
+      lost = true;
+      void this.replace(w, why);
+    };
+    w.on("error", (e) => lose(e.message));
+    w.on("exit", (code) => lose(`it exited with code ${code}`));
   }
 
-  private failWorker(w: Worker, e: Error): void {
+  private async replace(w: Worker, why: string): Promise<void> {
+    this.workers = this.workers.filter((x) => x !== w);
+    this.idle = this.idle.filter((x) => x !== w);
     for (const [id, p] of this.pending) {
-      if (p.worker === w) {
-        this.pending.delete(id);
-        p.reject(new InferenceError(`inference worker crashed: ${e.message}`));
+      if (p.worker !== w) continue;
+      this.pending.delete(id);
+      p.reject(new InferenceError(`inference worker crashed: ${why}`));
+    }
+    try {
+      const { worker } = await startWorker(this.init);
+      if (this.closing) {
+        await worker.terminate();
+        return;
+      }
+      this.adopt(worker);
+      this.pump();
+    } catch (e) {
+      // No replacement: with no worker left, what is queued can never run — say so instead of waiting forever.
+      if (this.workers.length === 0) {
+        for (const job of this.queue.splice(0)) job.reject(new InferenceError(`no inference worker left: ${(e as Error).message}`));
       }
     }
   }
 
+  private pump(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      this.pending.set(job.req.id, { ...job, worker: w });
+      w.postMessage(job.req);
+    }
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
+    for (const job of this.queue.splice(0)) job.reject(new InferenceError("the inference service is closed"));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** One worker, resolved once it has loaded the model (or rejected with why it could not). */
+function startWorker(init: WorkerInit): Promise<{ worker: Worker; ready: Extract<WorkerReady, { type: "ready" }> }> {
+  const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: init });
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error) => {
+      void worker.terminate();
+      reject(e);
+    };
+    worker.once("message", (r: WorkerReady) => {
+      worker.removeListener("error", fail);
+      if (r.type === "failed") fail(new InferenceError(`cannot load the model: ${r.error}`));
+      else resolve({ worker, ready: r });
+    });
+    worker.once("error", fail);
+  });
 }
