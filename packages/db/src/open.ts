@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { unwritableLocation } from "@ionrank/crystal";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client.js";
 import { DatabaseOpenError, DbError } from "./errors.js";
@@ -68,8 +69,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<I
 
   let appliedMigrations: string[];
   let sqlite: Database.Database | undefined;
-  // Kernel file systems take no database (and mkdir under /proc spins forever in Node 20).
-  if (/^\/(proc|sys)(\/|$)/.test(path.resolve(file))) throw new DatabaseOpenError(url, `${path.resolve(file)} is on a kernel file system (/proc, /sys): choose a folder on a disk`);
+  const unwritable = unwritableLocation(file);
+  if (unwritable) throw new DatabaseOpenError(url, unwritable);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     sqlite = new Database(file, { timeout });

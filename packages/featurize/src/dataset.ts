@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile } from "@ionrank/crystal";
+import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile, unwritableLocation } from "@ionrank/crystal";
 import { bulkFeaturizerVersion, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
 import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, MAX_ATOMIC_NUMBER } from "./encoding.js";
 import { pathwayGraph, structureGraph, type CrystalGraph } from "./graph.js";
@@ -81,7 +81,8 @@ function loadEntries(file: string): { entries: Entry[]; sha256: string } {
  */
 function checkOutput(out: string): string {
   const target = resolve(out);
-  if (/^\/(proc|sys)(\/|$)/.test(target)) throw new DatasetError(`${out} is on a kernel file system (/proc, /sys): choose a folder on a disk`);
+  const unwritable = unwritableLocation(target);
+  if (unwritable) throw new DatasetError(unwritable);
   let at = dirname(target);
   while (!existsSync(at)) at = dirname(at);
   if (!statSync(at).isDirectory()) throw new DatasetError(`${out}: ${at} is a file, not a folder`);

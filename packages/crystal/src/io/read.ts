@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, resolve as resolvePath } from "node:path";
 import { CrystalError, ParseError } from "../errors.js";
 import type { Structure } from "../structure.js";
 import { readCif, readCifEntries } from "./cif.js";
@@ -87,6 +87,15 @@ export function entryBlock(entry: Structure | ParseError): string | undefined {
 /** readStructureEntries of a file (plain or gzip) on disk. */
 export async function readStructureFileEntries(path: string, options: Omit<ReadOptions, "file"> = {}): Promise<(Structure | ParseError)[]> {
   return readStructureEntries(readTextFile(path).text, { ...options, file: path });
+}
+
+/**
+ * Why a path cannot hold files IonRank writes (a database, a dataset), or null: /proc and /sys are kernel file
+ * systems, and mkdir under /proc spins forever in Node 20 instead of failing.
+ */
+export function unwritableLocation(path: string): string | null {
+  const full = resolvePath(path);
+  return /^\/(proc|sys)(\/|$)/.test(full) ? `${full} is on a kernel file system (/proc, /sys): choose a folder on a disk` : null;
 }
 
 /**
