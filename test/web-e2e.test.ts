@@ -204,6 +204,13 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.getByTestId("hop-warnings").first().textContent()).toMatch(/^the straight path passes 0\.59 Å from a host atom: in cross-validation the \d+ training hops closer than 1 Å were predicted with MAE/);
   });
 
+  it("answers a material that does not exist with HTTP 404 and the not-found page", async () => {
+    // The page must not start streaming before it knows the material exists, or the status is already 200.
+    const res = await page.goto(`${BASE}/materials/no-such-material?ion=Li`);
+    expect(res?.status()).toBe(404);
+    expect(await page.getByText("Not found.").count()).toBe(1);
+  });
+
   it("shows the active model's card as charts", async () => {
     await page.goto(`${BASE}/model`);
     await page.getByRole("heading", { name: /Active model: em@/ }).waitFor({ state: "visible" });
