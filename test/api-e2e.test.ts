@@ -93,6 +93,12 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     // The same content again creates nothing new.
     const re = await gql(IMPORT, { s, ion: "Li" });
     expect(re.body.data!.importStructures).toMatchObject({ imported: 4, duplicates: 4, failed: 1 });
+    // ... and says which items were already there, by kind.
+    const dupes = await gql(`query ($id: ID!) { importJob(id: $id) { notices(kind: DUPLICATE) { name index kind } all: notices { kind } } }`, { id: re.body.data!.importStructures.id });
+    expect(dupes.body.data!.importJob.notices).toEqual(
+      [["LiFePO4.cif", 0], ["LiCoO2.POSCAR", 2], ["LiMn2O4.cif", 3], ["NaCl.cif", 4]].map(([name, index]) => ({ name, index, kind: "DUPLICATE" })),
+    );
+    expect(dupes.body.data!.importJob.all.map((n: Json) => n.kind).sort()).toEqual(["DUPLICATE", "DUPLICATE", "DUPLICATE", "DUPLICATE", "NO_ION"]);
     const all = await gql(`{ materials(first: 50) { edges { node { reducedFormula spaceGroup pathways { ion hopLength multiplicity prediction { emPredicted emStd pGood model } } } } } }`);
     const nodes = all.body.data!.materials.edges.map((e: Json) => e.node);
     expect(nodes.map((n: Json) => n.reducedFormula).sort()).toEqual(["LiCoO2", "LiFePO4", "LiMn2O4", "NaCl"]);
@@ -179,12 +185,15 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     const nasicon = m.body.data!.materials.edges[0].node;
     // Imported again with its Li hops asked for: there are none within 5 Å (NASICON's Li hop through vacant
     // sites), and the job says so instead of storing it silently without pathways.
-    const hopless = await gql(`mutation ($s: [StructureInput!]!) { importStructures(structures: $s, ion: "Li") { imported duplicates failed notices { name index message } } }`, { s: [fixture("LiTi2PO43.cif")] });
+    const hopless = await gql(`mutation ($s: [StructureInput!]!) { importStructures(structures: $s, ion: "Li") { imported duplicates failed notices { name index kind message } } }`, { s: [fixture("LiTi2PO43.cif")] });
     expect(hopless.body.data!.importStructures).toEqual({
       imported: 1,
       duplicates: 1,
       failed: 0,
-      notices: [{ name: "LiTi2PO43.cif", index: 0, message: expect.stringMatching(/^no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/) }],
+      notices: [
+        { name: "LiTi2PO43.cif", index: 0, kind: "DUPLICATE", message: "already stored; nothing new written" },
+        { name: "LiTi2PO43.cif", index: 0, kind: "NO_HOPS", message: expect.stringMatching(/^no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/) },
+      ],
     });
     const li = nasicon.sites.map((s: Json, i: number) => ({ ...s, i })).filter((s: Json) => s.species === "Li");
     const add = await gql(`mutation ($i: AddPathwayInput!) { addPathway(input: $i) { id ion hopLength initial final } }`, {
@@ -305,6 +314,12 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     const again = JSON.parse(ionrank(["import", src, "--json"], env).stdout)[0];
     expect(again).toMatchObject({ imported: good, duplicates: good, failed: bad });
     expect(await count()).toBe(start + good);
+    // In text, the first ten already stored items by name, then how many more and where to find them all.
+    const text = ionrank(["import", src], env).stdout;
+    const named = text.split("\n").filter((l) => l.startsWith("  duplicate: "));
+    expect(named).toHaveLength(10);
+    expect(named[0]).toBe("  duplicate: LiCoO2_00000.POSCAR (item 0): already stored; nothing new written");
+    expect(text).toMatch(new RegExp(`  … and ${good - 10} more already stored \\(query importJob\\(id: "[^"]+"\\) \\{ notices\\(kind: DUPLICATE\\) \\} for all\\)\n`));
 
     // Kill an import part-way (after some batches committed), then resume it.
     const src2 = join(dir, "bulk2");

@@ -180,6 +180,10 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(imported.find((t) => t.startsWith("LiTi2PO43.cif"))).toMatch(/no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart/);
     expect(imported.some((t) => t.startsWith("broken.cif (2)"))).toBe(true);
     expect(imported.find((t) => t.startsWith("two.cif"))).toMatch(/failed: \[bad\] — .*_cell_length_b is "abc", not a number/);
+    // The example data holds these two already: each file says so, and the list says how many.
+    expect(imported.find((t) => t.startsWith("LiCoO2-copy.cif"))).toMatch(/already stored as ".*LiCoO2\.cif"; nothing new written/);
+    expect(imported.find((t) => t.startsWith("LiTi2PO43.cif"))).toMatch(/already stored; nothing new written/); // under the same name
+    expect(await page.getByTestId("already-stored").textContent()).toBe("2 of them were already stored: nothing new was written for those.");
     expect(await page.getByTestId("failed").locator("li").allTextContents()).toEqual([expect.stringMatching(/^broken\.cif: .*no data block has atom sites/)]);
     await shot("import");
   });

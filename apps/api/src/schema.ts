@@ -175,10 +175,24 @@ export const typeDefs = /* GraphQL */ `
     index: Int!
     reason: String!
   }
+  "What an import notice is about."
+  enum ImportNoticeKind {
+    "The structure has no site of the ion: stored without its pathways."
+    NO_ION
+    "The structure has the ion but no hops of it within the search length: stored without pathways."
+    NO_HOPS
+    "A stored pathway could not be predicted."
+    UNPREDICTED
+    "The item (or a block of it) was already stored: nothing new was written."
+    DUPLICATE
+    "A notice written before kinds were recorded."
+    NOTE
+  }
   "An item an import stored, with something to know about it (e.g. the ion has no hops within the search length)."
   type ImportNotice {
     name: String!
     index: Int!
+    kind: ImportNoticeKind!
     message: String!
   }
   "A bulk import or a prediction job, with its progress."
@@ -192,7 +206,8 @@ export const typeDefs = /* GraphQL */ `
     duplicates: Int!
     failed: Int!
     errors(first: Int): [ImportError!]!
-    notices(first: Int): [ImportNotice!]!
+    "The job's notices in input order, of one kind or all (first: at most 1000, default 100)."
+    notices(first: Int, kind: ImportNoticeKind): [ImportNotice!]!
     createdAt: String!
     finishedAt: String
   }

@@ -320,8 +320,12 @@ const resolvers = {
   ImportJob: {
     errors: (j: { id: string }, a: { first?: number }, ctx: Context) =>
       ctx.db.prisma.importItemError.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: Math.min(Math.max(a.first ?? 100, 0), 1000) }),
-    notices: (j: { id: string }, a: { first?: number }, ctx: Context) =>
-      ctx.db.prisma.importItemNotice.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: Math.min(Math.max(a.first ?? 100, 0), 1000) }),
+    notices: (j: { id: string }, a: { first?: number; kind?: string | null }, ctx: Context) =>
+      ctx.db.prisma.importItemNotice.findMany({
+        where: { jobId: j.id, ...(a.kind ? { kind: a.kind } : {}) },
+        orderBy: [{ index: "asc" }, { kind: "asc" }, { name: "asc" }],
+        take: Math.min(Math.max(a.first ?? 100, 0), 1000),
+      }),
   },
 };
 

@@ -10,7 +10,7 @@ interface ImportResult {
   duplicates: number;
   failed: number;
   errors: { name: string; index: number; reason: string }[];
-  notices: { name: string; index: number; message: string }[];
+  notices: { name: string; index: number; kind: string; message: string }[];
 }
 interface FileOutcome {
   name: string;
@@ -18,6 +18,8 @@ interface FileOutcome {
   detail: string;
   /** Stored, but with something to know (e.g. no hops of the ion were found). */
   notes?: string[];
+  /** Everything in it was already stored: nothing new was written. */
+  duplicate?: boolean;
 }
 
 const IONS = ["Li", "Na", "K", "Mg", "Ca", "Zn", "Al"];
@@ -81,8 +83,11 @@ export function ImportForm() {
             if (whole) return { name: n.name, ok: false, detail: whole.reason };
             // Parts of a file (blocks, list entries) that failed, and notices on what was stored.
             const parts = body.errors.filter((e) => fileOf(e.name) === n.name).map((e) => `failed: ${e.name.slice(n.name.length).trim()} — ${e.reason}`);
-            const notes = body.notices.filter((x) => fileOf(x.name) === n.name).map((x) => x.message);
-            return { name: n.name, ok: true, detail: `stored (job ${body.id})`, notes: [...parts, ...notes] };
+            const mine = body.notices.filter((x) => fileOf(x.name) === n.name);
+            const notes = mine.map((x) => x.message);
+            // A block's duplicate notice names the block ("f.cif [b]: already stored …"); the whole file's does not.
+            const duplicate = mine.some((x) => x.kind === "DUPLICATE" && x.message.startsWith("already stored"));
+            return { name: n.name, ok: true, detail: `stored (job ${body.id})`, notes: [...parts, ...notes], duplicate };
           }),
         ]);
       } catch (e) {
@@ -146,6 +151,9 @@ export function ImportForm() {
       {outcomes.length > 0 ? (
         <section aria-live="polite">
           <h2>Imported ({ok.length})</h2>
+          {ok.some((o) => o.duplicate) ? (
+            <p data-testid="already-stored">{ok.filter((o) => o.duplicate).length} of them were already stored: nothing new was written for those.</p>
+          ) : null}
           <ul data-testid="imported">
             {ok.map((o) => (
               <li key={o.name}>

@@ -3,8 +3,7 @@
 // from the SQLite schema (same models, postgresql provider) — into src/generated/postgres. Skipped when the
 // schema and Prisma version are unchanged since the last run (a stamp file records both), so build,
 // typecheck and test, which turbo may run side by side, do not rewrite the clients under each other's feet.
-// `--migration NAME` also writes prisma/postgres/migrations/<NAME>/migration.sql: the SQL that takes the
-// PostgreSQL database from the previous migrations' schema to this one (see DEVELOPERS.md).
+// PostgreSQL migrations are written by hand beside the SQLite ones (see DEVELOPERS.md).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

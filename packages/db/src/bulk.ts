@@ -66,10 +66,18 @@ export interface ImportError {
   reason: string;
 }
 
+/**
+ * What an import notice is about: the structure has no site of the ion (NO_ION), has the ion but no hops of it
+ * (NO_HOPS), a stored pathway could not be predicted (UNPREDICTED), or the item was already stored, so nothing
+ * new was written (DUPLICATE). NOTE: a notice from before kinds were recorded.
+ */
+export type ImportNoticeKind = "NO_ION" | "NO_HOPS" | "UNPREDICTED" | "DUPLICATE" | "NOTE";
+
 /** An item that was stored, with something the user must know (e.g. no hops of the ion were found). */
 export interface ImportNotice {
   name: string;
   index: number;
+  kind: ImportNoticeKind;
   message: string;
 }
 
@@ -116,7 +124,7 @@ interface Prepared {
   name: string;
   materials: MaterialRow[];
   pathways: PathwayRow[];
-  notices: string[];
+  notices: { kind: ImportNoticeKind; message: string }[];
   /** Blocks of a multi-structure item that could not be stored (the item's good blocks are). */
   blockErrors: { name: string; reason: string }[];
   error?: string;
@@ -232,7 +240,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
       out.pathways.push(...pathways);
       // Stored, but the user asked for this ion's hops and there are none: say so and why.
       const why = !ion ? null : !hops ? `the structure has no ${ion} sites` : hops.hops.length === 0 ? noHopsReason(hops) : null;
-      if (why) out.notices.push(`${multi ? `${name}: ` : ""}${why}; stored without ${ion} pathways`);
+      if (why) out.notices.push({ kind: hops ? "NO_HOPS" : "NO_ION", message: `${multi ? `${name}: ` : ""}${why}; stored without ${ion} pathways` });
     } catch (e) {
       if (!multi) throw e;
       // One bad block of a multi-structure file is that block's error; the good blocks are stored.
@@ -251,34 +259,44 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
   const mHashes = [...new Set(good.flatMap((b) => b.materials.map((m) => m.contentHash)))];
   const pHashes = [...new Set(good.flatMap((b) => b.pathways.map((p) => p.contentHash)))];
   return db.prisma.$transaction(async (tx) => {
-    const existingM = new Map((await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, contentHash: true } })).map((m) => [m.contentHash, m.id]));
+    const stored = await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, name: true, contentHash: true } });
+    const existingM = new Map(stored.map((m) => [m.contentHash, m.id]));
+    // Which material holds each content (to say where a duplicate already is): stored ones, then this batch's.
+    const holder = new Map(stored.map((m) => [m.contentHash, m.name]));
     const existingP = new Map((await tx.pathway.findMany({ where: { contentHash: { in: pHashes } }, select: { id: true, contentHash: true } })).map((p) => [p.contentHash, p.id]));
     const newM: MaterialRow[] = [];
     const newP: (Omit<PathwayRow, "materialHash"> & { materialId: string })[] = [];
     let imported = 0;
     let duplicates = 0;
+    const notices: { jobId: string; name: string; index: number; kind: ImportNoticeKind; message: string }[] = [];
     for (const b of good) {
-      let allOld = true;
+      const multi = b.materials.length > 1;
       for (const m of b.materials) {
-        if (existingM.has(m.contentHash)) continue;
-        allOld = false;
-        existingM.set(m.contentHash, m.id);
-        newM.push(m);
+        // A structure (block) is a duplicate when it and every pathway of it were stored before.
+        let old = existingM.has(m.contentHash);
+        if (!old) {
+          existingM.set(m.contentHash, m.id);
+          holder.set(m.contentHash, m.name);
+          newM.push(m);
+        }
+        for (const { materialHash, ...p } of b.pathways) {
+          if (materialHash !== m.contentHash || existingP.has(p.contentHash)) continue;
+          old = false;
+          existingP.set(p.contentHash, p.id);
+          newP.push({ ...p, materialId: existingM.get(materialHash)! });
+        }
+        imported++;
+        if (!old) continue;
+        duplicates++;
+        const where = holder.get(m.contentHash)!;
+        notices.push({ jobId, name: b.name, index: b.index, kind: "DUPLICATE", message: `${multi ? `${m.name}: ` : ""}already stored${where === m.name ? "" : ` as "${where}"`}; nothing new written` });
       }
-      for (const { materialHash, ...p } of b.pathways) {
-        if (existingP.has(p.contentHash)) continue;
-        allOld = false;
-        existingP.set(p.contentHash, p.id);
-        newP.push({ ...p, materialId: existingM.get(materialHash)! });
-      }
-      imported += b.materials.length;
-      if (allOld) duplicates += b.materials.length;
+      notices.push(...b.notices.map((n) => ({ jobId, name: b.name, index: b.index, ...n })));
     }
     if (newM.length) await tx.material.createMany({ data: newM });
     if (newP.length) await tx.pathway.createMany({ data: newP });
     const errors = batch.flatMap((b) => (b.error ? [{ jobId, name: b.name, index: b.index, reason: b.error }] : b.blockErrors.map((x) => ({ jobId, name: x.name, index: b.index, reason: x.reason }))));
     if (errors.length) await tx.importItemError.createMany({ data: errors });
-    const notices = good.flatMap((b) => b.notices.map((message) => ({ jobId, name: b.name, index: b.index, message })));
     if (notices.length) await tx.importItemNotice.createMany({ data: notices });
     await tx.importJob.update({
       where: { id: jobId },
@@ -339,7 +357,7 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       // A pathway stored but not predicted is said, on the item it came from.
       const notices = (result?.failed ?? []).map((f) => {
         const item = ids.owner.get(f.pathwayId);
-        return { jobId: job.id, name: item?.name ?? `pathway ${f.pathwayId}`, index: item?.index ?? -1, message: `pathway ${f.pathwayId} could not be predicted: ${f.reason}` };
+        return { jobId: job.id, name: item?.name ?? `pathway ${f.pathwayId}`, index: item?.index ?? -1, kind: "UNPREDICTED", message: `pathway ${f.pathwayId} could not be predicted: ${f.reason}` };
       });
       if (notices.length) await db.prisma.importItemNotice.createMany({ data: notices });
     }
@@ -364,12 +382,17 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
   const status = counts.imported === 0 && counts.failed > 0 ? "FAILED" : "DONE";
   await db.prisma.importJob.update({ where: { id: job.id }, data: { status, total: index, finishedAt: new Date() } });
   const errors = await db.prisma.importItemError.findMany({ where: { jobId: job.id }, orderBy: { index: "asc" }, take: 1000 });
-  const notices = await db.prisma.importItemNotice.findMany({ where: { jobId: job.id }, orderBy: { index: "asc" }, take: 1000 });
+  // Up to 1000 of each: a re-imported folder's thousands of duplicates must not hide the other notices.
+  const [others, dupes] = await Promise.all(
+    [{ not: "DUPLICATE" }, { equals: "DUPLICATE" }].map((kind) => db.prisma.importItemNotice.findMany({ where: { jobId: job.id, kind }, orderBy: [{ index: "asc" }, { kind: "asc" }, { name: "asc" }], take: 1000 })),
+  );
+  // The order GraphQL's ImportJob.notices gives: by item, then kind (an item's DUPLICATE first), then name.
+  const notices = [...others!, ...dupes!].sort((a, b) => a.index - b.index || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   return {
     ...counts,
     status,
     errors: errors.map(({ name, index: ix, reason }) => ({ name, index: ix, reason })),
-    notices: notices.map(({ name, index: ix, message }) => ({ name, index: ix, message })),
+    notices: notices.map(({ name, index: ix, kind, message }) => ({ name, index: ix, kind: kind as ImportNoticeKind, message })),
     pathways,
   };
 }

@@ -93,7 +93,7 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     const items = [{ name: "LiTi2PO43.cif", text: readFileSync(path.join(FIX, "LiTi2PO43.cif"), "utf8") }, { name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }];
     const done = await importItems(db, items, { ion: "Li" });
     expect(done).toMatchObject({ status: "DONE", imported: 2, failed: 0 });
-    expect(done.notices).toEqual([{ name: "LiTi2PO43.cif", index: 0, message: expect.stringMatching(/^no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart .*; stored without Li pathways$/) }]);
+    expect(done.notices).toEqual([{ name: "LiTi2PO43.cif", index: 0, kind: "NO_HOPS", message: expect.stringMatching(/^no Li hops up to 5 Å between its Li sites: the nearest two are \d\.\d\d Å apart .*; stored without Li pathways$/) }]);
     const nasicon = await db.prisma.material.findFirstOrThrow({ where: { name: "LiTi2PO43.cif" }, include: { pathways: true } });
     expect(nasicon.pathways).toEqual([]);
     expect(await db.prisma.importItemNotice.count({ where: { jobId: done.id } })).toBe(1);
@@ -107,6 +107,7 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     const handed: string[] = [];
     const again = await importItems(db, items, { ion: "Li", onPathways: async (ids) => void handed.push(...ids) });
     expect(again).toMatchObject({ duplicates: 1, pathways: 0 });
+    expect(again.notices).toEqual([{ name: "LiCoO2.cif", index: 0, kind: "DUPLICATE", message: "already stored; nothing new written" }]);
     expect(handed.sort()).toEqual(stored);
   });
 
@@ -122,11 +123,51 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     // Every Na hop of NaCl failed to predict; LiCoO2 has no Na at all. Both are said.
     const failedHops = na.notices.filter((n) => n.name === "NaCl.cif");
     expect(failedHops).toHaveLength(naHops);
-    expect(failedHops.every((n) => n.index === 0 && /^pathway \S+ could not be predicted: Na is outside this model$/.test(n.message))).toBe(true);
-    expect(na.notices.filter((n) => n.name !== "NaCl.cif")).toEqual([{ name: "LiCoO2.cif", index: 1, message: "the structure has no Na sites; stored without Na pathways" }]);
+    expect(failedHops.every((n) => n.index === 0 && n.kind === "UNPREDICTED" && /^pathway \S+ could not be predicted: Na is outside this model$/.test(n.message))).toBe(true);
+    expect(na.notices.filter((n) => n.name !== "NaCl.cif")).toEqual([{ name: "LiCoO2.cif", index: 1, kind: "NO_ION", message: "the structure has no Na sites; stored without Na pathways" }]);
     const li = await ionOf("Li");
-    expect(li.notices).toEqual([{ name: "NaCl.cif", index: 0, message: "the structure has no Li sites; stored without Li pathways" }]);
+    // NaCl was stored by the Na import and gains nothing (no Li): a duplicate; LiCoO2 gains its Li hops.
+    expect(li.notices).toEqual([
+      { name: "NaCl.cif", index: 0, kind: "DUPLICATE", message: "already stored; nothing new written" },
+      { name: "NaCl.cif", index: 0, kind: "NO_ION", message: "the structure has no Li sites; stored without Li pathways" },
+    ]);
+    expect(li.duplicates).toBe(1);
     expect(await db.prisma.prediction.count()).toBe(await db.prisma.pathway.count({ where: { ion: "Li" } }));
+  });
+
+  it("says which items (and which blocks of a file) were already stored, and as what", async () => {
+    const cif = (f: string) => readFileSync(path.join(FIX, f), "utf8");
+    await importItems(db, [{ name: "first/LiCoO2.cif", text: cif("LiCoO2.cif") }], { ion: "Li" });
+    const done = await importItems(
+      db,
+      [
+        { name: "LiCoO2.cif", text: cif("LiCoO2.cif") }, // stored before, under another name
+        { name: "both.cif", text: `${cif("LiCoO2.cif")}\n${cif("LiMn2O4.cif")}` }, // one old block, one new
+        { name: "LiMn2O4-again.cif", text: cif("LiMn2O4.cif") }, // stored by the item before it, same job
+      ],
+      { ion: "Li", batchSize: 2 },
+    );
+    expect(done).toMatchObject({ status: "DONE", imported: 4, duplicates: 3, failed: 0 });
+    expect(done.notices).toEqual([
+      { name: "LiCoO2.cif", index: 0, kind: "DUPLICATE", message: 'already stored as "first/LiCoO2.cif"; nothing new written' },
+      { name: "both.cif", index: 1, kind: "DUPLICATE", message: 'both.cif [LiCoO2]: already stored as "first/LiCoO2.cif"; nothing new written' },
+      { name: "LiMn2O4-again.cif", index: 2, kind: "DUPLICATE", message: 'already stored as "both.cif [LiMn2O4]"; nothing new written' },
+    ]);
+    expect((await db.prisma.material.findMany({ orderBy: { name: "asc" } })).map((m) => m.name)).toEqual(["both.cif [LiMn2O4]", "first/LiCoO2.cif"]);
+    // The same content with another ion's hops is not a duplicate: it adds pathways.
+    const na = await importItems(db, [{ name: "NaCl.cif", text: cif("NaCl.cif") }], { ion: "Na" });
+    const naAgain = await importItems(db, [{ name: "NaCl.cif", text: cif("NaCl.cif") }], { ion: "Na" });
+    expect([na.duplicates, naAgain.duplicates]).toEqual([0, 1]);
+  });
+
+  it("a re-imported folder's thousands of duplicates do not push the other notices out of the outcome", async () => {
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const items = [{ name: "NaCl.cif", text: readFileSync(path.join(FIX, "NaCl.cif"), "utf8") }, ...Array.from({ length: 1100 }, (_, i) => ({ name: `copy${i}.cif`, text: cif }))];
+    const done = await importItems(db, items, { batchSize: 500 });
+    expect(done).toMatchObject({ imported: 1101, duplicates: 1099 });
+    expect(done.notices.filter((n) => n.kind === "DUPLICATE")).toHaveLength(1000);
+    const again = await importItems(db, [...items.slice(1), { name: "LiTi2PO43.cif", text: readFileSync(path.join(FIX, "LiTi2PO43.cif"), "utf8") }], { ion: "Li", batchSize: 500 });
+    expect(again.notices.filter((n) => n.kind === "NO_HOPS").map((n) => n.name)).toEqual(["LiTi2PO43.cif"]);
   });
 
   it("one bad block of a multi-structure CIF is that block's error; the file's good blocks are stored", async () => {

@@ -89,20 +89,35 @@ describe("openDatabase", () => {
     expect(names).not.toContain("Half");
   });
 
-  it("upgrading a database with duplicate predictions keeps the newest of each (pathway, model) and adds warnings", async () => {
+  /**
+   * A database as it was before the migration named `*_${suffix}`: opened with the migrations before it only.
+   * `upgrade()` puts the later ones back and reopens it.
+   */
+  async function databaseBefore(suffix: string) {
     const dir = tempDir();
     const migrationsDir = path.join(dir, "migrations");
     cpSync(defaultMigrationsDir(), migrationsDir, { recursive: true });
     const all = readMigrations(migrationsDir);
-    const upgrade = all.find((m) => m.name.endsWith("_prediction_unique_warnings"))!;
+    const upgrade = all.find((m) => m.name.endsWith(`_${suffix}`))!;
     expect(upgrade).toBeDefined();
-    // The database as it was before: every migration up to this one.
     const later = all.filter((m) => m.name >= upgrade.name);
     const parked = path.join(dir, "parked");
     mkdirSync(parked);
     for (const m of later) cpSync(path.join(migrationsDir, m.name), path.join(parked, m.name), { recursive: true });
     for (const m of later) rmSync(path.join(migrationsDir, m.name), { recursive: true });
     const before = await openDatabase({ dataDir: dir, migrationsDir });
+    return {
+      before,
+      later,
+      upgrade: async () => {
+        for (const m of later) cpSync(path.join(parked, m.name), path.join(migrationsDir, m.name), { recursive: true });
+        return openDatabase({ dataDir: dir, migrationsDir });
+      },
+    };
+  }
+
+  it("upgrading a database with duplicate predictions keeps the newest of each (pathway, model) and adds warnings", async () => {
+    const { before, later, upgrade } = await databaseBefore("prediction_unique_warnings");
     const material = await before.prisma.material.create({ data: { name: "m", formula: "Li1", reducedFormula: "Li", elements: "Li", contentHash: "h", structure: "{}" } });
     const pathway = await before.prisma.pathway.create({ data: { materialId: material.id, ion: "Li", initial: "[0,0,0]", final: "[0.5,0,0]", hopLength: 2, contentHash: "p" } });
     const at = (s: number) => new Date(Date.UTC(2026, 10, 27, 12, 0, s));
@@ -110,14 +125,36 @@ describe("openDatabase", () => {
       await before.prisma.$executeRawUnsafe(`INSERT INTO "Prediction" (id, "pathwayId", model, "emPredicted", "emStd", "pGood", "createdAt") VALUES (?, ?, ?, ?, 0.1, 0.5, ?)`, id, pathway.id, model, em, at(s).getTime());
     }
     await before.close();
-    for (const m of later) cpSync(path.join(parked, m.name), path.join(migrationsDir, m.name), { recursive: true });
 
-    const after = await openDatabase({ dataDir: dir, migrationsDir });
+    const after = await upgrade();
     try {
       expect(after.appliedMigrations).toEqual(later.map((m) => m.name));
       const rows = await after.prisma.prediction.findMany({ orderBy: { model: "asc" } });
       expect(rows.map((r) => [r.id, r.model, r.emPredicted, r.warnings])).toEqual([["b", "em@1", 0.2, "[]"], ["d", "em@2", 0.4, "[]"]]);
       await expect(after.prisma.prediction.create({ data: { pathwayId: pathway.id, model: "em@1", emPredicted: 1, emStd: 0, pGood: 0 } })).rejects.toMatchObject({ code: "P2002" });
+    } finally {
+      await after.close();
+    }
+  });
+
+  it("upgrading gives the notices written before kinds existed their kind, from their messages", async () => {
+    const { before, upgrade } = await databaseBefore("import_notice_kinds");
+    const job = await before.prisma.importJob.create({ data: { status: "DONE", kind: "import" } });
+    const messages = [
+      "pathway 0b1c could not be predicted: Na is outside this model",
+      "the structure has no Na sites; stored without Na pathways",
+      "two.cif [NaCl]: the structure has no Li sites; stored without Li pathways",
+      "no Li hops up to 5 Å between its Li sites: the nearest two are 6.02 Å apart; stored without Li pathways",
+      "something else",
+    ];
+    for (const [i, message] of messages.entries()) {
+      await before.prisma.$executeRawUnsafe(`INSERT INTO "ImportItemNotice" (id, "jobId", name, "index", message) VALUES (?, ?, 'x.cif', ?, ?)`, `n${i}`, job.id, i, message);
+    }
+    await before.close();
+    const after = await upgrade();
+    try {
+      const rows = await after.prisma.importItemNotice.findMany({ orderBy: { index: "asc" } });
+      expect(rows.map((r) => r.kind)).toEqual(["UNPREDICTED", "NO_ION", "NO_ION", "NO_HOPS", "NOTE"]);
     } finally {
       await after.close();
     }

@@ -6,6 +6,9 @@ import { parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 import { resolveModel } from "../model-path.js";
 
+/** How many already stored items the text output names one by one. */
+const SHOWN_DUPLICATES = 10;
+
 export const importHelp = `ionrank import PATH... [--ion EL] [--predict] [--model CARD] [--batch N] [--resume JOB] [--data-dir DIR] [--json]
 
 Import structures into the IonRank database: files (CIF, POSCAR, extXYZ, JSON, NDJSON, .gz), directories
@@ -52,7 +55,11 @@ export async function importCommand(argv: readonly string[], out: Output): Promi
       if (!args.flags.has("json")) {
         out.stdout(`job ${r.id}: ${r.status}, ${r.imported} structures (${r.duplicates} already stored), ${r.pathways} new pathways, ${r.failed} failed\n`);
         for (const e of r.errors) out.stdout(`  failed: ${e.name} (item ${e.index}): ${e.reason}\n`);
-        for (const n of r.notices) out.stdout(`  notice: ${n.name} (item ${n.index}): ${n.message}\n`);
+        for (const n of r.notices) if (n.kind !== "DUPLICATE") out.stdout(`  notice: ${n.name} (item ${n.index}): ${n.message}\n`);
+        // Which items were already stored: the first few by name, so a re-imported folder stays readable.
+        const dupes = r.notices.filter((n) => n.kind === "DUPLICATE");
+        for (const n of dupes.slice(0, SHOWN_DUPLICATES)) out.stdout(`  duplicate: ${n.name} (item ${n.index}): ${n.message}\n`);
+        if (r.duplicates > SHOWN_DUPLICATES) out.stdout(`  … and ${r.duplicates - SHOWN_DUPLICATES} more already stored (query importJob(id: "${r.id}") { notices(kind: DUPLICATE) } for all)\n`);
         if (r.failed > r.errors.length) out.stdout(`  … and ${r.failed - r.errors.length} more (query importJob(id: "${r.id}") for all)\n`);
       }
     }

@@ -4,7 +4,7 @@ import { webEnv } from "@/lib/env";
 export const dynamic = "force-dynamic";
 
 const MUTATION = `mutation ($s: [StructureInput!]!, $ion: String, $p: Boolean) {
-  importStructures(structures: $s, ion: $ion, predict: $p) { id status processed imported duplicates failed errors { name index reason } notices { name index message } } }`;
+  importStructures(structures: $s, ion: $ion, predict: $p) { id status processed imported duplicates failed errors { name index reason } notices { name index kind message } } }`;
 
 /** The import page's files, forwarded to the API with the dashboard's editor key (which the browser never sees). */
 export async function POST(req: Request): Promise<Response> {
