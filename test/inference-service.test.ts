@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lattice, Pathway, readJsonStructures, Structure } from "@ionrank/crystal";
 import { pathwayGraph, type FeaturizerConfig } from "@ionrank/featurize";
-import { EmModel, EmPredictor, pathInput, type PathInput } from "@ionrank/inference";
+import { EmModel, EmPredictor, ModelCardError, pathInput, PredictionError, type PathInput } from "@ionrank/inference";
 import { FIXTURES, ionrank, ROOT, SHARED } from "./helpers.js";
 
 const MODEL = join(ROOT, "models/em.card.json");
@@ -30,20 +30,21 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     expect(logs[0]).toMatch(/on ONNX Runtime CPU \(CPU requested\), 2 worker thread\(s\), \d+ members/);
   });
 
-  it("concurrent calls are batched, and batched results equal one-by-one results", async () => {
+  it("concurrent calls are batched, and batched results equal one-by-one results exactly", async () => {
     const inputs = Array.from({ length: 24 }, (_, i) => pathInput(path(i)));
     const before = batched.stats.batches;
     const together = await Promise.all(inputs.map((x) => batched.predict(x)));
     expect(batched.stats.batches - before).toBe(1);
     for (const [i, x] of inputs.entries()) {
       const alone = await single.predict(x);
-      // Same members, to float32 rounding of a different batch layout (padding to another K, another GEMM size).
-      alone.members.forEach((v, k) => expect(Math.abs(v - together[i]!.members[k]!)).toBeLessThan(1e-5));
+      // Bit for bit: runs are planned so that a result does not depend on its batch (runs.ts).
+      expect(alone.members).toEqual(together[i]!.members);
+      expect(alone.emPredicted).toBe(together[i]!.emPredicted);
     }
     // And both agree with the ensemble run directly on the main thread.
     const direct = await EmModel.load(MODEL);
     const ref = await direct.predict(inputs.slice(0, 3).map((x) => pathwayGraphOf(x)));
-    ref.forEach((r, i) => expect(Math.abs(r.em - together[i]!.emPredicted)).toBeLessThan(1e-5));
+    ref.forEach((r, i) => expect(r.members).toEqual(together[i]!.members));
     await direct.release();
     const r = together[0]!;
     expect(r.model).toBe(batched.modelVersion);
@@ -75,7 +76,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
       expect(expected).toBeGreaterThan(2);
       expect(bounded.stats.runs).toBe(expected);
       const alone = await Promise.all(inputs.map((x) => single.predict(x)));
-      out.forEach((r, i) => r.members.forEach((v, k) => expect(Math.abs(v - alone[i]!.members[k]!)).toBeLessThan(1e-5)));
+      out.forEach((r, i) => expect(r.members).toEqual(alone[i]!.members));
     } finally {
       await bounded.close();
     }
@@ -151,10 +152,32 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     }
   });
 
+  it("closing while calls are in flight settles every one of them", async () => {
+    const svc = await EmPredictor.load(MODEL, { workers: 1, cacheSize: 0, log: () => {} });
+    const running = svc.predictMany(Array.from({ length: 40 }, (_, k) => pathInput(path(200 + k))));
+    await new Promise((r) => setTimeout(r, 20)); // one run is in the worker, the rest queued
+    await svc.close();
+    const results = await Promise.race([running, new Promise<"hung">((r) => setTimeout(() => r("hung"), 5_000))]);
+    expect(results).not.toBe("hung");
+    expect((results as Error[]).every((r) => r instanceof Error && r.message === "the inference service is closed")).toBe(true);
+  });
+
+  it("each caller gets its own copy of a cached result: editing one does not change what others get", async () => {
+    const x = pathInput(path(41));
+    const [a, b] = await Promise.all([batched.predict(x), batched.predict(x)]);
+    expect(a).not.toBe(b);
+    const original = structuredClone(a);
+    a.emPredicted = -1;
+    a.warnings.push("edited");
+    a.members.push(99);
+    expect(await batched.predict(x)).toEqual(original);
+    expect(b).toEqual(original);
+  });
+
   it("falls back from CUDA to CPU with a reason, and fails clearly at load time on a broken model", async () => {
     const gpu = await EmPredictor.load(MODEL, { provider: "cuda", workers: 1, log: (l) => logs.push(l) });
     expect(gpu.provider).toBe("cpu");
-    expect(logs.at(-1)).toMatch(/CUDA requested but its libraries are not installed/);
+    expect(logs.at(-1)).toMatch(/CUDA requested but its libraries are not installed \(install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12\)/);
     await gpu.close();
     const dir = mkdtempSync(join(tmpdir(), "ionrank-broken-"));
     const card = JSON.parse(readFileSync(MODEL, "utf8"));
@@ -163,6 +186,42 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     card.ensemble.members[0].sha256 = (await import("node:crypto")).createHash("sha256").update("not an onnx model").digest("hex");
     writeFileSync(join(dir, "em.card.json"), JSON.stringify(card));
     await expect(EmPredictor.load(join(dir, "em.card.json"), { workers: 1, log: () => {} })).rejects.toThrowError(/cannot load the model: cannot load ONNX model/);
+  });
+
+  it("refuses at load time a card whose tensors differ from its members' or from what the service feeds, and options out of range", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-spec-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    for (const m of card.ensemble.members) copyFileSync(join(ROOT, "models", m.file), join(dir, m.file));
+    const load = (edit: (c: typeof card) => void) => {
+      const c = structuredClone(card);
+      edit(c);
+      writeFileSync(join(dir, "em.card.json"), JSON.stringify(c));
+      return EmPredictor.load(join(dir, "em.card.json"), { workers: 1, log: () => {} });
+    };
+    await expect(load((c) => (c.outputs.spread = { dtype: "float32", shape: ["graphs"] }))).rejects.toThrowError(
+      new RegExp(`^${join(dir, "em.card.json")}: cannot load the model: .*em\\.member0\\.onnx declares outputs \\[em\\], the card says \\[em, spread\\]$`),
+    );
+    await expect(load((c) => (c.inputs.nbr_vector.shape = ["atoms", "neighbours"]))).rejects.toThrowError(/declares input nbr_vector as float32 of rank 3, the card says float32 of rank 2/);
+    await expect(load((c) => (c.inputs.atomic_number.dtype = "int32"))).rejects.toThrowError(/input atomic_number is int32; this service feeds int64/);
+    await expect(load((c) => delete c.inputs.atom_counts)).rejects.toThrowError(/the card's inputs lack atom_counts/);
+    const error = await load((c) => (c.outputs.spread = { dtype: "float32", shape: [] })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelCardError);
+    for (const [options, message] of [
+      [{ workers: Number.NaN }, /workers must be an integer ≥ 1, not null/],
+      [{ maxBatchAtoms: 0 }, /maxBatchAtoms must be an integer ≥ 1, not 0/],
+      [{ threshold: -5 }, /threshold must be a positive barrier in eV, not -5/],
+      [{ provider: "tpu" }, /provider must be "cpu" or "cuda", not "tpu"/],
+    ] as const) {
+      await expect(EmPredictor.load(MODEL, options as never)).rejects.toThrowError(message);
+    }
+  });
+
+  it("a pathway that cannot be predicted rejects with a PredictionError saying what kind of failure it was", async () => {
+    const rf = pathInput(path(50));
+    const sites = rf.structure.sites.map((s, i) => (i === rf.structure.length - 1 ? { ...s, element: "Rf" as const } : s));
+    const error = await batched.predict({ structure: new Structure(rf.structure.lattice, sites), isImage: rf.isImage }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PredictionError);
+    expect((error as PredictionError).kind).toBe("UnsupportedElementError");
   });
 
   it("keeps the event loop free while a large batch runs: featurization and ONNX run in the workers", async () => {

@@ -16,7 +16,12 @@ export interface SessionOptions {
 /** A loaded ONNX model behind a small typed API (ONNX Runtime stays inside this file). */
 export interface OnnxModel {
   readonly provider: Provider;
+  /** Why CUDA was asked for and not used (null when it was not asked for, or is used). */
+  readonly cudaFailure: string | null;
   readonly inputNames: readonly string[];
+  /** Each input's and output's element type ("float32", "int64", …) and rank, as the ONNX file declares them. */
+  readonly inputTypes: Readonly<Record<string, { type: string; rank: number }>>;
+  readonly outputTypes: Readonly<Record<string, { type: string; rank: number }>>;
   run(feeds: Record<string, TensorData>): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
   release(): Promise<void>;
 }
@@ -50,6 +55,7 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
   };
   let session: ort.InferenceSession | undefined;
   let provider: Provider = "cpu";
+  let cudaFailure: string | null = options.provider === "cuda" ? "its libraries are not installed (install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12)" : null;
   if (options.provider === "cuda" && cudaLibrariesInstalled()) {
     try {
       // Quiet: a missing CUDA library is expected on CPU machines and reported once by the caller.
@@ -61,8 +67,10 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
         ort.env.logLevel = level;
       }
       provider = "cuda";
-    } catch {
+      cudaFailure = null;
+    } catch (e) {
       session = undefined;
+      cudaFailure = `it failed to start: ${(e as Error).message.split("\n")[0]}`;
     }
   }
   try {
@@ -71,9 +79,14 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
     throw new OnnxRuntimeError(`cannot load ONNX model ${path}: ${(e as Error).message}`);
   }
   const s = session;
+  const types = (meta: readonly ort.InferenceSession.ValueMetadata[]) =>
+    Object.fromEntries(meta.map((m) => [m.name, m.isTensor ? { type: String(m.type), rank: m.shape.length } : { type: "non-tensor", rank: 0 }]));
   return {
     provider,
+    cudaFailure,
     inputNames: s.inputNames,
+    inputTypes: types(s.inputMetadata),
+    outputTypes: types(s.outputMetadata),
     async run(feeds) {
       const tensors: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) tensors[name] = new ort.Tensor(t.type, t.data, t.dims);

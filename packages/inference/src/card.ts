@@ -81,11 +81,8 @@ export function loadModelCard(path: string): LoadedCard {
   } catch (e) {
     throw new ModelCardError(`${path}: cannot read model card: ${(e as Error).message}`);
   }
-  for (const field of ["name", "version", "featurizer", "ensemble", "calibration", "threshold"] as const) {
-    if (card[field] === undefined) throw new ModelCardError(`${path}: model card has no "${field}"`);
-  }
-  if (!Array.isArray(card.ensemble.members) || card.ensemble.members.length === 0) throw new ModelCardError(`${path}: model card lists no ensemble members`);
-  assertFeaturizerVersion(card.featurizer.version, `model ${card.name}@${card.version}`, card.featurizer.config);
+  checkCard(card, path);
+  assertFeaturizerVersion(card.featurizer.version, `model ${card.name}@${card.version} (${path})`, card.featurizer.config);
   const memberPaths = card.ensemble.members.map((m) => {
     const p = join(dirname(path), m.file);
     let bytes: Buffer;
@@ -99,4 +96,49 @@ export function loadModelCard(path: string): LoadedCard {
     return p;
   });
   return { card, path, memberPaths, modelVersion: `${card.name}@${card.version}` };
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+const isFiniteNumber = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+
+/**
+ * The fields the service relies on, with the types and ranges it needs: a card that passes loads a model that
+ * predicts sensible numbers (a calibration scale of 0 would report every prediction as certain).
+ */
+function checkCard(card: unknown, path: string): asserts card is ModelCard {
+  const bad = (why: string): never => {
+    throw new ModelCardError(`${path}: ${why}`);
+  };
+  if (!isObject(card)) bad("a model card is a JSON object");
+  const c = card as Record<string, unknown>;
+  for (const field of ["name", "version", "featurizer", "ensemble", "calibration", "threshold", "inputs", "outputs"]) {
+    if (c[field] === undefined || c[field] === null) bad(`model card has no "${field}"`);
+  }
+  for (const field of ["name", "version"]) if (typeof c[field] !== "string" || (c[field] as string).trim() === "") bad(`"${field}" must be a non-empty string`);
+  const f = c.featurizer;
+  if (!isObject(f) || typeof f.version !== "string" || !isObject(f.config)) bad(`"featurizer" must be { version: string, config: object }`);
+  for (const field of ["inputs", "outputs"]) {
+    const spec = c[field];
+    if (!isObject(spec) || Object.keys(spec).length === 0) bad(`"${field}" must map tensor names to { dtype, shape }`);
+    for (const [name, t] of Object.entries(spec as Record<string, unknown>)) {
+      if (!isObject(t) || typeof t.dtype !== "string" || !Array.isArray(t.shape)) bad(`${field}.${name} must be { dtype: string, shape: [...] }`);
+    }
+  }
+  if (!isObject(c.outputs) || !("em" in c.outputs)) bad(`"outputs" has no "em" tensor, the Em the service reads`);
+  const e = c.ensemble;
+  if (!isObject(e) || !Array.isArray(e.members) || e.members.length === 0) bad("model card lists no ensemble members");
+  const files = new Set<string>();
+  ((e as { members: unknown[] }).members).forEach((m, i) => {
+    if (!isObject(m) || typeof m.file !== "string" || typeof m.sha256 !== "string") bad(`ensemble member ${i} must have "file" and "sha256" strings`);
+    const { file, sha256 } = m as { file: string; sha256: string };
+    // Members live beside their card: a path out of that folder would load someone else's file.
+    if (file === "" || /[\\/]/.test(file) || file === "." || file === "..") bad(`ensemble member ${i}: "${file}" is not a file name in the card's folder`);
+    if (!/^[0-9a-f]{64}$/.test(sha256)) bad(`ensemble member ${i} (${file}): "sha256" is not a SHA-256 in hex`);
+    if (files.has(file)) bad(`ensemble member ${i}: ${file} is listed twice (its spread would count it twice)`);
+    files.add(file);
+  });
+  const scale = isObject(c.calibration) ? c.calibration.scale : undefined;
+  if (!isFiniteNumber(scale) || scale <= 0) bad(`calibration.scale must be a positive number, not ${JSON.stringify(scale)}`);
+  const t = isObject(c.threshold) ? c.threshold.good_conductor_below_ev : undefined;
+  if (!isFiniteNumber(t) || t <= 0) bad(`threshold.good_conductor_below_ev must be a positive number (eV), not ${JSON.stringify(t)}`);
 }

@@ -12,3 +12,19 @@ export class ModelCardError extends InferenceError {
 export class OnnxRuntimeError extends InferenceError {
   override name = "OnnxRuntimeError";
 }
+
+/** An option given to the service is out of range. */
+export class InferenceOptionsError extends InferenceError {
+  override name = "InferenceOptionsError";
+}
+
+/** One pathway could not be predicted (the others in its batch were); `kind` is the underlying error's name. */
+export class PredictionError extends InferenceError {
+  override name = "PredictionError";
+  constructor(
+    message: string,
+    readonly kind: string,
+  ) {
+    super(message);
+  }
+}

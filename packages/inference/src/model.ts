@@ -1,7 +1,7 @@
-import { collate, type CrystalGraph } from "@ionrank/featurize";
+import type { CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel, type SessionOptions } from "./backend.js";
 import { ensembleSummary, loadModelCard, type ModelCard } from "./card.js";
-import { modelInputs } from "./tensors.js";
+import { planRuns, runMembers, tailGraph } from "./runs.js";
 
 /** One Em prediction: ensemble mean, calibrated uncertainty, and each member's value (all eV). */
 export interface EmPrediction {
@@ -17,6 +17,8 @@ export interface EmPrediction {
 
 /** The shipped Em ensemble: every member of a model card, run on ONNX Runtime. */
 export class EmModel {
+  private tail: CrystalGraph | null = null;
+
   private constructor(
     readonly card: ModelCard,
     readonly modelVersion: string,
@@ -33,16 +35,15 @@ export class EmModel {
     return this.members[0]!.provider;
   }
 
-  /** Raw member outputs for graphs, as [member][graph]. */
+  /** Raw member outputs for graphs, as [member][graph]: the same numbers the service gives (runs planned alike). */
   async memberPredictions(graphs: readonly CrystalGraph[]): Promise<number[][]> {
-    if (graphs.length === 0) return this.members.map(() => []);
-    const feeds = modelInputs(collate(graphs));
-    return Promise.all(
-      this.members.map(async (m) => {
-        const out = await m.run(feeds);
-        return Array.from(out.em!.data);
-      }),
-    );
+    const out = this.members.map(() => new Array<number>(graphs.length));
+    this.tail ??= tailGraph(this.card.featurizer.config);
+    for (const run of planRuns(graphs.map((graph, i) => ({ graph, i })))) {
+      const per = await runMembers(this.members, run.map((x) => x.graph), this.tail);
+      per.forEach((values, k) => run.forEach((x, j) => (out[k]![x.i] = values[j]!)));
+    }
+    return out;
   }
 
   /** Predict Em for path-structure graphs (see `pathwayGraph`). */

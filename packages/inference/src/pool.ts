@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { InferenceError } from "./errors.js";
+import { InferenceError, ModelCardError, OnnxRuntimeError } from "./errors.js";
 import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
 
 type Job = { req: WorkerRequest; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
@@ -32,6 +32,11 @@ export class WorkerPool {
       throw e instanceof InferenceError ? e : new InferenceError(`inference worker failed to start: ${e.message}`);
     }
     const ready = started.map((r) => (r as PromiseFulfilledResult<{ worker: Worker; ready: Extract<WorkerReady, { type: "ready" }> }>).value);
+    // One provider for the whole service: a worker whose CUDA failed while another's worked is a load error.
+    if (new Set(ready.map((r) => r.ready.provider)).size > 1) {
+      await Promise.all(ready.map((r) => r.worker.terminate()));
+      throw new OnnxRuntimeError(`${init.cardPath}: some inference workers opened the model on CUDA and some on CPU (${ready.map((r) => r.ready.reason).join("; ")})`);
+    }
     const pool = new WorkerPool(init, ready[0]!.ready.provider, ready[0]!.ready.reason);
     for (const { worker } of ready) pool.adopt(worker);
     return pool;
@@ -105,7 +110,11 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const job of this.queue.splice(0)) job.reject(new InferenceError("the inference service is closed"));
+    // Queued runs and the runs the workers are doing: both end now, so no caller waits forever.
+    const closed = () => new InferenceError("the inference service is closed");
+    for (const job of this.queue.splice(0)) job.reject(closed());
+    for (const p of this.pending.values()) p.reject(closed());
+    this.pending.clear();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
@@ -120,7 +129,7 @@ function startWorker(init: WorkerInit): Promise<{ worker: Worker; ready: Extract
     };
     worker.once("message", (r: WorkerReady) => {
       worker.removeListener("error", fail);
-      if (r.type === "failed") fail(new InferenceError(`cannot load the model: ${r.error}`));
+      if (r.type === "failed") fail(new (r.kind === "card" ? ModelCardError : OnnxRuntimeError)(`${init.cardPath}: cannot load the model: ${r.error}`));
       else resolve({ worker, ready: r });
     });
     worker.once("error", fail);

@@ -4,7 +4,9 @@ import DataLoader from "dataloader";
 import { atomicNumber, ELEMENT_SYMBOLS as ELEMENTS, type Pathway, type Structure } from "@ionrank/crystal";
 import { ensembleSummary, loadModelCard, type ModelCard } from "./card.js";
 import type { Provider } from "./backend.js";
+import { InferenceOptionsError, ModelCardError, PredictionError } from "./errors.js";
 import { WorkerPool } from "./pool.js";
+import { MODEL_INPUT_TYPES } from "./tensors.js";
 import type { SerializedPath } from "./protocol.js";
 
 /** A path structure to predict: the N images first, then the host, with image flags. */
@@ -40,12 +42,12 @@ export interface PredictorOptions {
   /** Batch concurrent calls (default true); false runs every call on its own (the benchmark's baseline). */
   batch?: boolean;
   /**
-   * Most path-structure atoms in one ONNX run; bigger batches are split into runs spread over the workers.
-   * Each member session's memory arena grows to its largest run and keeps that size, so this bounds memory.
-   * Default on CPU 512 (≈ 4 of the training set's path structures, 128 atoms on average): the cropped graphs
-   * are small, and on one thread per worker larger runs only add cache misses — measured on 2 cores with
-   * em@2.3.0, 512 gave 72–77 pathways/s end to end at 0.5–0.65 GiB peak, 4,096 gave 65–67 at 1.2 GiB (see
-   * `npm run bench`). Default on CUDA 4,096, where a run's launch cost is worth amortising (not measured here).
+   * Most path-structure atoms (before cropping) in one request to a worker; bigger batches are split into
+   * requests spread over the workers. A worker then runs its request's graphs in ONNX runs of one neighbour
+   * count and at most 256 graph atoms (runs.ts), which bounds each run's atoms, bonds and triplets — and so
+   * each member session's memory arena — and keeps every result independent of its batch.
+   * Default on CPU 512 (≈ 4 of the training set's path structures, 128 atoms on average; measured on 2 cores,
+   * see `npm run bench`). Default on CUDA 4,096, where a request's overhead is worth amortising (not measured here).
    */
   maxBatchAtoms?: number;
   /** Cached results (by path-structure content and model version); 0 disables the cache. */
@@ -145,13 +147,23 @@ export class EmPredictor {
   }
 
   static async load(cardPath: string, options: PredictorOptions = {}): Promise<EmPredictor> {
+    checkOptions(options);
     const loaded = loadModelCard(cardPath);
-    const workers = Math.max(1, options.workers ?? availableParallelism());
+    const spec = (x: ModelCard["inputs"]) => Object.fromEntries(Object.entries(x).map(([n, t]) => [n, { dtype: t.dtype, rank: t.shape.length }]));
+    // The card's inputs must be exactly what this service feeds (the members are checked against the card).
+    for (const [n, t] of Object.entries(loaded.card.inputs)) {
+      if (MODEL_INPUT_TYPES[n] !== t.dtype) throw new ModelCardError(`${cardPath}: input ${n} is ${t.dtype}; this service feeds ${MODEL_INPUT_TYPES[n] ? MODEL_INPUT_TYPES[n] : "no such input"}`);
+    }
+    const missing = Object.keys(MODEL_INPUT_TYPES).filter((n) => !(n in loaded.card.inputs));
+    if (missing.length) throw new ModelCardError(`${cardPath}: the card's inputs lack ${missing.join(", ")}, which this service feeds`);
+    const workers = options.workers ?? availableParallelism();
     const pool = await WorkerPool.start(workers, {
       memberPaths: loaded.memberPaths,
       provider: options.provider ?? "cpu",
       threads: options.threadsPerWorker ?? 1,
-      expectedInputs: Object.keys(loaded.card.inputs),
+      cardPath,
+      inputs: spec(loaded.card.inputs),
+      outputs: spec(loaded.card.outputs),
       featurizer: loaded.card.featurizer.config,
     });
     (options.log ?? ((l) => console.error(l)))(
@@ -184,7 +196,8 @@ export class EmPredictor {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.loader.load(s);
+    // Each caller gets its own copy: the cached result is shared, and one caller's edits must not reach others.
+    return this.loader.load(s).then(copyResult);
   }
 
   /** Predict many; each entry is a result or the Error for that item. */
@@ -220,7 +233,7 @@ export class EmPredictor {
           const resp = await this.pool.run(idx.map((i) => keys[i]!));
           resp.results.forEach((r, j) => {
             const i = idx[j]!;
-            out[i] = "error" in r ? new Error(r.error) : this.result(keys[i]!, r.members, r.clearance, r.overlap);
+            out[i] = "error" in r ? new PredictionError(r.error, r.kind) : this.result(keys[i]!, r.members, r.clearance, r.overlap);
           });
         } catch (e) {
           for (const i of idx) out[i] = e as Error;
@@ -270,6 +283,28 @@ export class EmPredictor {
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+/** Options out of range are refused up front (NaN workers or run sizes used to fail later, or silently). */
+function checkOptions(o: PredictorOptions): void {
+  const bad = (name: string, want: string) => {
+    throw new InferenceOptionsError(`${name} must be ${want}, not ${JSON.stringify((o as Record<string, unknown>)[name])}`);
+  };
+  const int = (name: keyof PredictorOptions, min: number) => {
+    const v = o[name];
+    if (v !== undefined && !(typeof v === "number" && Number.isInteger(v) && v >= min)) bad(name, `an integer ≥ ${min}`);
+  };
+  if (o.provider !== undefined && o.provider !== "cpu" && o.provider !== "cuda") bad("provider", `"cpu" or "cuda"`);
+  int("workers", 1);
+  int("threadsPerWorker", 1);
+  int("maxBatchAtoms", 1);
+  int("cacheSize", 0);
+  if (o.batchWaitMs !== undefined && !(Number.isFinite(o.batchWaitMs) && o.batchWaitMs >= 0)) bad("batchWaitMs", "a number of milliseconds ≥ 0");
+  if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold > 0)) bad("threshold", "a positive barrier in eV");
+}
+
+function copyResult(r: EmResult): EmResult {
+  return { ...r, warnings: [...r.warnings], members: [...r.members] };
 }
 
 function symbolOf(z: number): string {

@@ -13,12 +13,15 @@ export interface WorkerInit {
   memberPaths: string[];
   provider: "cpu" | "cuda";
   threads: number;
-  expectedInputs: string[];
+  /** The model card's path (named in load errors) and its input and output spec: dtype and rank per tensor. */
+  cardPath: string;
+  inputs: Record<string, { dtype: string; rank: number }>;
+  outputs: Record<string, { dtype: string; rank: number }>;
   /** The featurizer settings the model was trained with (from its card). */
   featurizer: FeaturizerConfig;
 }
 
-export type WorkerReady = { type: "ready"; provider: "cpu" | "cuda"; reason: string } | { type: "failed"; error: string };
+export type WorkerReady = { type: "ready"; provider: "cpu" | "cuda"; reason: string } | { type: "failed"; error: string; kind: "card" | "onnx" };
 
 export interface WorkerRequest {
   id: number;
@@ -32,5 +35,5 @@ export interface WorkerRequest {
 export interface WorkerResponse {
   id: number;
   /** clearance: closest host atom to the straight path, Å; overlap: why the host is not physical (null: it is). */
-  results: ({ members: number[]; clearance: number | null; overlap: string | null } | { error: string })[];
+  results: ({ members: number[]; clearance: number | null; overlap: string | null } | { error: string; kind: string })[];
 }

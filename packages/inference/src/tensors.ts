@@ -1,6 +1,17 @@
 import type { GraphBatch } from "@ionrank/featurize";
 import type { TensorData } from "./backend.js";
 
+/** The element type of each input modelInputs() feeds: a card (and its ONNX members) must take exactly these. */
+export const MODEL_INPUT_TYPES: Readonly<Record<string, "int64" | "float32">> = {
+  atomic_number: "int64",
+  is_image: "float32",
+  nbr_index: "int64",
+  nbr_vector: "float32",
+  nbr_mask: "float32",
+  graph_index: "int64",
+  atom_counts: "float32",
+};
+
 /**
  * The model's inputs for a collated batch, in the dense fixed-k layout (see models/*.card.json "inputs"):
  * every atom gets K = batch.maxDegree neighbour slots, padded with index 0 and mask 0. This is the same

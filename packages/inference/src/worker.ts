@@ -2,12 +2,21 @@
 // because onnxruntime-node's run() blocks the event loop while it computes.
 import { parentPort, workerData } from "node:worker_threads";
 import { ELEMENT_SYMBOLS, Lattice, pathClearance, Structure, type Vec3 } from "@ionrank/crystal";
-import { collate, pathStructureGraph, type CrystalGraph } from "@ionrank/featurize";
+import { pathStructureGraph, type CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel } from "./backend.js";
-import { modelInputs } from "./tensors.js";
+import { planRuns, runMembers, tailGraph } from "./runs.js";
 import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
 
 const init = workerData as WorkerInit;
+
+class LoadFailure extends Error {
+  constructor(
+    readonly kind: "card" | "onnx",
+    message: string,
+  ) {
+    super(message);
+  }
+}
 const port = parentPort!;
 
 function structureOf(p: SerializedPath): Structure {
@@ -24,46 +33,38 @@ function structureOf(p: SerializedPath): Structure {
   return new Structure(lattice, sites);
 }
 
-function maxDegree(g: CrystalGraph): number {
-  let k = 0;
-  for (let i = 0; i < g.numAtoms; i++) k = Math.max(k, g.edgeOffsets[i + 1]! - g.edgeOffsets[i]!);
-  return k;
-}
-
-/** Split a run into groups whose largest degrees differ by at most 2 (less padding, same results). */
-function byDegree<T extends { g: CrystalGraph }>(items: T[]): T[][] {
-  const sorted = items.map((x) => ({ x, k: maxDegree(x.g) })).sort((a, b) => a.k - b.k);
-  const groups: T[][] = [];
-  let lo = -Infinity;
-  for (const { x, k } of sorted) {
-    if (k > lo + 2) {
-      groups.push([]);
-      lo = k;
-    }
-    groups.at(-1)!.push(x);
+/** A member's declared tensors against the card's spec: what does not match, or null. */
+function specMismatch(what: string, declared: OnnxModel["inputTypes"], spec: WorkerInit["inputs"]): string | null {
+  const names = Object.keys(declared).sort();
+  const want = Object.keys(spec).sort();
+  if (what === "inputs" ? names.join() !== want.join() : want.some((n) => !names.includes(n))) return `${what} [${names.join(", ")}], the card says [${want.join(", ")}]`;
+  for (const n of want) {
+    const d = declared[n]!;
+    if (d.type !== spec[n]!.dtype || d.rank !== spec[n]!.rank) return `${what.slice(0, -1)} ${n} as ${d.type} of rank ${d.rank}, the card says ${spec[n]!.dtype} of rank ${spec[n]!.rank}`;
   }
-  return groups;
+  return null;
 }
 
 async function main(): Promise<void> {
-  let members: OnnxModel[];
+  const members: OnnxModel[] = [];
   let reason: string;
   try {
-    members = [];
     for (const path of init.memberPaths) {
-      const m = await openOnnxModel(path, { provider: init.provider, threads: init.threads });
-      const missing = init.expectedInputs.filter((n) => !m.inputNames.includes(n));
-      if (missing.length > 0 || m.inputNames.length !== init.expectedInputs.length) {
-        throw new Error(`${path} takes inputs [${m.inputNames.join(", ")}] but the model card specifies [${init.expectedInputs.join(", ")}]`);
-      }
+      // The first member decides the provider; the others follow it, so the ensemble never runs half on CUDA.
+      const provider = members[0]?.provider ?? init.provider;
+      const m = await openOnnxModel(path, { provider, threads: init.threads });
+      if (members.length > 0 && provider === "cuda" && m.provider !== "cuda") throw new LoadFailure("onnx", `${path} could not open on CUDA (${m.cudaFailure}) while the members before it did`);
+      const bad = specMismatch("inputs", m.inputTypes, init.inputs) ?? specMismatch("outputs", m.outputTypes, init.outputs);
+      if (bad) throw new LoadFailure("card", `${path} declares ${bad}`);
       members.push(m);
     }
-    const got = members[0]!.provider;
-    reason = init.provider === "cuda" ? (got === "cuda" ? "CUDA requested and available" : "CUDA requested but its libraries are not installed") : "CPU requested";
+    const first = members[0]!;
+    reason = init.provider === "cuda" ? (first.provider === "cuda" ? "CUDA requested and available" : `CUDA requested but ${first.cudaFailure}`) : "CPU requested";
   } catch (e) {
-    port.postMessage({ type: "failed", error: (e as Error).message } satisfies WorkerReady);
+    port.postMessage({ type: "failed", error: (e as Error).message, kind: e instanceof LoadFailure ? e.kind : "onnx" } satisfies WorkerReady);
     return;
   }
+  const tail = tailGraph(init.featurizer);
   port.postMessage({ type: "ready", provider: members[0]!.provider, reason } satisfies WorkerReady);
 
   port.on("message", async (req: WorkerRequest) => {
@@ -81,18 +82,16 @@ async function main(): Promise<void> {
         overlaps.push(new Structure(structure.lattice, structure.sites.filter((_, i) => item.isImage[i] !== 1)).overlap());
         slots.push(k);
       } catch (e) {
-        results[k] = { error: (e as Error).message };
+        results[k] = { error: (e as Error).message, kind: (e as Error).name };
       }
     });
-    // Every atom is padded to the run's largest degree, so graphs of similar degree run together.
-    for (const group of byDegree(graphs.map((g, j) => ({ g, slot: slots[j]!, clearance: clearances[j]!, overlap: overlaps[j]! })))) {
+    // Runs planned so that each result is the same whatever it was batched with (see runs.ts).
+    for (const run of planRuns(graphs.map((graph, j) => ({ graph, slot: slots[j]!, clearance: clearances[j]!, overlap: overlaps[j]! })))) {
       try {
-        const feeds = modelInputs(collate(group.map((x) => x.g)));
-        const per: Float32Array[] = [];
-        for (const m of members) per.push((await m.run(feeds)).em!.data);
-        group.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!), clearance: x.clearance, overlap: x.overlap }));
+        const per = await runMembers(members, run.map((x) => x.graph), tail);
+        run.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!), clearance: x.clearance, overlap: x.overlap }));
       } catch (e) {
-        for (const x of group) results[x.slot] = { error: (e as Error).message };
+        for (const x of run) results[x.slot] = { error: (e as Error).message, kind: (e as Error).name };
       }
     }
     port.postMessage({ id: req.id, results } satisfies WorkerResponse);

@@ -51,6 +51,8 @@ describe("model cards", () => {
     ensemble: { members: [{ file: "a.onnx", sha256: sha("model bytes"), bytes: 11, fold: 0 }], combine: "mean", uncertainty: "" },
     calibration: { scale: 1 },
     threshold: { good_conductor_below_ev: 0.65 },
+    inputs: { atomic_number: { dtype: "int64", shape: ["atoms"] } },
+    outputs: { em: { dtype: "float32", shape: ["graphs", 1] } },
   };
 
   it("accepts a consistent card and names its version", () => {
@@ -60,12 +62,47 @@ describe("model cards", () => {
   });
 
   it("refuses a featurizer mismatch, a missing or altered member, and missing fields", () => {
-    expect(() => loadModelCard(write({ ...base, featurizer: { version: "ionrank-fz1-k16-c8-x-i5-00000000" } }, { "a.onnx": "model bytes" }))).toThrowError(
-      /model m@1 was built with featurizer ionrank-fz1-k16/,
+    expect(() => loadModelCard(write({ ...base, featurizer: { version: "ionrank-fz1-k16-c8-x-i5-00000000", config: DEFAULT_FEATURIZER_CONFIG } }, { "a.onnx": "model bytes" }))).toThrowError(
+      /model m@1 \(\/.*m\.card\.json\) was built with featurizer ionrank-fz1-k16/,
     );
     expect(() => loadModelCard(write(base, {}))).toThrowError(/member file a\.onnx is missing/);
     expect(() => loadModelCard(write(base, { "a.onnx": "other bytes" }))).toThrowError(/a\.onnx has SHA-256 .* the card says/);
     const { threshold: _t, ...noThreshold } = base;
     expect(() => loadModelCard(write(noThreshold, { "a.onnx": "model bytes" }))).toThrowError(ModelCardError);
+  });
+
+  it("refuses fields of the wrong type or range, each by name, as a ModelCardError naming the card", () => {
+    const member = base.ensemble.members[0]!;
+    const cases: [object, RegExp][] = [
+      [{ ...base, calibration: { scale: 0 } }, /calibration\.scale must be a positive number, not 0/],
+      [{ ...base, calibration: { scale: -1 } }, /calibration\.scale must be a positive number, not -1/],
+      [{ ...base, calibration: { scale: "NaN" } }, /calibration\.scale must be a positive number, not "NaN"/],
+      [{ ...base, calibration: {} }, /calibration\.scale must be a positive number, not undefined/],
+      [{ ...base, threshold: { good_conductor_below_ev: null } }, /threshold\.good_conductor_below_ev must be a positive number \(eV\), not null/],
+      [{ ...base, threshold: { good_conductor_below_ev: "0.65" } }, /threshold\.good_conductor_below_ev must be a positive number/],
+      [{ ...base, inputs: undefined }, /model card has no "inputs"/],
+      [{ ...base, outputs: { energy: { dtype: "float32", shape: [1] } } }, /"outputs" has no "em" tensor/],
+      [{ ...base, featurizer: null }, /model card has no "featurizer"/],
+      [{ ...base, name: 5 }, /"name" must be a non-empty string/],
+      [{ ...base, ensemble: { members: [{ ...member, file: 7 }] } }, /ensemble member 0 must have "file" and "sha256" strings/],
+      [{ ...base, ensemble: { members: [{ file: "a.onnx" }] } }, /ensemble member 0 must have "file" and "sha256" strings/],
+      [{ ...base, ensemble: { members: [{ ...member, file: "../../a.onnx" }] } }, /"\.\.\/\.\.\/a\.onnx" is not a file name in the card's folder/],
+      [{ ...base, ensemble: { members: [member, member] } }, /ensemble member 1: a\.onnx is listed twice/],
+      [{ ...base, ensemble: { members: [{ ...member, sha256: "abc" }] } }, /"sha256" is not a SHA-256 in hex/],
+    ];
+    for (const [card, message] of cases) {
+      const path = write(card, { "a.onnx": "model bytes" });
+      const error = (() => {
+        try {
+          loadModelCard(path);
+        } catch (e) {
+          return e as Error;
+        }
+        return null;
+      })();
+      expect(error, JSON.stringify(card)).toBeInstanceOf(ModelCardError);
+      expect(error!.message.startsWith(`${path}: `)).toBe(true);
+      expect(error!.message).toMatch(message);
+    }
   });
 });
