@@ -53,6 +53,21 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     expect(r.emStd).toBeCloseTo(stdev(r.members) * batched.card.calibration.scale, 9);
   });
 
+  it("every training pathway: batched in a shuffled order, each result equals its one-by-one result bit for bit", async () => {
+    const order = train.map((_, i) => i).sort((a, b) => ((a * 7919) % 559) - ((b * 7919) % 559));
+    const inputs = order.map((i) => pathInput(path(i)));
+    const fresh = await EmPredictor.load(MODEL, { workers: 2, cacheSize: 0, log: () => {} });
+    try {
+      const together = await fresh.predictMany(inputs);
+      const alone = await single.predictMany(inputs);
+      const differ = together.filter((r, i) => JSON.stringify((r as { members: number[] }).members) !== JSON.stringify((alone[i] as { members: number[] }).members));
+      expect(together.every((r) => !(r instanceof Error))).toBe(true);
+      expect(differ).toHaveLength(0);
+    } finally {
+      await fresh.close();
+    }
+  }, 120_000);
+
   it("splits a batch into runs of at most maxBatchAtoms atoms, and the results do not depend on the split", async () => {
     const inputs = Array.from({ length: 12 }, (_, i) => pathInput(path(40 + i)));
     const atoms = inputs.map((x) => x.structure.length);
