@@ -237,6 +237,33 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     const error = await batched.predict({ structure: new Structure(rf.structure.lattice, sites), isImage: rf.isImage }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PredictionError);
     expect((error as PredictionError).kind).toBe("UnsupportedElementError");
+    // The moving ion's images with no host around them: nothing to predict from.
+    const bare = pathInput(path(50));
+    const images = bare.structure.sites.filter((_, i) => bare.isImage[i] === 1);
+    await expect(batched.predict({ structure: new Structure(bare.structure.lattice, images), isImage: new Uint8Array(images.length).fill(1) })).rejects.toThrowError(
+      /the path structure has no host atoms, only the moving ion's images/,
+    );
+  });
+
+  it("a crowd of concurrent calls is served in batches of maxBatchSize: the first results come before the last batch runs", async () => {
+    const svc = await EmPredictor.load(MODEL, { workers: 1, cacheSize: 0, maxBatchSize: 8, log: () => {} });
+    try {
+      let done = 0;
+      let afterFirst: Promise<number> | null = null;
+      await Promise.all(
+        Array.from({ length: 32 }, (_, k) =>
+          svc.predict(pathInput(path(300 + k))).then(() => {
+            done++;
+            // Results answered together settle in one go; a turn of the event loop later, the later batches still run.
+            afterFirst ??= new Promise((r) => setImmediate(() => r(done)));
+          }),
+        ),
+      );
+      expect(svc.stats.batches).toBe(4);
+      expect(await afterFirst).toBe(8);
+    } finally {
+      await svc.close();
+    }
   });
 
   it("keeps the event loop free while a large batch runs: featurization and ONNX run in the workers", async () => {

@@ -50,6 +50,11 @@ export interface PredictorOptions {
    * see `npm run bench`). Default on CUDA 4,096, where a request's overhead is worth amortising (not measured here).
    */
   maxBatchAtoms?: number;
+  /**
+   * Most calls in one DataLoader batch (default 64): a larger crowd of concurrent calls is served as several
+   * batches, so the first results arrive while later ones still run instead of all at the end.
+   */
+  maxBatchSize?: number;
   /** Cached results (by path-structure content and model version); 0 disables the cache. */
   cacheSize?: number;
   /** Good-conductor threshold, eV (default: the model card's, 0.65). */
@@ -136,6 +141,7 @@ export class EmPredictor {
     batchWaitMs: number,
     cacheSize: number,
     batch: boolean,
+    maxBatchSize: number,
   ) {
     this.cache = cacheSize > 0 ? new LruMap(cacheSize) : null;
     this.loader = new DataLoader((keys) => this.runBatch(keys), {
@@ -143,6 +149,7 @@ export class EmPredictor {
       ...(this.cache ? { cacheMap: this.cache } : { cache: false }),
       batchScheduleFn: batchWaitMs > 0 ? (cb) => setTimeout(cb, batchWaitMs) : undefined,
       batch,
+      maxBatchSize,
     });
   }
 
@@ -177,6 +184,7 @@ export class EmPredictor {
       options.batchWaitMs ?? 2,
       options.cacheSize ?? 10_000,
       options.batch ?? true,
+      options.maxBatchSize ?? 64,
     );
   }
 
@@ -298,6 +306,7 @@ function checkOptions(o: PredictorOptions): void {
   int("workers", 1);
   int("threadsPerWorker", 1);
   int("maxBatchAtoms", 1);
+  int("maxBatchSize", 1);
   int("cacheSize", 0);
   if (o.batchWaitMs !== undefined && !(Number.isFinite(o.batchWaitMs) && o.batchWaitMs >= 0)) bad("batchWaitMs", "a number of milliseconds ≥ 0");
   if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold > 0)) bad("threshold", "a positive barrier in eV");

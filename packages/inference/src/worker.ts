@@ -76,6 +76,8 @@ async function main(): Promise<void> {
     req.items.forEach((item, k) => {
       try {
         const structure = structureOf(item);
+        // Only the moving ion's images and nothing around them: there is no host for the model to read.
+        if (item.isImage.every((f) => f === 1)) throw new Error("the path structure has no host atoms, only the moving ion's images");
         graphs.push(pathStructureGraph(structure, item.isImage, init.featurizer));
         clearances.push(pathClearance({ structure, isImage: item.isImage }));
         // The path images sit close to host atoms by design; the host alone must be a physical structure.
