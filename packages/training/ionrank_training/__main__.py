@@ -2,10 +2,14 @@
 (`npx ionrank train` drives these stages from TypeScript)."""
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
+import traceback
 
-from .data import load_dataset
+from .data import check_folds, load_dataset, require_labels
+from .errors import ERROR_PREFIX, OptionError, TrainingCoreError, read_json
 from .model import READOUTS, TARGETS
 from .train import cross_validate, pretrain, set_threads
 
@@ -19,8 +23,15 @@ def model_cfg(a) -> dict:
             "target": a.target, "dropout": a.dropout}
 
 
+def report(record: dict):
+    """The one line the TypeScript driver reads (never mixed with the log lines, written in one call)."""
+    sys.stdout.write(ERROR_PREFIX + json.dumps(record) + "\n")
+    sys.stdout.flush()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="ionrank_training")
+    p.add_argument("--error-log", default=None, help="where an unexpected error's traceback goes (default: a file in the temp folder)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def common(sp):
@@ -62,11 +73,51 @@ def main(argv=None):
     ex.add_argument("--parity", type=int, default=24)
     ex.add_argument("--variant", action="append", default=[], help="NAME=CV_DIR of another design to list in the card")
     ex.add_argument("--design-notes", default=None, help="text file of design measurements to include in the card")
+    ex.add_argument("--limit", type=int, default=0, help="use only the first N graphs (as the cv stage did)")
+    ck = sub.add_parser("check", help="check an Em dataset before training: its files, kind, labels and the number of folds")
+    ck.add_argument("--data", required=True)
+    ck.add_argument("--folds", type=int, default=5)
+    ck.add_argument("--limit", type=int, default=0)
     a = p.parse_args(argv)
+    try:
+        run(a)
+        return 0
+    except TrainingCoreError as e:
+        report(e.record())
+    except Exception as e:  # a bug, or a failure nobody foresaw: one line here, the traceback in a file
+        log_path = write_traceback(a.error_log)
+        first = (str(e).splitlines() or [""])[0][:300]
+        report({"type": "UnexpectedError", "file": log_path, "reason": f"{type(e).__name__}: {first}",
+                "message": f"unexpected error in the training core: {type(e).__name__}: {first} (full traceback in {log_path})"})
+    return 1
+
+
+def write_traceback(path):
+    text = traceback.format_exc()
+    for target in [path, None] if path else [None]:
+        try:
+            if target is None:
+                fd, target = tempfile.mkstemp(prefix="ionrank-training-error-", suffix=".log")
+                os.close(fd)
+            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+            with open(target, "a") as f:
+                f.write(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {' '.join(sys.argv)}\n{text}\n")
+            return target
+        except OSError:
+            continue
+    return "(no file could be written)"
+
+
+def run(a):
     set_threads()
-    ds = load_dataset(a.data)
+    ds = load_dataset(a.data, kind=None if a.cmd == "pretrain" else "pathway")
     if getattr(a, "limit", 0):
         ds = ds.subset(range(a.limit))
+    if a.cmd == "check":
+        require_labels(ds)
+        check_folds(ds, a.folds)
+        print(json.dumps({"entries": ds.count}))
+        return
     if a.cmd == "pretrain":
         r = pretrain(ds, a.out, model_cfg(a), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, log=log, budget_seconds=a.budget_seconds)
         print(json.dumps({"validation_mae": r["validation_mae"], "seconds": r["seconds"]}))
@@ -81,8 +132,9 @@ def main(argv=None):
         variants = {}
         for v in a.variant:
             key, path = v.split("=", 1)
-            with open(f"{path}/cv.json") as f:
-                variants[key] = json.load(f)
+            variants[key] = read_json(f"{path}/cv.json", f"variant {key}")
+        if a.design_notes and not os.path.isfile(a.design_notes):
+            raise OptionError(a.design_notes, "missing (--design-notes)")
         notes = open(a.design_notes).read() if a.design_notes else None
         card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes)
         print(json.dumps({"card": f"{a.out}/{a.name}.card.json", "members": [m["file"] for m in card["ensemble"]["members"]]}))

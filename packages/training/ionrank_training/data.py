@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import DatasetError, OptionError, read_json
+
 FORMAT = "ionrank-graph-dataset"
 
 
@@ -72,16 +74,117 @@ class GraphDataset:
         return GraphDataset(self.path, manifest, arrays)
 
 
-def load_dataset(path: str) -> GraphDataset:
-    with open(os.path.join(path, "manifest.json")) as f:
-        m = json.load(f)
-    if m.get("format") != FORMAT:
-        raise ValueError(f"{path}: not an IonRank graph dataset (format {m.get('format')!r})")
+# Shape of every array in units of the manifest's counts (P = properties; None = any length).
+SHAPES = {
+    "element_features": (None, None), "atom_offsets": ("count+1",), "atomic_number": ("atoms",), "is_image": ("atoms",),
+    "edge_offsets": ("atoms+1",), "edge_neighbour": ("edges",), "edge_vector": ("edges", 3), "edge_length": ("edges",),
+    "targets": ("count", "P"), "target_mask": ("count", "P"), "graph_source": ("count",),
+}
+
+
+def load_dataset(path: str, kind: str | None = None) -> GraphDataset:
+    """Read and check a featurized dataset: every file the manifest lists exists with the size its shape
+    implies, offsets and neighbour indices are in range, and (with `kind`) it holds that kind of graphs.
+    Anything else raises DatasetError naming the file (and the entry) instead of a numpy error later."""
+    mpath = os.path.join(path, "manifest.json")
+    if not os.path.isdir(path):
+        raise DatasetError(path, "no such dataset folder (written by featurize)")
+    m = read_json(mpath, "the featurized dataset", DatasetError)
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        raise DatasetError(mpath, f"not an IonRank graph dataset (format {m.get('format') if isinstance(m, dict) else None!r})")
+    try:
+        count, atoms, edges, props = int(m["count"]), int(m["atoms"]), int(m["edges"]), len(m["properties"])
+        dims = {"count": count, "count+1": count + 1, "atoms": atoms, "atoms+1": atoms + 1, "edges": edges, "P": props}
+        specs = {name: m["arrays"][name] for name in SHAPES}
+        if len(m["ids"]) != count or not isinstance(m["featurizer"]["config"], dict) or not isinstance(m["sources"], list):
+            raise ValueError("ids, featurizer or sources do not fit its count")
+    except (KeyError, TypeError, ValueError) as e:
+        raise DatasetError(mpath, f"malformed manifest ({'missing ' + str(e) if isinstance(e, KeyError) else e})") from None
     arrays = {}
     for name, spec in m["arrays"].items():
-        a = np.fromfile(os.path.join(path, spec["file"]), dtype=spec["dtype"])
-        arrays[name] = a.reshape(spec["shape"])
-    return GraphDataset(path, m, arrays)
+        file = os.path.join(path, str(spec.get("file")))
+        want = SHAPES.get(name)
+        shape = [int(d) for d in spec["shape"]]
+        if want is not None and (len(want) != len(shape) or any(w is not None and dims.get(w, w) != d for w, d in zip(want, shape))):
+            raise DatasetError(file, f"shape {shape} does not fit a dataset of {count} graphs, {atoms} atoms, {edges} edges")
+        if not os.path.isfile(file):
+            raise DatasetError(file, "missing (the manifest lists it): featurize the data again")
+        dtype = np.dtype(spec["dtype"])
+        size, expected = os.path.getsize(file), int(np.prod(shape)) * dtype.itemsize
+        if size != expected:
+            raise DatasetError(file, f"has {size} bytes; the manifest's shape {shape} implies {expected} (truncated or from another dataset)")
+        arrays[name] = np.fromfile(file, dtype=dtype).reshape(shape)
+    ds = GraphDataset(path, m, arrays)
+    check_graphs(ds, {name: os.path.join(path, str(spec["file"])) for name, spec in specs.items()})
+    if kind is not None:
+        check_kind(ds, kind)
+    return ds
+
+
+def check_graphs(ds: GraphDataset, files: dict):
+    """Offsets, indices and values in range: a damaged file must fail here, naming it, not as an IndexError."""
+    a, ids = ds.arrays, ds.ids()
+
+    def offsets(name, total):
+        o = a[name]
+        if o[0] != 0 or o[-1] != total or np.any(np.diff(o) < (1 if name == "atom_offsets" else 0)):
+            raise DatasetError(files[name], f"offsets are not increasing from 0 to {total} (damaged file)")
+
+    offsets("atom_offsets", ds.manifest["atoms"])
+    offsets("edge_offsets", ds.manifest["edges"])
+    z = a["atomic_number"]
+    if len(z) and (z.min() < 1 or z.max() > a["element_features"].shape[0]):
+        raise DatasetError(files["atomic_number"], f"atomic numbers outside 1..{a['element_features'].shape[0]} (damaged file)")
+    graph_of_atom = np.repeat(np.arange(ds.count), np.diff(a["atom_offsets"]))
+    graph_of_edge = np.repeat(graph_of_atom, np.diff(a["edge_offsets"]))
+    nbr = a["edge_neighbour"]
+    bad = np.flatnonzero((nbr < 0) | (nbr >= np.diff(a["atom_offsets"])[graph_of_edge]))
+    if len(bad):
+        g = int(graph_of_edge[bad[0]])
+        raise DatasetError(files["edge_neighbour"], f"entry {ids[g]}: neighbour index {int(nbr[bad[0]])} is outside its {int(np.diff(a['atom_offsets'])[g])} atoms "
+                                                    f"({len(bad)} bad edges; damaged file)")
+    for name in ("edge_vector", "edge_length"):
+        if not np.all(np.isfinite(a[name])):
+            raise DatasetError(files[name], "holds NaN or infinity (damaged file)")
+    src = a["graph_source"]
+    if len(src) and (src.min() < 0 or src.max() >= len(ds.manifest["sources"])):
+        raise DatasetError(files["graph_source"], "source indices outside the manifest's sources (damaged file)")
+    t, mk = a["targets"], a["target_mask"].astype(bool)
+    if not np.all(np.isfinite(t[mk])):
+        raise DatasetError(files["targets"], "labelled targets hold NaN or infinity (damaged file)")
+
+
+def check_kind(ds: GraphDataset, kind: str):
+    """Em stages need path structures (their first atoms are the moving ion's images); bulk crystals have none."""
+    for s in ds.manifest["sources"]:
+        if s.get("kind", kind) != kind:
+            raise DatasetError(ds.path, f"{s.get('file')} was featurized as {s.get('kind')} graphs; this stage needs {kind} graphs"
+                               + (" (the Em dataset: path structures)" if kind == "pathway" else ""))
+    if kind == "pathway":
+        images = int(ds.manifest["featurizer"]["config"].get("images", 5))
+        first = ds.arrays["atom_offsets"][:-1]
+        idx = first[:, None] + np.arange(images)[None, :]
+        ok = (np.diff(ds.arrays["atom_offsets"]) >= images)[:, None] & (ds.arrays["is_image"][np.minimum(idx, len(ds.arrays["is_image"]) - 1)] == 1)
+        bad = np.flatnonzero(~ok.all(axis=1))
+        if len(bad):
+            raise DatasetError(ds.path, f"entry {ds.ids()[bad[0]]} does not start with {images} path images: not a path-structure (Em) dataset")
+
+
+def require_labels(ds: GraphDataset, prop: int = 0):
+    """Every entry must carry a label for training: an unlabelled one would be trained on as 0 eV and its
+    held-out error would be NaN, silently."""
+    missing = np.flatnonzero(ds.mask()[:, prop] == 0)
+    if len(missing):
+        i = int(missing[0])
+        src = ds.manifest["sources"][int(ds.arrays["graph_source"][i])].get("file", ds.path)
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise DatasetError(src, f"entry {ds.ids()[i]}{more} has no target (missing or null): every {ds.properties[prop]} entry needs a label to train on")
+
+
+def check_folds(ds: GraphDataset, folds: int):
+    """Folds are dealt round-robin, so each holds out at least one entry exactly when folds ≤ entries."""
+    if not 2 <= folds <= ds.count:
+        raise OptionError(ds.path, f"--folds {folds} needs at least {folds} labelled entries (each fold holds out one or more); the dataset has {ds.count}")
 
 
 def make_batch(ds: GraphDataset, indices, props=None, line_k: int = 0) -> dict:

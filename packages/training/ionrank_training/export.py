@@ -1,15 +1,16 @@
 """ONNX export of ensemble members, and the model card."""
 import datetime
 import hashlib
-import json
 import os
+import shutil
 
 import numpy as np
 import torch
 
 from .data import MODEL_INPUTS, GraphDataset, make_batch
 from .model import EmNet, model_inputs, parameter_count, to_tensors
-from .train import predict, regression_metrics
+from .errors import CheckpointError, OptionError, read_json, write_json
+from .train import load_checkpoint, predict, regression_metrics
 
 OPSET = 17
 
@@ -34,7 +35,7 @@ def sha256(path: str) -> str:
 
 
 def load_member(path: str, ds: GraphDataset) -> EmNet:
-    ck = torch.load(path, map_location="cpu")
+    ck = load_checkpoint(path, map_location="cpu")
     cfg = dict(ck["config"])
     outputs = cfg.pop("outputs")
     cutoff = cfg.pop("cutoff")
@@ -193,11 +194,48 @@ def applicability(ds: GraphDataset, heldout: np.ndarray | None = None, clearance
     return out
 
 
+CV_KEYS = ("members", "folds", "fold_seed", "heldout_predictions", "metrics", "per_fold", "calibration", "epochs", "seconds", "model", "hyperparameters")
+
+
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
                     pretrain_dir: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None) -> dict:
-    with open(os.path.join(cv_dir, "cv.json")) as f:
-        cv = json.load(f)
-    os.makedirs(out_dir, exist_ok=True)
+    cv_path = os.path.join(cv_dir, "cv.json")
+    cv = read_json(cv_path, "the finetune stage")
+    missing = [k for k in CV_KEYS if not isinstance(cv, dict) or k not in cv]
+    if missing:
+        raise CheckpointError(cv_path, f"malformed (no {', '.join(missing)}): delete it to redo the finetune stage")
+    if len(cv["folds"]) != ds.count or len(cv["heldout_predictions"]) != ds.count:
+        raise CheckpointError(cv_path, f"covers {len(cv['folds'])} entries; the dataset has {ds.count}: export with the --limit and data the cv stage used")
+    if cv.get("featurizer", ds.featurizer_version) != ds.featurizer_version:
+        raise CheckpointError(cv_path, f"was trained on featurizer {cv['featurizer']}; the dataset uses {ds.featurizer_version}")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OptionError(out_dir, "is a file: give a folder for the model")
+    # Everything is written into a folder beside out_dir and moved in only when all succeeded, the card
+    # last: a failed export never half-replaces an existing model of the same name.
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    stage = os.path.join(parent, f".{os.path.basename(os.path.abspath(out_dir))}.{name}.partial-{os.getpid()}")
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    try:
+        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, pretrain_dir, parity_count, variants, design_notes)
+        os.makedirs(out_dir, exist_ok=True)
+        files = [m["file"] for m in card["ensemble"]["members"]] + [f"{name}.card.json"]
+        for file in files:
+            os.replace(os.path.join(stage, file), os.path.join(out_dir, file))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    # Members of an earlier, larger ensemble of this name are no longer referenced by the card.
+    k = len(card["ensemble"]["members"])
+    while os.path.exists(os.path.join(out_dir, f"{name}.member{k}.onnx")):
+        os.remove(os.path.join(out_dir, f"{name}.member{k}.onnx"))
+        k += 1
+    return card
+
+
+def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
+               pretrain_dir: str | None, parity_count: int, variants: dict | None, design_notes: str | None) -> dict:
+    """Export every member into out_dir and write the card there."""
     members = []
     parity_idx = list(range(min(parity_count, ds.count)))
     parity_preds = []
@@ -218,12 +256,10 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
                   "note": "ensemble mean on the training data itself (in-sample); the cross-validated figures are under cv"}
     scratch = None
     if scratch_dir and os.path.exists(os.path.join(scratch_dir, "cv.json")):
-        with open(os.path.join(scratch_dir, "cv.json")) as f:
-            scratch = json.load(f)
+        scratch = read_json(os.path.join(scratch_dir, "cv.json"), "the scratch stage")
     pre = None
     if pretrain_dir and os.path.exists(os.path.join(pretrain_dir, "pretrain.json")):
-        with open(os.path.join(pretrain_dir, "pretrain.json")) as f:
-            pre = json.load(f)
+        pre = read_json(os.path.join(pretrain_dir, "pretrain.json"), "the pretrain stage")
     clearances = path_clearances(ds, path_steps(ds))
     card = {
         "name": name,
@@ -266,9 +302,6 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         "evaluation": evaluation,
         "labels": "Em from literature DFT NEB (GGA/GGA+U/SCAN/LDA) as compiled by Devi, Butler & Sai Gautam, doi:10.1038/s41524-026-01972-8",
     }
-    path = os.path.join(out_dir, f"{name}.card.json")
-    with open(path, "w") as f:
-        json.dump(card, f, indent=1)
-        f.write("\n")
+    write_json(os.path.join(out_dir, f"{name}.card.json"), card)
     return card
 

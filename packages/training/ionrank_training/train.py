@@ -9,7 +9,8 @@ import time
 import numpy as np
 import torch
 
-from .data import GraphDataset, make_batch
+from .data import GraphDataset, check_folds, make_batch, require_labels
+from .errors import CheckpointError, OptionError, read_json, save_torch, write_json
 from .model import EmNet, model_inputs, to_tensors
 
 GOOD_CONDUCTOR_EV = 0.65
@@ -23,12 +24,29 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() and os.environ.get("IONRANK_DEVICE", "auto") != "cpu" else "cpu"
 
 
-def load_checkpoint(path: str):
-    # Checkpoints hold optimiser/scheduler state and RNG tensors, not only weights (torch ≥ 2.6 defaults to weights_only).
+def load_checkpoint(path: str, map_location=None):
+    """A checkpoint; one that is missing or cannot be read raises CheckpointError naming it."""
+    if not os.path.isfile(path):
+        raise CheckpointError(path, "missing")
     try:
-        return torch.load(path, map_location=device(), weights_only=False)
-    except TypeError:  # torch < 1.13 has no weights_only
-        return torch.load(path, map_location=device())
+        # Checkpoints hold optimiser/scheduler state and RNG tensors, not only weights (torch ≥ 2.6 defaults to weights_only).
+        try:
+            ck = torch.load(path, map_location=map_location or device(), weights_only=False)
+        except TypeError:  # torch < 1.13 has no weights_only
+            ck = torch.load(path, map_location=map_location or device())
+        if not isinstance(ck, dict) or "model" not in ck or "config" not in ck:
+            raise ValueError("no model in it")
+        return ck
+    except Exception as e:
+        raise CheckpointError(path, f"cannot be read ({str(e).splitlines()[0] if str(e) else type(e).__name__}; truncated or not a checkpoint): delete it to redo that step") from None
+
+
+def check_settings(path: str, written: dict, asked: dict, keys=None):
+    """A checkpoint resumed or fine-tuned from must come from the same settings: name the first that differs."""
+    for k in keys or sorted(set(written) | set(asked)):
+        if k in written and k in asked and written[k] != asked[k]:
+            name = k.replace("_", " ")
+            raise CheckpointError(path, f"was written with {name} {written[k]}; this run asks for {asked[k]}: use another --work or delete it")
 
 
 def device_name() -> str:
@@ -37,7 +55,7 @@ def device_name() -> str:
 
 def seed_everything(seed: int):
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed % 2**32)  # numpy's legacy seed is 32-bit; fold k seeds with seed + k
     torch.manual_seed(seed)
 
 
@@ -96,8 +114,13 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     history = []
     start = 0
+    # What else fixes the result: resuming under other values would silently mix two runs.
+    run = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "weight_decay": weight_decay, "noise": noise,
+           "train_size": len(train_idx), "validation_size": len(val_idx)}
     if checkpoint and os.path.exists(checkpoint):
         ck = load_checkpoint(checkpoint)
+        check_settings(checkpoint, ck["config"], model.config)
+        check_settings(checkpoint, ck.get("run", {}), run)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -134,10 +157,8 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
         history.append({"epoch": epoch, "train_l1": total / max(n, 1), "val_mae": val, "seconds": time.time() - t0})
         if checkpoint:
             # Written atomically, so a run killed at any moment leaves the last completed epoch.
-            tmp = checkpoint + ".tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                        "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch, "config": model.config}, tmp)
-            os.replace(tmp, checkpoint)
+            save_torch({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                        "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch, "config": model.config, "run": run}, checkpoint)
         log(f"epoch {epoch + 1}/{epochs} train L1 {total / max(n, 1):.4f} val MAE {fmt(val)} ({time.time() - t0:.0f} s)")
     return history
 
@@ -220,6 +241,8 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
     seed_everything(seed)
     props = list(range(len(ds.properties)))
     mask = ds.mask().astype(bool)
+    if mask.any(axis=1).sum() < 2:
+        raise OptionError(ds.path, f"pre-training needs at least 2 labelled structures; the dataset has {int(mask.any(axis=1).sum())}")
     rng = np.random.default_rng(seed)
     val = []
     for j in props:
@@ -234,11 +257,9 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
     model = new_model(ds, cfg, len(props))
     if budget_seconds > 0 and not os.path.exists(os.path.join(out, "checkpoint.pt")):
         epochs = epochs_for_budget(model, ds, train, props, batch_size=batch_size, budget_seconds=budget_seconds, validation=len(val), log=log)
-        with open(os.path.join(out, "epochs.json"), "w") as f:
-            json.dump({"epochs": epochs, "budget_seconds": budget_seconds}, f)
-    elif budget_seconds > 0:
-        with open(os.path.join(out, "epochs.json")) as f:  # a resumed budgeted run keeps its schedule
-            epochs = json.load(f)["epochs"]
+        write_json(os.path.join(out, "epochs.json"), {"epochs": epochs, "budget_seconds": budget_seconds}, indent=None)
+    elif budget_seconds > 0:  # a resumed budgeted run keeps its schedule
+        epochs = read_json(os.path.join(out, "epochs.json"), "the budgeted pre-training")["epochs"]
     t0 = time.time()
     history = fit(model, ds, train, val, props, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                   checkpoint=os.path.join(out, "checkpoint.pt"), log=log)
@@ -256,9 +277,9 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
         "sources": ds.sha256_of_sources(),
         "history": history,
     }
-    torch.save({"model": model.state_dict(), "config": model.config, "featurizer": ds.bulk_featurizer_version}, os.path.join(out, "pretrained.pt"))
-    with open(os.path.join(out, "pretrain.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    # pretrain.json first: pretrained.pt is what marks the stage done.
+    write_json(os.path.join(out, "pretrain.json"), result)
+    save_torch({"model": model.state_dict(), "config": model.config, "featurizer": ds.bulk_featurizer_version}, os.path.join(out, "pretrained.pt"))
     return result
 
 
@@ -270,6 +291,17 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
     `seed` fixes the folds; `init_seed` (default: `seed`) the initialisation and data order, so several runs
     on the same folds measure what more members per fold would buy."""
     init_seed = seed if init_seed is None else init_seed
+    require_labels(ds)
+    check_folds(ds, folds)
+    trunk = None
+    if pretrained:
+        trunk = load_checkpoint(pretrained)
+        # Only the trunk is carried over: its shape must match, the head's need not.
+        check_settings(pretrained, trunk["config"], cfg, keys=["hidden", "alignn_layers", "gcn_layers", "line_k"])
+        # Pre-training graphs are bulk structures, never cropped: compare the bulk part of the versions.
+        if trunk.get("featurizer") != ds.bulk_featurizer_version:
+            raise CheckpointError(pretrained, f"was pre-trained on featurizer {trunk.get('featurizer')}; the dataset uses {ds.bulk_featurizer_version}: "
+                                              "pre-train again on data featurized like it (another --work)")
     os.makedirs(out, exist_ok=True)
     y = ds.targets()[:, 0].astype(np.float64)
     fold = stratified_folds(ds.ion_numbers(), folds, seed)
@@ -281,14 +313,10 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         train = np.flatnonzero(fold != k).tolist()
         val = np.flatnonzero(fold == k).tolist()
         model = new_model(ds, cfg, 1)
-        if pretrained:
-            ck = load_checkpoint(pretrained)
-            state = {k2: v for k2, v in ck["model"].items() if not k2.startswith("head.")}
+        if trunk is not None:
+            state = {k2: v for k2, v in trunk["model"].items() if not k2.startswith("head.")}
             missing = model.load_state_dict(state, strict=False)
             assert all(m.startswith("head.") for m in missing.missing_keys), missing
-            # Pre-training graphs are bulk structures, never cropped: compare the bulk part of the versions.
-            if ck.get("featurizer") != ds.bulk_featurizer_version:
-                raise ValueError(f"pre-trained model used featurizer {ck.get('featurizer')}, dataset uses {ds.bulk_featurizer_version}")
         if freeze > 0:
             frozen = [model.atom_embed, model.edge_embed, model.angle_embed, *list(model.alignn)[: max(0, freeze - 1)]]
             for mod in frozen:
@@ -325,7 +353,6 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         "hyperparameters": {"batch_size": batch_size, "lr": lr, "optimizer": "AdamW", "schedule": "one-cycle", "loss": "L1",
                             "freeze": freeze, "weight_decay": weight_decay, "position_noise": noise},
     }
-    with open(os.path.join(out, "cv.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    write_json(os.path.join(out, "cv.json"), result)
     log(f"CV ({'pre-trained' if pretrained else 'scratch'}): " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result["metrics"].items()}))
     return result

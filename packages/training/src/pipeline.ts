@@ -1,6 +1,7 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput, type ImageBonds } from "@ionrank/featurize";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
 import { runTrainingCore, TrainingError } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
@@ -30,7 +31,7 @@ export interface TrainOptions {
   em: DatasetInput[];
   /** Pre-training files (omit to skip pre-training: the model is then trained from scratch). */
   pretrain: DatasetInput[];
-  /** Working folder for datasets, checkpoints and CV results (resumable). */
+  /** Working folder for datasets, checkpoints and CV results (resumable); relative paths are from the cwd. */
   work: string;
   /** Where the ONNX members and the model card go. */
   out: string;
@@ -57,62 +58,192 @@ export interface TrainOptions {
 /**
  * featurize → pretrain → fine-tune with k-fold CV → the same from scratch → export + model card.
  * Every stage writes into `work`; a stage whose output exists is skipped, and the Python stages resume
- * from their per-epoch checkpoints, so a killed pipeline continues where it stopped.
+ * from their per-epoch checkpoints, so a killed pipeline continues where it stopped. Each stage's inputs
+ * (file SHA-256s, featurizer config, hyper-parameters) are recorded beside its output: a rerun that
+ * changes them is refused, naming what changed, instead of silently reusing the old output.
+ * Relative paths are taken from the caller's working directory.
  */
 /** Returns the model card's path, or null when this run did not include the export stage. */
-export async function trainPipeline(o: TrainOptions, log: (line: string) => void): Promise<{ card: string | null }> {
+export async function trainPipeline(options: TrainOptions, log: (line: string) => void): Promise<{ card: string | null }> {
+  const o = { ...options, work: resolve(options.work), out: resolve(options.out) };
+  const emInputs = options.em.map((i) => ({ ...i, file: resolve(i.file) }));
+  const preInputs = options.pretrain.map((i) => ({ ...i, file: resolve(i.file) }));
   const stages = new Set(o.stages ?? STAGES);
+  const stage = (s: Stage) => stages.has(s);
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 2 ** 32) throw new TrainingError(`seed ${o.seed} must be an integer in [0, 2^32)`);
+  if (preInputs.length === 0) {
+    for (const s of ["pretrain", "scratch"] as const) {
+      if (o.stages?.includes(s)) throw new TrainingError(`stage ${s} needs pre-training data (--pretrain FILE …): without it there is ${s === "pretrain" ? "nothing to pre-train" : "no pre-trained model to compare with"}`);
+    }
+  }
+  checkFolder(o.work, "--work", "the working folder");
+  checkFolder(o.out, "--out", "the model");
+  const card = join(o.out, `${o.name}.card.json`);
+  if (stage("export") && existsSync(card) && !statSync(card).isFile()) throw new TrainingError(`${card} is a folder: it is where the model card goes`);
+
   const emDir = join(o.work, "data-em");
   const preDir = join(o.work, "data-pretrain");
+  const pre = join(o.work, "pretrain");
+  const pretrained = preInputs.length > 0 ? join(pre, "pretrained.pt") : null;
+  const cv = join(o.work, "cv-pretrained");
+  const scratch = join(o.work, "cv-scratch");
+  const errorLog = ["--error-log", join(o.work, "error.log")];
+  const core = (args: string[]) => runTrainingCore([...errorLog, ...args], log);
+
   const size = ["--hidden", String(o.size.hidden), "--alignn-layers", String(o.size.alignnLayers), "--gcn-layers", String(o.size.gcnLayers), "--line-k", String(o.size.lineK), "--readout", o.size.readout,
     "--target", o.size.target ?? "identity", "--dropout", String(o.size.dropout ?? 0)];
-  const common = [...size, "--batch-size", String(o.batchSize), "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
-  const stage = (s: Stage) => stages.has(s);
+  const limit = o.limit ? ["--limit", String(o.limit)] : [];
+  const common = [...size, "--batch-size", String(o.batchSize), "--seed", String(o.seed), ...limit];
   // A stage run alone needs what the earlier stages wrote: say which, before any work.
   const needs = (s: Stage, file: string, from: Stage) => {
     if (stage(s) && !stage(from) && !existsSync(file)) throw new TrainingError(`stage ${s} needs ${file}, which stage ${from} writes: run --stage ${from} first (same --work)`);
   };
-  needs("pretrain", join(o.work, "data-pretrain", "manifest.json"), "featurize");
-  needs("finetune", join(o.work, "data-em", "manifest.json"), "featurize");
-  needs("scratch", join(o.work, "data-em", "manifest.json"), "featurize");
-  needs("export", join(o.work, "cv-pretrained", "cv.json"), "finetune");
-  if (o.pretrain.length > 0) needs("export", join(o.work, "cv-scratch", "cv.json"), "scratch");
+  needs("pretrain", join(preDir, "manifest.json"), "featurize");
+  needs("finetune", join(emDir, "manifest.json"), "featurize");
+  if (pretrained) needs("finetune", pretrained, "pretrain");
+  needs("scratch", join(emDir, "manifest.json"), "featurize");
+  needs("export", join(cv, "cv.json"), "finetune");
+  if (pretrained) needs("export", join(scratch, "cv.json"), "scratch");
+
+  // What each stage's output depends on. Stages this run runs or reads from are checked against what their
+  // existing output was made with, before any work.
+  const emConfig = { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: o.cropRadius, imageBonds: o.imageBonds };
+  const emData = dataInputs(emInputs, emConfig);
+  const preData = preInputs.length > 0 ? dataInputs(preInputs, DEFAULT_FEATURIZER_CONFIG) : null;
+  const net = { hidden: o.size.hidden, "alignn-layers": o.size.alignnLayers, "gcn-layers": o.size.gcnLayers, "line-k": o.size.lineK, "batch-size": o.batchSize, seed: o.seed, limit: o.limit ?? 0 };
+  const preRecord = preData && { "pre-training data": preData.files, "pretrain featurizer": preData.config, ...net, "batch-size": 2 * o.batchSize, "pretrain-epochs": o.pretrainEpochs };
+  const cvRecord = { "Em data": emData.files, featurizer: emData.config, ...net, readout: o.size.readout, target: o.size.target ?? "identity", dropout: o.size.dropout ?? 0,
+    folds: o.folds, epochs: o.finetuneEpochs, noise: o.positionNoise ?? 0 };
+  const reads: Record<Stage, Stage[]> = { featurize: [], pretrain: ["featurize"], finetune: ["featurize", "pretrain"], scratch: ["featurize"], export: ["featurize", "pretrain", "finetune", "scratch"] };
+  const checked = new Set([...stages, ...[...stages].flatMap((s) => reads[s])]);
+  if (checked.has("featurize")) {
+    checkData(emDir, emData);
+    if (preData) checkData(preDir, preData);
+  }
+  if (preRecord && (checked.has("pretrain") || checked.has("finetune"))) checkRecord(pre, preRecord, log);
+  if (checked.has("finetune")) checkRecord(cv, { ...cvRecord, "pre-trained": preRecord ?? "none" }, log);
+  if (preRecord && checked.has("scratch")) checkRecord(scratch, cvRecord, log);
 
   if (stage("featurize")) {
     if (!existsSync(join(emDir, "manifest.json"))) {
       log("featurize: Em pathways");
-      featurizeDataset(o.em, emDir, { kind: "pathway", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: o.cropRadius, imageBonds: o.imageBonds } });
+      featurizeDataset(emInputs, emDir, { kind: "pathway", config: emConfig });
     }
-    if (o.pretrain.length > 0 && !existsSync(join(preDir, "manifest.json"))) {
+    if (preInputs.length > 0 && !existsSync(join(preDir, "manifest.json"))) {
       log("featurize: pre-training structures");
-      featurizeDataset(o.pretrain, preDir, { kind: "bulk" });
+      featurizeDataset(preInputs, preDir, { kind: "bulk" });
     }
   }
-  const pre = join(o.work, "pretrain");
-  const pretrained = o.pretrain.length > 0 ? join(pre, "pretrained.pt") : null;
-  if (stage("pretrain") && pretrained && !existsSync(pretrained)) {
-    log("pretrain: multi-property trunk");
-    // Pre-training runs twice the fine-tuning batch at twice the peak LR (the settings of the shipped trunk).
-    const preCommon = [...size, "--batch-size", String(2 * o.batchSize), "--lr", "2e-3", "--seed", String(o.seed), ...(o.limit ? ["--limit", String(o.limit)] : [])];
-    await runTrainingCore(["pretrain", "--data", preDir, "--out", pre, "--epochs", String(o.pretrainEpochs), ...preCommon], log);
+  // Labels, kind and fold count of the Em data, before hours of pre-training that it would waste.
+  if ((stage("finetune") && !existsSync(join(cv, "cv.json"))) || (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json")))) {
+    await core(["check", "--data", emDir, "--folds", String(o.folds), ...limit]);
   }
-  const cv = join(o.work, "cv-pretrained");
-  const scratch = join(o.work, "cv-scratch");
+  if (stage("pretrain") && preRecord && pretrained && !existsSync(pretrained)) {
+    log("pretrain: multi-property trunk");
+    writeRecord(pre, preRecord);
+    // Pre-training runs twice the fine-tuning batch at twice the peak LR (the settings of the shipped trunk).
+    const preCommon = [...size, "--batch-size", String(2 * o.batchSize), "--lr", "2e-3", "--seed", String(o.seed), ...limit];
+    await core(["pretrain", "--data", preDir, "--out", pre, "--epochs", String(o.pretrainEpochs), ...preCommon]);
+  }
   const folds = ["--folds", String(o.folds), "--epochs", String(o.finetuneEpochs), "--noise", String(o.positionNoise ?? 0)];
   if (stage("finetune") && !existsSync(join(cv, "cv.json"))) {
     log(`finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}`);
-    await runTrainingCore(["cv", "--data", emDir, "--out", cv, ...folds, ...common, ...(pretrained ? ["--pretrained", pretrained] : [])], log);
+    writeRecord(cv, { ...cvRecord, "pre-trained": preRecord ?? "none" });
+    await core(["cv", "--data", emDir, "--out", cv, ...folds, ...common, ...(pretrained ? ["--pretrained", pretrained] : [])]);
   }
   if (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json"))) {
     log(`scratch: the same network and folds without pre-training`);
-    await runTrainingCore(["cv", "--data", emDir, "--out", scratch, ...folds, ...common], log);
+    writeRecord(scratch, cvRecord);
+    await core(["cv", "--data", emDir, "--out", scratch, ...folds, ...common]);
   }
-  const card = join(o.out, `${o.name}.card.json`);
   if (!stage("export")) return { card: null }; // no card was written by this run
   log(`export: ONNX members and ${card}`);
-  await runTrainingCore(
-    ["export", "--data", emDir, "--cv", cv, "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])],
-    log,
-  );
+  await core(["export", "--data", emDir, "--cv", cv, "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version,
+    ...limit, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])]);
   return { card };
+}
+
+/** --work and --out are folders (or not there yet, inside a folder): a file there would only fail after training. */
+function checkFolder(dir: string, flag: string, what: string): void {
+  let at = dir;
+  while (!existsSync(at)) at = dirname(at);
+  if (!statSync(at).isDirectory()) throw new TrainingError(at === dir ? `${flag} ${dir} is a file: give a folder for ${what}` : `${flag} ${dir}: ${at} is a file, not a folder`);
+}
+
+type Fields = { [key: string]: unknown };
+
+/** A dataset's inputs as its manifest records them: each file's name and SHA-256, and the featurizer config. */
+function dataInputs(inputs: readonly DatasetInput[], config: FeaturizerConfig): { files: string; config: Fields } {
+  const files = inputs.map((i) => {
+    let raw: Buffer;
+    try {
+      raw = readFileSync(i.file);
+    } catch (e) {
+      throw new TrainingError(`${i.file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    return `${basename(i.file)}@${createHash("sha256").update(raw).digest("hex").slice(0, 16)}`;
+  });
+  return { files: files.join(", "), config: { ...config } };
+}
+
+/** An existing featurized dataset must come from the same files (by content) and featurizer config. */
+function checkData(dir: string, want: { files: string; config: Fields }): void {
+  const path = join(dir, "manifest.json");
+  if (!existsSync(path)) return;
+  let m: { sources?: { file: string; sha256: string }[]; featurizer?: { config?: Fields } };
+  try {
+    m = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new TrainingError(`${path}: not valid JSON (${(e as Error).message}): delete ${dir} to featurize again`);
+  }
+  const had = { files: (m.sources ?? []).map((s) => `${s.file}@${String(s.sha256).slice(0, 16)}`).join(", "), config: { ...DEFAULT_FEATURIZER_CONFIG, ...m.featurizer?.config } }; // absent options had their defaults
+  refuseChange(dir, "was featurized", { files: had.files, ...prefixed("featurizer ", had.config) }, { files: want.files, ...prefixed("featurizer ", want.config) });
+}
+
+function prefixed(prefix: string, o: Fields): Fields {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v]));
+}
+
+const RECORD = "inputs.json";
+
+/** A Python stage's folder must have been made with the same inputs; one made before records existed adopts them. */
+function checkRecord(dir: string, want: Fields, log: (line: string) => void): void {
+  const path = join(dir, RECORD);
+  const outputs = existsSync(dir) ? readdirSync(dir).filter((f) => f !== RECORD && !f.includes(".partial-")) : [];
+  if (!existsSync(path)) {
+    if (outputs.length > 0) {
+      log(`${dir}: recording its inputs (it was made before inputs were recorded)`);
+      writeRecord(dir, want);
+    }
+    return;
+  }
+  if (outputs.length === 0) return; // nothing made yet: this run's record replaces it
+  let had: Fields;
+  try {
+    had = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new TrainingError(`${path}: not valid JSON (${(e as Error).message}): delete ${dir} to redo that stage`);
+  }
+  refuseChange(dir, "was made", flatten(had), flatten(want));
+}
+
+function flatten(o: Fields, prefix = ""): Fields {
+  return Object.fromEntries(
+    Object.entries(o).flatMap(([k, v]) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.entries(flatten(v as Fields, `${prefix}${k} `)) : [[prefix + k, v]])),
+  );
+}
+
+function refuseChange(dir: string, made: string, had: Fields, want: Fields): void {
+  for (const key of new Set([...Object.keys(want), ...Object.keys(had)])) {
+    if (JSON.stringify(had[key]) === JSON.stringify(want[key])) continue;
+    const show = (v: unknown) => (v === undefined ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
+    throw new TrainingError(`${dir} ${made} with ${key} ${show(had[key])}; this run asks for ${show(want[key])}: use another --work, or delete ${dir} to redo it`);
+  }
+}
+
+function writeRecord(dir: string, record: Fields): void {
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `${RECORD}.partial-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(record, null, 1) + "\n");
+  renameSync(tmp, join(dir, RECORD));
 }

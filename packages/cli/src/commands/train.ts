@@ -26,14 +26,18 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const em = args.lists.get("em") ?? [];
   if (em.length === 0) throw new UsageError("train needs --em FILE (the 5-image Em dataset)");
-  const int = (name: string, dflt: number, min = 0): number => {
+  const int = (name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
     const v = args.flags.get(name);
     const n = v === undefined ? dflt : Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ""}`);
     return n;
   };
   const stages = (args.lists.get("stage") ?? []) as Stage[];
   for (const s of stages) if (!STAGES.includes(s)) throw new UsageError(`unknown --stage ${s}; stages are ${STAGES.join(", ")}`);
+  const pretrain = args.lists.get("pretrain") ?? [];
+  for (const s of ["pretrain", "scratch"] as const) {
+    if (stages.includes(s) && pretrain.length === 0) throw new UsageError(`--stage ${s} needs --pretrain FILE (the pre-training data)${s === "scratch" ? ": scratch is the comparison with a pre-trained model" : ""}`);
+  }
   const str = (name: string, dflt: string) => (args.flags.get(name) as string | undefined) ?? dflt;
   const oneOf = <T extends string>(name: string, dflt: T, allowed: readonly T[]): T => {
     const v = str(name, dflt) as T;
@@ -56,7 +60,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
     const { card } = await trainPipeline(
       {
         em: em.map((file) => ({ file, property: "em" })),
-        pretrain: (args.lists.get("pretrain") ?? []).map((file) => ({ file })),
+        pretrain: pretrain.map((file) => ({ file })),
         work: str("work", join(".data", "training")),
         out: str("out", "models"),
         name: str("name", "em"),
@@ -69,7 +73,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
         positionNoise,
         folds: int("folds", 5, 2),
         batchSize: int("batch-size", 32, 1),
-        seed: int("seed", 0),
+        seed: int("seed", 0, 0, 2 ** 32 - 1), // numpy and torch seeds are 32-bit
         ...(limit > 0 ? { limit } : {}),
         ...(stages.length > 0 ? { stages } : {}),
       },
