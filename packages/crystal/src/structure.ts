@@ -21,7 +21,7 @@ export interface Site {
 export const OCCUPANCY_TOLERANCE = 1e-3;
 
 /** Occupancies printed to two decimals can add up to a little over 1 at a shared site (0.34 + 0.33 + 0.34). */
-const SHARED_OCCUPANCY_TOLERANCE = 0.02;
+export const SHARED_OCCUPANCY_TOLERANCE = 0.02;
 
 /** Sites closer than this (Å) are one position for occupancy bookkeeping. */
 const SAME_POSITION = 0.05;
@@ -57,25 +57,31 @@ export class Structure {
 
   /** Species sharing one position (a disordered site) cannot fill it more than once. */
   private checkSharedOccupancy(): void {
+    const occ = (i: number) => this.sites[i]!.occupancy ?? 1;
     const partial = this.sites.flatMap((s, i) => ((s.occupancy ?? 1) < 1 ? [i] : []));
     if (partial.length === 0) return;
+    // Only pairs involving a partial site matter; the grid keeps this linear (pair loops hung on 100k sites).
+    const near = new Map<number, number[]>();
+    for (const [i, j] of closeSitePairs(this.lattice, this.sites, SAME_POSITION, (a, b) => occ(a) < 1 || occ(b) < 1)) {
+      for (const [a, b] of [[i, j], [j, i]] as const) {
+        const list = near.get(a);
+        if (list) list.push(b);
+        else near.set(a, [b]);
+      }
+    }
     const seen = new Set<number>();
     for (const i of partial) {
       if (seen.has(i)) continue;
-      let sum = this.sites[i]!.occupancy ?? 1;
+      let sum = occ(i);
       const together = [i];
-      this.sites.forEach((t, j) => {
-        if (j === i || seen.has(j)) return;
-        const d = this.sites[i]!.frac.map((x, a) => x - t.frac[a]!);
-        const c = this.lattice.toCartesian(d.map((x) => x - Math.round(x)));
-        if (Math.hypot(c[0], c[1], c[2]) < SAME_POSITION) {
-          sum += t.occupancy ?? 1;
-          together.push(j);
-        }
-      });
+      for (const j of (near.get(i) ?? []).sort((a, b) => a - b)) {
+        if (seen.has(j)) continue;
+        sum += occ(j);
+        together.push(j);
+      }
       together.forEach((j) => seen.add(j));
       if (sum > 1 + SHARED_OCCUPANCY_TOLERANCE) {
-        const who = together.map((j) => `${j} (${this.sites[j]!.element} ${this.sites[j]!.occupancy ?? 1})`).join(", ");
+        const who = together.map((j) => `${j} (${this.sites[j]!.element} ${occ(j)})`).join(", ");
         throw new InvalidStructureError(`sites ${who} share one position but their occupancies add up to ${Number(sum.toFixed(4))}, more than 1`);
       }
     }
@@ -147,8 +153,8 @@ export class Structure {
    */
   overlap(minDistance = MIN_SEPARATION): string | null {
     // A cell this thin would make the neighbour search itself enumerate millions of cell copies.
-    const thinnest = Math.min(...this.lattice.planeSpacings);
-    if (thinnest < minDistance) return `the cell is only ${thinnest.toFixed(3)} Å thick between lattice planes, less than ${minDistance} Å`;
+    const thin = thinCell(this.lattice, minDistance);
+    if (thin) return thin;
     const nl = neighbourList(this, minDistance);
     for (let i = 0; i < this.sites.length; i++) {
       for (let e = nl.offsets[i]!; e < nl.offsets[i + 1]!; e++) {
@@ -258,6 +264,133 @@ export class Structure {
       this.source,
     );
   }
+}
+
+/** Why a cell is too thin to hold atoms (thinner than `minDistance` Å between lattice planes), or null. */
+export function thinCell(lattice: Lattice, minDistance = MIN_SEPARATION): string | null {
+  const thinnest = Math.min(...lattice.planeSpacings);
+  return thinnest < minDistance ? `the cell is only ${thinnest.toFixed(3)} Å thick between lattice planes, less than ${minDistance} Å` : null;
+}
+
+/** Sites closer than this (Å) are the same position however they were written: one atom, not two. */
+export const COINCIDENT = 0.01;
+
+/**
+ * Why a structure just read from a file is not a crystal, or null: no atoms, a cell thinner than
+ * MIN_SEPARATION between lattice planes, or two sites on one position (closer than COINCIDENT Å) that
+ * together hold more than one atom. Sites 0.014 Å apart stay (the Em dataset has such pairs); sites for which
+ * `exempt` holds (a pathway's images, which may pass through a host atom) are not checked for coincidence.
+ */
+export function readingProblem(s: Structure, exempt: (i: number) => boolean = () => false): string | null {
+  if (s.length === 0) return "no atoms";
+  const thin = thinCell(s.lattice);
+  if (thin) return thin;
+  const occ = (i: number) => s.sites[i]!.occupancy ?? 1;
+  const [pair] = closeSitePairs(s.lattice, s.sites, COINCIDENT, (i, j) => !exempt(i) && !exempt(j) && occ(i) + occ(j) > 1 + SHARED_OCCUPANCY_TOLERANCE, 1);
+  if (!pair) return null;
+  const [i, j, d] = pair;
+  const who = (k: number) => `${k} (${s.sites[k]!.element}${occ(k) < 1 ? " " + occ(k) : ""})`;
+  return `sites ${who(i)} and ${who(j)} are ${d.toFixed(3)} Å apart, the same position, but their occupancies add up to ${Number((occ(i) + occ(j)).toFixed(4))}, more than 1`;
+}
+
+/**
+ * Pairs [i, j, distance] (i < j) of sites closer than `radius` Å over periodic images, for which `keep` holds,
+ * at most `limit` of them. A grid of bins at least 2·`radius` wide makes it linear in the number of sites: a
+ * close pair is in one bin or in two bins adjacent across the boundary both sites are nearer to.
+ * Exact while `radius` is under half the thinnest plane spacing (far below it for the tolerances used here).
+ * Written with plain loops: it runs on every structure read, mostly before the JIT has warmed up.
+ */
+export function closeSitePairs(
+  lattice: Lattice,
+  sites: readonly Readonly<Site>[],
+  radius: number,
+  keep: (i: number, j: number, distance: number) => boolean = () => true,
+  limit = Infinity,
+): [number, number, number][] {
+  const n = sites.length;
+  const out: [number, number, number][] = [];
+  if (n < 2) return out;
+  const spacing = lattice.planeSpacings;
+  // A few sites need no bins; otherwise about one bin per site at most (finer bins would only be empty).
+  let m0 = 1, m1 = 1, m2 = 1;
+  if (n > 64) {
+    m0 = Math.max(1, Math.floor(spacing[0] / (2 * radius)));
+    m1 = Math.max(1, Math.floor(spacing[1] / (2 * radius)));
+    m2 = Math.max(1, Math.floor(spacing[2] / (2 * radius)));
+    while (m0 * m1 * m2 > n) {
+      if (m0 >= m1 && m0 >= m2) m0 = Math.max(1, Math.floor(m0 / 2));
+      else if (m1 >= m2) m1 = Math.max(1, Math.floor(m1 / 2));
+      else m2 = Math.max(1, Math.floor(m2 / 2));
+    }
+  }
+  const nb = m0 * m1 * m2;
+  const f = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const p = sites[i]!.frac;
+    f[3 * i] = wrap01(p[0]);
+    f[3 * i + 1] = wrap01(p[1]);
+    f[3 * i + 2] = wrap01(p[2]);
+  }
+  // Counting sort of sites by bin; once filled, bin b holds members[start[b] … start[b + 1]). One bin: no sort.
+  const binOf = new Int32Array(nb > 1 ? n : 0);
+  const start = nb > 1 ? new Int32Array(nb + 2) : Int32Array.of(0, n);
+  let members = binOf;
+  if (nb > 1) {
+    for (let i = 0; i < n; i++) {
+      const b =
+        (Math.min(m0 - 1, Math.floor(f[3 * i]! * m0)) * m1 + Math.min(m1 - 1, Math.floor(f[3 * i + 1]! * m1))) * m2 +
+        Math.min(m2 - 1, Math.floor(f[3 * i + 2]! * m2));
+      binOf[i] = b;
+      start[b + 2]!++;
+    }
+    for (let b = 2; b < nb + 2; b++) start[b]! += start[b - 1]!;
+    members = new Int32Array(n);
+    for (let i = 0; i < n; i++) members[start[binOf[i]! + 1]!++] = i;
+  }
+  const M = lattice.matrix;
+  const l00 = M[0][0], l01 = M[0][1], l02 = M[0][2], l10 = M[1][0], l11 = M[1][1], l12 = M[1][2], l20 = M[2][0], l21 = M[2][1], l22 = M[2][2];
+  const rr = radius * radius;
+  // A pair within `radius` is within radius / spacing along each fractional axis.
+  const r0 = radius / spacing[0], r1 = radius / spacing[1], r2 = radius / spacing[2];
+  // Per axis: the site's bin and the neighbour across its nearer boundary (every bin when there are two or one).
+  const s0 = Math.min(m0, 2), s1 = Math.min(m1, 2), s2 = Math.min(m2, 2);
+  const side = (x: number, m: number, c: number, k: number): number => (m <= 2 ? k : k === 0 ? c : x * m - c < 0.5 ? (c + m - 1) % m : (c + 1) % m);
+  for (let i = 0; i < n && out.length < limit; i++) {
+    const fi0 = f[3 * i]!, fi1 = f[3 * i + 1]!, fi2 = f[3 * i + 2]!;
+    const bi = nb > 1 ? binOf[i]! : 0;
+    const c2 = bi % m2, c1 = Math.floor(bi / m2) % m1, c0 = Math.floor(bi / (m1 * m2));
+    for (let k0 = 0; k0 < s0; k0++) {
+      const b0 = side(fi0, m0, c0, k0);
+      for (let k1 = 0; k1 < s1; k1++) {
+        const b1 = side(fi1, m1, c1, k1);
+        for (let k2 = 0; k2 < s2; k2++) {
+          const bin = (b0 * m1 + b1) * m2 + side(fi2, m2, c2, k2);
+          for (let q = nb > 1 ? start[bin]! : i + 1, e = start[bin + 1]!; q < e; q++) {
+            const j = nb > 1 ? members[q]! : q;
+            if (j <= i) continue;
+            // Nearest image along each axis; most pairs are rejected on the first axis, cheaply.
+            let d0 = f[3 * j]! - fi0;
+            d0 = d0 > 0.5 ? d0 - 1 : d0 < -0.5 ? d0 + 1 : d0;
+            if (d0 > r0 || d0 < -r0) continue;
+            let d1 = f[3 * j + 1]! - fi1;
+            d1 = d1 > 0.5 ? d1 - 1 : d1 < -0.5 ? d1 + 1 : d1;
+            if (d1 > r1 || d1 < -r1) continue;
+            let d2 = f[3 * j + 2]! - fi2;
+            d2 = d2 > 0.5 ? d2 - 1 : d2 < -0.5 ? d2 + 1 : d2;
+            if (d2 > r2 || d2 < -r2) continue;
+            const x = d0 * l00 + d1 * l10 + d2 * l20;
+            const y = d0 * l01 + d1 * l11 + d2 * l21;
+            const z = d0 * l02 + d1 * l12 + d2 * l22;
+            const dd = x * x + y * y + z * z;
+            if (dd >= rr) continue;
+            const d = Math.sqrt(dd);
+            if (keep(i, j, d)) out.push([i, j, d]);
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 export function wrap01(x: number): number {

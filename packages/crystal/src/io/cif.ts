@@ -1,7 +1,7 @@
 import { CrystalError, ParseError } from "../errors.js";
 import { parseTypeSymbol, resolveElement } from "../elements.js";
-import { Lattice, type Vec3 } from "../lattice.js";
-import { Structure, wrap01, type Site } from "../structure.js";
+import { Lattice, det3, type Vec3 } from "../lattice.js";
+import { SHARED_OCCUPANCY_TOLERANCE, Structure, closeSitePairs, thinCell, wrap01, type Site } from "../structure.js";
 import type { SymmetryOperation } from "../symmetry.js";
 
 /** A value as written in the file, with its 1-based line. `?` and `.` unquoted mean "unknown" / "not applicable". */
@@ -28,7 +28,10 @@ export interface CifBlock {
 export interface CifReadOptions {
   /** File name for error messages. */
   file?: string;
-  /** Symmetry images of one site closer than this (Å) are the same position. */
+  /**
+   * Symmetry images of one site closer than this (Å) are the same position. By default it follows the
+   * precision of each site's coordinates (decimals written, times the cell length), between 0.01 and 0.1 Å.
+   */
   mergeTolerance?: number;
 }
 
@@ -37,7 +40,7 @@ type Token =
   | { kind: "loop"; line: number }
   | { kind: "tag"; name: string; line: number }
   | { kind: "value"; value: CifValue }
-  | { kind: "save"; line: number };
+  | { kind: "save"; name: string; line: number };
 
 /** Split CIF 1.1 / 2.0 text into tokens. Never throws anything but ParseError; always advances. */
 function tokenize(text: string, file: string | undefined): Token[] {
@@ -130,7 +133,7 @@ function tokenize(text: string, file: string | undefined): Token[] {
       const lower = word.toLowerCase();
       if (lower.startsWith("data_")) tokens.push({ kind: "data", name: word.slice(5), line: lineNo });
       else if (lower === "loop_") tokens.push({ kind: "loop", line: lineNo });
-      else if (lower.startsWith("save_")) tokens.push({ kind: "save", line: lineNo });
+      else if (lower.startsWith("save_")) tokens.push({ kind: "save", name: word.slice(5), line: lineNo });
       else if (lower === "global_" || lower === "stop_") continue;
       else if (word.startsWith("_")) tokens.push({ kind: "tag", name: normaliseTag(word), line: lineNo });
       else tokens.push({ kind: "value", value: { text: word, line: lineNo, quoted: false } });
@@ -148,6 +151,15 @@ export function parseCifBlocks(text: string, file?: string): CifBlock[] {
   const tokens = tokenize(text, file);
   const blocks: CifBlock[] = [];
   let block: CifBlock | null = null;
+  // Where each tag of the current block was set: a repeated tag would otherwise silently win or lose.
+  let tagLines = new Map<string, number>();
+  let inSave = false;
+  const setOnce = (b: CifBlock, name: string, line: number): void => {
+    if (inSave) return; // dictionary save frames repeat tags by design
+    const first = tagLines.get(name);
+    if (first !== undefined) throw new ParseError(`tag ${name} is given twice, on lines ${first} and ${line}`, { file, block: b.name, line });
+    tagLines.set(name, line);
+  };
   let t = 0;
   const need = (line: number): CifBlock => {
     if (!block) throw new ParseError("data item found before the first data_ block", { file, line });
@@ -158,8 +170,11 @@ export function parseCifBlocks(text: string, file?: string): CifBlock[] {
     if (tok.kind === "data") {
       block = { name: tok.name, line: tok.line, items: new Map(), loops: [] };
       blocks.push(block);
+      tagLines = new Map();
+      inSave = false;
       t++;
     } else if (tok.kind === "save") {
+      inSave = tok.name !== ""; // save_name opens a frame, bare save_ closes it
       t++; // save frames (dictionaries) carry no structure; their items are skipped as ordinary ones
     } else if (tok.kind === "tag") {
       const b = need(tok.line);
@@ -167,13 +182,18 @@ export function parseCifBlocks(text: string, file?: string): CifBlock[] {
       if (!v || v.kind !== "value") {
         throw new ParseError(`tag ${tok.name} has no value`, { file, block: b.name, line: tok.line });
       }
+      setOnce(b, tok.name, tok.line);
       b.items.set(tok.name, v.value);
       t += 2;
     } else if (tok.kind === "loop") {
       const b = need(tok.line);
       const tags: string[] = [];
       t++;
-      while (t < tokens.length && tokens[t]!.kind === "tag") tags.push((tokens[t++] as { name: string }).name);
+      while (t < tokens.length && tokens[t]!.kind === "tag") {
+        const tag = tokens[t++] as { name: string; line: number };
+        setOnce(b, tag.name, tag.line);
+        tags.push(tag.name);
+      }
       if (tags.length === 0) throw new ParseError("loop_ without tags", { file, block: b.name, line: tok.line });
       const values: CifValue[] = [];
       while (t < tokens.length && tokens[t]!.kind === "value") values.push((tokens[t++] as { value: CifValue }).value);
@@ -217,7 +237,7 @@ export function readCifEntries(text: string, options: CifReadOptions = {}): (Str
   for (const b of blocks) {
     if (!hasTag(b, "_atom_site_fract_x") && !hasTag(b, "_atom_site_cartn_x")) continue;
     try {
-      out.push(blockToStructure(b, file, options.mergeTolerance ?? 0.01));
+      out.push(blockToStructure(b, file, options.mergeTolerance));
     } catch (e) {
       if (!(e instanceof CrystalError)) throw e;
       out.push(e instanceof ParseError ? e : new ParseError(e.message, { file, block: b.name }));
@@ -231,18 +251,23 @@ function hasTag(b: CifBlock, tag: string): boolean {
   return b.items.has(tag) || b.loops.some((l) => l.tags.includes(tag));
 }
 
-/** Rows of the loop (or the single item set) that holds `tag`, as maps from tag to value. */
-function table(b: CifBlock, tag: string): Map<string, CifValue>[] {
+/**
+ * Rows of the loop (or the single item set) that holds `tag`, as maps from tag to value. Without loop_, the
+ * row is every item of the category: `inCategory`, by default the tags sharing `tag`'s prefix.
+ */
+function table(b: CifBlock, tag: string, inCategory?: (t: string) => boolean): Map<string, CifValue>[] {
   const loop = b.loops.find((l) => l.tags.includes(tag));
   if (loop) return loop.rows.map((r) => new Map(loop.tags.map((t, i) => [t, r[i]!])));
   const v = b.items.get(tag);
   if (!v) return [];
-  // Single-row category written without loop_: gather its sibling items.
   const prefix = tag.slice(0, tag.lastIndexOf("_"));
-  const row = new Map<string, CifValue>();
-  for (const [k, val] of b.items) if (k.startsWith(prefix)) row.set(k, val);
+  const row = new Map<string, CifValue>([[tag, v]]);
+  for (const [k, val] of b.items) if (inCategory ? inCategory(k) : k.startsWith(prefix)) row.set(k, val);
   return [row];
 }
+
+/** Items of the atom_site category (not atom_site_aniso or atom_sites). */
+const isAtomSiteTag = (t: string): boolean => t.startsWith("_atom_site_") && !t.startsWith("_atom_site_aniso_");
 
 /** Parse "5.4321(3)" → 5.4321. Returns null for ? and . and throws for non-numbers. */
 function number(v: CifValue | undefined, what: string, file: string | undefined, block: string): number | null {
@@ -254,7 +279,20 @@ function number(v: CifValue | undefined, what: string, file: string | undefined,
   return x;
 }
 
-function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance: number): Structure {
+/** Merge tolerance bounds, Å: atoms this close are one atom, however the coordinates were rounded. */
+const MIN_MERGE = 0.01;
+const MAX_MERGE = 0.1;
+
+/** Digits after the decimal point of a number as written ("0.333(2)" → 3, "0" → 0). */
+function decimals(text: string): number {
+  const dot = text.indexOf(".");
+  if (dot < 0) return 0;
+  let e = dot + 1;
+  while (e < text.length && text.charCodeAt(e) >= 48 && text.charCodeAt(e) <= 57) e++;
+  return e - dot - 1;
+}
+
+function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance: number | undefined): Structure {
   const where = (line?: number) => ({ file, block: b.name, line });
   const cell = (tag: string): number => {
     const v = b.items.get(tag);
@@ -277,12 +315,18 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     if (e instanceof ParseError) throw e;
     throw new ParseError((e as Error).message, where(b.items.get("_cell_length_a")?.line));
   }
+  const thin = thinCell(lattice);
+  if (thin) throw new ParseError(`${thin}: not a crystal cell`, where(b.items.get("_cell_length_a")?.line));
+  const p = lattice.parameters;
+  const longest = Math.max(p.a, p.b, p.c);
 
   const ops = symmetryOperations(b, file);
 
   const xTag = hasTag(b, "_atom_site_fract_x") ? "fract" : "cartn";
-  const rows = table(b, `_atom_site_${xTag}_x`);
+  const rows = table(b, `_atom_site_${xTag}_x`, isAtomSiteTag);
   const sites: Site[] = [];
+  // Per expanded site: the atom-site row it came from and that row's merge tolerance.
+  const rowOf: { label: string; line: number; tolerance: number }[] = [];
   for (const row of rows) {
     const first = row.values().next().value as CifValue;
     const line = first.line;
@@ -298,10 +342,12 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     const typed = speciesText === type?.text;
     const element = typed ? parseTypeSymbol(speciesText) : resolveElement(speciesText);
     if (!element) throw new ParseError(`${typed ? "_atom_site_type_symbol" : "_atom_site_label"} "${speciesText}" does not name an element`, where(type?.line ?? line));
+    let digits = 0; // the most decimals any coordinate is written with: the precision of this site
     const coord = (axis: string): number => {
       const v = row.get(`_atom_site_${xTag}_${axis}`);
       const x = number(v, `_atom_site_${xTag}_${axis}`, file, b.name);
       if (x === null) throw new ParseError(`site ${label?.text ?? speciesText} has no ${axis} coordinate`, where(v?.line ?? line));
+      digits = Math.max(digits, decimals(v!.text));
       return x;
     };
     let frac: Vec3 = [coord("x"), coord("y"), coord("z")];
@@ -311,9 +357,33 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
       throw new ParseError(`site ${label?.text ?? speciesText} has occupancy ${occ}, outside (0, 1]`, where(row.get("_atom_site_occupancy")?.line));
     }
     const base: Site = { element, frac, ...(occ < 1 ? { occupancy: occ } : {}), ...(label ? { label: label.text } : {}) };
-    sites.push(...expandSite(base, ops, lattice, mergeTolerance));
+    // Coordinates rounded to d decimals put symmetry images of a special position up to ~4 × ½·10^-d apart.
+    const tolerance = mergeTolerance ?? Math.min(MAX_MERGE, Math.max(MIN_MERGE, 2 * 10 ** -digits * (xTag === "fract" ? longest : 1)));
+    const images = expandSite(base, ops, lattice, tolerance);
+    sites.push(...images);
+    const from = { label: label?.text ?? speciesText, line, tolerance };
+    for (let k = 0; k < images.length; k++) rowOf.push(from);
   }
   if (sites.length === 0) throw new ParseError("block has an atom-site loop but no atoms", where(b.line));
+  // Two rows that land on one position cannot both be fully there (an atom listed twice, e.g. with a symmetry-equivalent copy).
+  const occ = (i: number) => sites[i]!.occupancy ?? 1;
+  const maxTolerance = Math.max(...rowOf.map((r) => r.tolerance));
+  const [clash] = closeSitePairs(
+    lattice,
+    sites,
+    maxTolerance,
+    (i, j, dist) => rowOf[i] !== rowOf[j] && dist < Math.max(rowOf[i]!.tolerance, rowOf[j]!.tolerance) && occ(i) + occ(j) > 1 + SHARED_OCCUPANCY_TOLERANCE,
+    1,
+  );
+  if (clash) {
+    const [i, j, dist] = clash;
+    const [first, second] = [rowOf[i]!, rowOf[j]!].sort((x, y) => x.line - y.line) as [(typeof rowOf)[number], (typeof rowOf)[number]];
+    throw new ParseError(
+      `atom sites ${first.label} (line ${first.line}) and ${second.label} put atoms ${dist.toFixed(3)} Å apart, on one position, ` +
+        `with occupancies adding up to ${Number((occ(i) + occ(j)).toFixed(4))}, more than 1`,
+      where(second.line),
+    );
+  }
   try {
     return new Structure(lattice, sites, { ...(file !== undefined ? { file } : {}), block: b.name });
   } catch (e) {
@@ -345,12 +415,19 @@ function symmetryOperations(b: CifBlock, file: string | undefined): SymmetryOper
   const hm =
     b.items.get("_space_group_name_h-m_alt") ?? b.items.get("_symmetry_space_group_name_h-m") ?? b.items.get("_space_group_name_h-m");
   const it = b.items.get("_space_group_it_number") ?? b.items.get("_symmetry_int_tables_number");
-  const isP1 = (hm === undefined || hm.text.replace(/\s/g, "").toUpperCase() === "P1") && (it === undefined || it.text === "1" || it.text === "?");
+  // A Hall symbol alone also names the space group ("?" or "." names none).
+  const hallValue = b.items.get("_space_group_name_hall") ?? b.items.get("_symmetry_space_group_name_hall");
+  const hall = hallValue && !(!hallValue.quoted && (hallValue.text === "?" || hallValue.text === ".")) ? hallValue : undefined;
+  const isP1 =
+    (hm === undefined || hm.text.replace(/\s/g, "").toUpperCase() === "P1") &&
+    (it === undefined || it.text === "1" || it.text === "?") &&
+    (hall === undefined || hall.text.replace(/\s/g, "").toUpperCase() === "P1");
   if (!isP1) {
+    const named = hm && hm.text.replace(/\s/g, "").toUpperCase() !== "P1" ? hm.text : hall ? `${hall.text} (Hall)` : hm?.text ?? "number " + it?.text;
     throw new ParseError(
-      `space group ${hm?.text ?? "number " + it?.text} is given but no symmetry operations ` +
+      `space group ${named} is given but no symmetry operations ` +
         `(_space_group_symop_operation_xyz or _symmetry_equiv_pos_as_xyz): cannot expand the asymmetric unit`,
-      { file, block: b.name, line: (hm ?? it)?.line },
+      { file, block: b.name, line: (hm ?? hall ?? it)?.line },
     );
   }
   return [{ rotation: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], translation: [0, 0, 0] }];
@@ -387,6 +464,11 @@ export function parseSymmetryOperation(text: string): SymmetryOperation {
       } else translation[row] = translation[row]! + sign * coef;
     }
   });
+  // A crystallographic operation maps the lattice onto itself: integer rotation part, determinant ±1.
+  const bad = rotation.flat().find((x) => !Number.isInteger(x));
+  if (bad !== undefined) throw new Error(`rotation coefficient ${bad} is not an integer: not a crystallographic operation`);
+  const det = det3(rotation);
+  if (Math.abs(det) !== 1) throw new Error(`rotation part has determinant ${det}, not ±1: not a crystallographic operation`);
   return { rotation, translation };
 }
 

@@ -1,7 +1,8 @@
-import { ParseError } from "../errors.js";
+import { CrystalError, ParseError } from "../errors.js";
+import { Pathway } from "../pathway.js";
 import { isElement, parseTypeSymbol, type ElementSymbol } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
-import { Structure, type Site } from "../structure.js";
+import { Structure, readingProblem, type Site } from "../structure.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -32,22 +33,44 @@ export function readJsonStructures(input: string | Json, options: { file?: strin
   const file = options.file;
   const doc = typeof input === "string" ? parseJsonText(input, file) : input;
   const out: Structure[] = [];
-  const visit = (node: Json, block: string | undefined): void => {
+  const visit = (node: Json, block: string | undefined, depth: number): void => {
     const where: Where = { file, block };
+    // Structure documents nest a few levels; deeper is garbage, and recursing into it would overflow the stack.
+    if (depth > MAX_DEPTH) throw new ParseError(`JSON nested more than ${MAX_DEPTH} lists deep: not a structure document`, { file });
     if (Array.isArray(node)) {
       if (node.length === 0) throw new ParseError("empty JSON list: no structures", { file });
-      node.forEach((item, i) => visit(item, entryName(item) ?? (block !== undefined ? `${block}[${i}]` : `entry ${i}`)));
+      node.forEach((item, i) => visit(item, entryName(item) ?? (block !== undefined ? `${block}[${i}]` : `entry ${i}`), depth + 1));
       return;
     }
     if (!isObj(node)) throw new ParseError("expected a JSON object describing a structure", { file, block });
     if (Array.isArray(node.data) || isObj(node.data)) {
-      visit(node.data, block); // OPTIMADE response envelope
+      visit(node.data, block, depth + 1); // OPTIMADE response envelope
       return;
     }
-    out.push(objectToStructure(node, where));
+    const s = objectToStructure(node, where);
+    let problem = readingProblem(s);
+    // The dataset's pathway form (JARVIS atoms, images first) may put an image on a host atom (LiRuO2_1 does).
+    if (problem && (isObj(node.atoms) || "lattice_mat" in node)) {
+      const images = pathImages(s);
+      if (images > 0) problem = readingProblem(s, (i) => i < images);
+    }
+    if (problem) throw new ParseError(problem, where);
+    out.push(s);
   };
-  visit(doc, undefined);
+  visit(doc, undefined, 0);
   return out;
+}
+
+const MAX_DEPTH = 32;
+
+/** How many leading sites are the images of a migration pathway (the dataset's 5-image form), or 0. */
+function pathImages(s: Structure): number {
+  try {
+    return Pathway.fromImageStructure(s).images.length;
+  } catch (e) {
+    if (e instanceof CrystalError) return 0;
+    throw e;
+  }
 }
 
 function entryName(item: Json): string | undefined {
@@ -105,7 +128,12 @@ function fromJarvis(a: Obj, where: Where): Structure {
   if (elements.length !== coords.length) {
     throw new ParseError(`atoms has ${elements.length} elements but ${coords.length} coordinates`, where);
   }
-  const cartesian = a.cartesian === true;
+  // JARVIS writes a boolean; "true"/"false" strings are read as such, anything else is refused, not guessed.
+  const flag = a.cartesian;
+  if (!(flag === undefined || flag === null || typeof flag === "boolean" || flag === "true" || flag === "false")) {
+    throw new ParseError(`atoms.cartesian is ${JSON.stringify(flag).slice(0, 40)}, not true or false`, where);
+  }
+  const cartesian = flag === true || flag === "true";
   const sites: Site[] = elements.map((e, i) => {
     const el = typeof e === "string" && isElement(e) ? e : undefined;
     if (!el) throw new ParseError(`atom ${i}: "${String(e)}" is not an element symbol`, where);
@@ -115,9 +143,20 @@ function fromJarvis(a: Obj, where: Where): Structure {
   return new Structure(lattice, sites, source(where));
 }
 
+/** An occupancy as written: a number or a numeric string; absent is 1; anything else is refused, never defaulted. */
+function occupancy(x: Json | undefined, what: string, where: Where): number {
+  if (x === undefined || x === null) return 1;
+  const v = typeof x === "number" ? x : typeof x === "string" && x.trim() !== "" ? Number(x) : NaN;
+  if (!Number.isFinite(v)) throw new ParseError(`${what} is ${JSON.stringify(x).slice(0, 40)}, not a number`, where);
+  return v;
+}
+
 /** pymatgen `Structure.as_dict()`; a site with several species becomes one site per species. */
 function fromPymatgen(o: Obj, where: Where): Structure {
   const lat = o.lattice as Obj;
+  if (Array.isArray(lat.pbc) && lat.pbc.some((p) => p === false)) {
+    throw new ParseError(`lattice.pbc is ${JSON.stringify(lat.pbc)}: not a 3D periodic crystal`, where);
+  }
   const lattice = new Lattice(matrix(lat.matrix, "lattice.matrix", where));
   const sites: Site[] = [];
   (o.sites as Json[]).forEach((s, i) => {
@@ -130,7 +169,7 @@ function fromPymatgen(o: Obj, where: Where): Structure {
       const name = String(sp.element ?? "");
       const el = isElement(name) ? name : undefined;
       if (!el) throw new ParseError(`sites[${i}]: "${name}" is not an element (dummy species are not supported)`, where);
-      const occ = typeof sp.occu === "number" ? sp.occu : 1;
+      const occ = occupancy(sp.occu, `sites[${i}] (${el}) occu`, where);
       sites.push({
         element: el,
         frac,
@@ -148,6 +187,11 @@ function fromOptimade(a: Obj, where: Where): Structure {
   if (Array.isArray(lv) && lv.some((r) => !Array.isArray(r) || r.some((x) => x === null))) {
     throw new ParseError("structure is not periodic in three dimensions (null lattice vector)", where);
   }
+  const dims = a.dimension_types;
+  if ((Array.isArray(dims) && dims.some((d) => d !== 1)) || (typeof a.nperiodic_dimensions === "number" && a.nperiodic_dimensions !== 3)) {
+    const given = Array.isArray(dims) ? `dimension_types ${JSON.stringify(dims)}` : `nperiodic_dimensions ${String(a.nperiodic_dimensions)}`;
+    throw new ParseError(`${given}: not a 3D periodic crystal`, where);
+  }
   const lattice = new Lattice(matrix(lv, "lattice_vectors", where));
   const pos = a.cartesian_site_positions;
   const names = a.species_at_sites;
@@ -162,13 +206,19 @@ function fromOptimade(a: Obj, where: Where): Structure {
       }
       const symbols: ElementSymbol[] = [];
       const conc: number[] = [];
+      const given = sp.concentration;
+      if (given !== undefined && given !== null && (!Array.isArray(given) || given.length !== sp.chemical_symbols.length)) {
+        throw new ParseError(`species ${sp.name}: concentration must list one number per chemical symbol (${sp.chemical_symbols.length})`, where);
+      }
+      const name = sp.name;
       sp.chemical_symbols.forEach((sym, k) => {
         if (sym === "vacancy") return;
         const el = typeof sym === "string" && isElement(sym) ? sym : undefined;
-        if (!el) throw new ParseError(`species ${sp.name}: "${String(sym)}" is not an element`, where);
+        if (!el) throw new ParseError(`species ${name}: "${String(sym)}" is not an element`, where);
         symbols.push(el);
-        const c = Array.isArray(sp.concentration) ? sp.concentration[k] : 1;
-        conc.push(typeof c === "number" ? c : 1);
+        const c = Array.isArray(given) ? given[k] : 1;
+        if (typeof c !== "number" || !Number.isFinite(c)) throw new ParseError(`species ${name}: concentration of ${el} is ${JSON.stringify(c)}, not a number`, where);
+        conc.push(c);
       });
       speciesDefs.set(sp.name, { symbols, conc });
     }

@@ -1,7 +1,7 @@
 import { ParseError } from "../errors.js";
 import { isElement, type ElementSymbol } from "../elements.js";
 import { Lattice, det3, type Vec3 } from "../lattice.js";
-import { Structure } from "../structure.js";
+import { Structure, readingProblem } from "../structure.js";
 
 export interface PoscarReadOptions {
   file?: string;
@@ -102,16 +102,26 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
     // Cartesian positions are scaled like the lattice.
     coords.push(cartesian ? (p.map((x, c) => x * factor[c]!) as Vec3) : p);
   }
+  // More coordinate lines straight after the atoms (VASP puts a blank line before velocities) mean the counts are wrong.
+  let extra = 0;
+  while (ln + extra < lines.length && /^\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s+[-+]?[\d.]+(?:[eE][-+]?\d+)?\s+[-+]?[\d.]+(?:[eE][-+]?\d+)?(?:\s|$)/.test(lines[ln + extra]!)) extra++;
+  if (extra > 0) {
+    fail(`the counts say ${elements.length} atoms but ${elements.length + extra} coordinate lines follow`, ln);
+  }
   const source = { ...(file !== undefined ? { file } : {}), block: comment.trim() };
+  let structure: Structure;
   try {
     const lattice = new Lattice(matrix);
-    return cartesian
+    structure = cartesian
       ? Structure.fromCartesian(lattice, elements, coords, source)
       : new Structure(lattice, elements.map((element, i) => ({ element, frac: coords[i]! })), source);
   } catch (e) {
     if (e instanceof ParseError) throw e;
     throw new ParseError((e as Error).message, { file });
   }
+  const problem = readingProblem(structure);
+  if (problem) throw new ParseError(problem, { file });
+  return structure;
 }
 
 export interface PoscarWriteOptions {
