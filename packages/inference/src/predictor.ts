@@ -46,8 +46,10 @@ export interface PredictorOptions {
    * requests spread over the workers. A worker then runs its request's graphs in ONNX runs of one neighbour
    * count and at most 256 graph atoms (runs.ts), which bounds each run's atoms, bonds and triplets — and so
    * each member session's memory arena — and keeps every result independent of its batch.
-   * Default on CPU 512 (≈ 4 of the training set's path structures, 128 atoms on average; measured on 2 cores,
-   * see `npm run bench`). Default on CUDA 4,096, where a request's overhead is worth amortising (not measured here).
+   * Default on CPU 1,024 (≈ 8 of the training set's path structures, 128 atoms on average): a worker groups a
+   * request's graphs by neighbour count, so larger requests fill runs better — measured on 2 cores, alternating
+   * four times, 512 / 1,024 / 2,048 gave 65.8 / 67.2 / 70.0 pathways/s end to end at 0.45 / 0.53 / 0.63 GiB
+   * (differences inside this machine's noise; see `npm run bench`). Default on CUDA 4,096, where a request's overhead is worth amortising (not measured here).
    */
   maxBatchAtoms?: number;
   /**
@@ -180,7 +182,7 @@ export class EmPredictor {
       loaded.card,
       loaded.modelVersion,
       pool,
-      { maxBatchAtoms: options.maxBatchAtoms ?? (pool.provider === "cuda" ? 4_096 : 512), threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
+      { maxBatchAtoms: options.maxBatchAtoms ?? (pool.provider === "cuda" ? 4_096 : 1_024), threshold: options.threshold ?? loaded.card.threshold.good_conductor_below_ev },
       options.batchWaitMs ?? 2,
       options.cacheSize ?? 10_000,
       options.batch ?? true,
