@@ -51,6 +51,19 @@ describe("CIF: sites that land on one position", () => {
     `loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n${occupancy ? "_atom_site_occupancy\n" : ""}` +
     `Li1 Li 0.333 0.667 0.0 ${occupancy}\nO1 O 0 0 0.5 ${occupancy ? "1" : ""}\n`;
 
+  it("takes a site's precision from its least precise coordinate: 0.333 0.667 beside a 4-decimal z still merges", () => {
+    const [s] = readCif(hex().replace("Li1 Li 0.333 0.667 0.0", "Li1 Li 0.333 0.667 0.1234"));
+    expect(s!.length).toBe(2);
+    expect(formula(s!)).toBe("LiO");
+  });
+
+  it("reads a CIF of 130,000 atoms (one argument per atom overflowed the stack)", () => {
+    const rows: string[] = [];
+    for (let i = 0; i < 130_000; i++) rows.push(`Li${i} Li ${((i % 50) / 50 + 0.01).toFixed(4)} ${((Math.floor(i / 50) % 52) / 52 + 0.01).toFixed(4)} ${(Math.floor(i / 2600) / 50 + 0.01).toFixed(4)}`);
+    const text = `data_big\n_cell_length_a 100\n_cell_length_b 104\n_cell_length_c 100\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n${ATOMS(rows.join("\n"))}\n`;
+    expect(readCif(text)[0]!.length).toBe(130_000);
+  }, 30_000);
+
   it("merges symmetry images of a special position rounded to 3 decimals in a 20 Å cell (0.02 Å apart)", () => {
     const [s] = readCif(hex());
     expect(formula(s!)).toBe("LiO");
@@ -186,6 +199,23 @@ describe("extended XYZ metadata", () => {
     expect(() => readStructures(frame("Properties=species:S:1:pos:R:3", "Na 0 0 0\nCl 2 2 2 junk 1 2\n"), { format: "extxyz" })).toThrowError(
       /line 4: atom 2 has 7 columns but Properties describes 4/,
     );
+  });
+});
+
+describe("a pathway written in its image form, in any format", () => {
+  // LiRuO2_1-like: the middle image sits on a Ru. As a host structure that is two atoms on one place; as a
+  // pathway's images (first in the file) it is the hop the dataset describes.
+  const poscar = "LiRuO2 path images\n1.0\n8 0 0\n0 4 0\n0 0 4\nLi Ru O\n5 1 1\nDirect\n0 0 0\n0.125 0 0\n0.25 0 0\n0.375 0 0\n0.5 0 0\n0.25 0 0\n0.5 0.5 0.5\n";
+  const xyz = 'Lattice="8 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nLi 0 0 0\nLi 1 0 0\nLi 2 0 0\nLi 3 0 0\nLi 4 0 0\nRu 2 0 0\nO 4 2 2\n';
+
+  it("reads POSCAR and extended XYZ path structures whose image passes through a host atom, as JSON did", () => {
+    expect(readPoscar(poscar).length).toBe(7);
+    expect(readStructures(`7\n${xyz}`, { format: "extxyz" })[0]!.length).toBe(7);
+  });
+
+  it("still refuses the same overlap when the file is not a pathway's images", () => {
+    const host = poscar.replace("Li Ru O\n5 1 1", "Li Ru O\n1 5 1").replace("0 0 0\n0.125", "0.25 0 0\n0.125");
+    expect(() => readPoscar(host)).toThrowError(/0\.000 Å apart, the same position/);
   });
 });
 

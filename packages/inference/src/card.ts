@@ -92,7 +92,7 @@ export function loadModelCard(path: string): LoadedCard {
       throw new ModelCardError(`${path}: member file ${m.file} is missing`);
     }
     const sum = createHash("sha256").update(bytes).digest("hex");
-    if (sum !== m.sha256) throw new ModelCardError(`${path}: member file ${m.file} has SHA-256 ${sum.slice(0, 12)}…, the card says ${m.sha256.slice(0, 12)}…`);
+    if (sum !== m.sha256.toLowerCase()) throw new ModelCardError(`${path}: member file ${m.file} has SHA-256 ${sum.slice(0, 12)}…, the card says ${m.sha256.slice(0, 12)}…`);
     return p;
   });
   return { card, path, memberPaths, modelVersion: `${card.name}@${card.version}` };
@@ -133,7 +133,7 @@ function checkCard(card: unknown, path: string): asserts card is ModelCard {
     const { file, sha256 } = m as { file: string; sha256: string };
     // Members live beside their card: a path out of that folder would load someone else's file.
     if (file === "" || /[\\/]/.test(file) || file === "." || file === "..") bad(`ensemble member ${i}: "${file}" is not a file name in the card's folder`);
-    if (!/^[0-9a-f]{64}$/.test(sha256)) bad(`ensemble member ${i} (${file}): "sha256" is not a SHA-256 in hex`);
+    if (!/^[0-9a-f]{64}$/i.test(sha256)) bad(`ensemble member ${i} (${file}): "sha256" is not a SHA-256 in hex`);
     if (files.has(file)) bad(`ensemble member ${i}: ${file} is listed twice (its spread would count it twice)`);
     files.add(file);
   });

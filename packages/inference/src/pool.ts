@@ -16,6 +16,8 @@ export class WorkerPool {
   private pending = new Map<number, Job & { worker: Worker }>();
   private nextId = 1;
   private closing = false;
+  /** Replacement workers still loading the model. */
+  private starting = 0;
 
   private constructor(
     private readonly init: WorkerInit,
@@ -48,6 +50,7 @@ export class WorkerPool {
 
   run(items: SerializedPath[]): Promise<WorkerResponse> {
     if (this.closing) return Promise.reject(new InferenceError("the inference service is closed"));
+    if (this.workers.length === 0 && this.starting === 0) return Promise.reject(new InferenceError("no inference worker left: every worker crashed and none could be restarted"));
     return new Promise((resolve, reject) => {
       this.queue.push({ req: { id: this.nextId++, items }, resolve, reject });
       this.pump();
@@ -83,19 +86,27 @@ export class WorkerPool {
       this.pending.delete(id);
       p.reject(new InferenceError(`inference worker crashed: ${why}`));
     }
+    this.starting++;
     try {
-      const { worker } = await startWorker(this.init);
+      const { worker, ready } = await startWorker(this.init);
       if (this.closing) {
         await worker.terminate();
         return;
+      }
+      // The service runs on one provider: a replacement that came up on another is no replacement.
+      if (ready.provider !== this.provider) {
+        await worker.terminate();
+        throw new InferenceError(`the replacement worker opened the model on ${ready.provider.toUpperCase()} (${ready.reason}), the service runs on ${this.provider.toUpperCase()}`);
       }
       this.adopt(worker);
       this.pump();
     } catch (e) {
       // No replacement: with no worker left, what is queued can never run — say so instead of waiting forever.
-      if (this.workers.length === 0) {
+      if (this.workers.length === 0 && this.starting === 1) {
         for (const job of this.queue.splice(0)) job.reject(new InferenceError(`no inference worker left: ${(e as Error).message}`));
       }
+    } finally {
+      this.starting--;
     }
   }
 

@@ -207,7 +207,12 @@ export class EmPredictor {
       return Promise.reject(e);
     }
     // Each caller gets its own copy: the cached result is shared, and one caller's edits must not reach others.
-    return this.loader.load(s).then(copyResult);
+    // A failure is not kept: DataLoader caches it, and a crashed worker or a closed service must not answer
+    // the same pathway with that error forever.
+    return this.loader.load(s).then(copyResult, (e: unknown) => {
+      this.loader.clear(s);
+      throw e;
+    });
   }
 
   /** Predict many; each entry is a result or the Error for that item. */

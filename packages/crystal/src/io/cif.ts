@@ -342,12 +342,13 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     const typed = speciesText === type?.text;
     const element = typed ? parseTypeSymbol(speciesText) : resolveElement(speciesText);
     if (!element) throw new ParseError(`${typed ? "_atom_site_type_symbol" : "_atom_site_label"} "${speciesText}" does not name an element`, where(type?.line ?? line));
-    let digits = 0; // the most decimals any coordinate is written with: the precision of this site
+    // The site's precision: the fewest decimals among its rounded coordinates (0, ½, ¼, ⅛ … are exact as written).
+    let digits = Infinity;
     const coord = (axis: string): number => {
       const v = row.get(`_atom_site_${xTag}_${axis}`);
       const x = number(v, `_atom_site_${xTag}_${axis}`, file, b.name);
       if (x === null) throw new ParseError(`site ${label?.text ?? speciesText} has no ${axis} coordinate`, where(v?.line ?? line));
-      digits = Math.max(digits, decimals(v!.text));
+      if (xTag === "cartn" || Math.abs(x * 8 - Math.round(x * 8)) > 1e-9) digits = Math.min(digits, decimals(v!.text));
       return x;
     };
     let frac: Vec3 = [coord("x"), coord("y"), coord("z")];
@@ -358,7 +359,7 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     }
     const base: Site = { element, frac, ...(occ < 1 ? { occupancy: occ } : {}), ...(label ? { label: label.text } : {}) };
     // Coordinates rounded to d decimals put symmetry images of a special position up to ~4 × ½·10^-d apart.
-    const tolerance = mergeTolerance ?? Math.min(MAX_MERGE, Math.max(MIN_MERGE, 2 * 10 ** -digits * (xTag === "fract" ? longest : 1)));
+    const tolerance = mergeTolerance ?? (digits === Infinity ? MIN_MERGE : Math.min(MAX_MERGE, Math.max(MIN_MERGE, 2 * 10 ** -digits * (xTag === "fract" ? longest : 1))));
     const images = expandSite(base, ops, lattice, tolerance);
     sites.push(...images);
     const from = { label: label?.text ?? speciesText, line, tolerance };
@@ -367,7 +368,8 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
   if (sites.length === 0) throw new ParseError("block has an atom-site loop but no atoms", where(b.line));
   // Two rows that land on one position cannot both be fully there (an atom listed twice, e.g. with a symmetry-equivalent copy).
   const occ = (i: number) => sites[i]!.occupancy ?? 1;
-  const maxTolerance = Math.max(...rowOf.map((r) => r.tolerance));
+  let maxTolerance = 0; // a loop: spreading one argument per atom overflows the stack past ~125k atoms
+  for (const r of rowOf) maxTolerance = Math.max(maxTolerance, r.tolerance);
   const [clash] = closeSitePairs(
     lattice,
     sites,

@@ -1,8 +1,8 @@
-import { CrystalError, ParseError } from "../errors.js";
-import { Pathway } from "../pathway.js";
+import { ParseError } from "../errors.js";
 import { isElement, parseTypeSymbol, type ElementSymbol } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
-import { Structure, readingProblem, type Site } from "../structure.js";
+import { Structure, type Site } from "../structure.js";
+import { structureProblem } from "./problems.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -48,12 +48,7 @@ export function readJsonStructures(input: string | Json, options: { file?: strin
       return;
     }
     const s = objectToStructure(node, where);
-    let problem = readingProblem(s);
-    // The dataset's pathway form (JARVIS atoms, images first) may put an image on a host atom (LiRuO2_1 does).
-    if (problem && (isObj(node.atoms) || "lattice_mat" in node)) {
-      const images = pathImages(s);
-      if (images > 0) problem = readingProblem(s, (i) => i < images);
-    }
+    const problem = structureProblem(s);
     if (problem) throw new ParseError(problem, where);
     out.push(s);
   };
@@ -62,16 +57,6 @@ export function readJsonStructures(input: string | Json, options: { file?: strin
 }
 
 const MAX_DEPTH = 32;
-
-/** How many leading sites are the images of a migration pathway (the dataset's 5-image form), or 0. */
-function pathImages(s: Structure): number {
-  try {
-    return Pathway.fromImageStructure(s).images.length;
-  } catch (e) {
-    if (e instanceof CrystalError) return 0;
-    throw e;
-  }
-}
 
 function entryName(item: Json): string | undefined {
   if (!isObj(item)) return undefined;

@@ -1,7 +1,8 @@
 import { ParseError } from "../errors.js";
 import { isElement, type ElementSymbol } from "../elements.js";
 import { Lattice, det3, type Vec3 } from "../lattice.js";
-import { Structure, readingProblem } from "../structure.js";
+import { Structure } from "../structure.js";
+import { structureProblem } from "./problems.js";
 
 export interface PoscarReadOptions {
   file?: string;
@@ -119,7 +120,7 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
     if (e instanceof ParseError) throw e;
     throw new ParseError((e as Error).message, { file });
   }
-  const problem = readingProblem(structure);
+  const problem = structureProblem(structure);
   if (problem) throw new ParseError(problem, { file });
   return structure;
 }

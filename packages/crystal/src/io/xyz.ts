@@ -1,7 +1,8 @@
 import { ParseError, type SourceLocation } from "../errors.js";
 import { parseTypeSymbol } from "../elements.js";
 import { Lattice } from "../lattice.js";
-import { Structure, readingProblem, type Site } from "../structure.js";
+import { Structure, type Site } from "../structure.js";
+import { structureProblem } from "./problems.js";
 
 /** Parse the key=value pairs of an extended-XYZ comment line (values may be "quoted"); a repeated key is refused. */
 function parseKeyValues(line: string, fail: (reason: string) => never): Map<string, string> {
@@ -90,7 +91,7 @@ export function readExtxyz(text: string, options: { file?: string } = {}): Struc
     } catch (e) {
       throw new ParseError((e as Error).message, where(ln + 1));
     }
-    const problem = readingProblem(s);
+    const problem = structureProblem(s);
     if (problem) throw new ParseError(problem, where(ln + 1));
     out.push(s);
     ln += 2 + n;
