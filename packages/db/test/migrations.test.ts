@@ -3,7 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { MigrationError, DatabaseOpenError, defaultMigrationsDir, openDatabase, readMigrations } from "../src/index.js";
-import { tempDir } from "./helpers.js";
+import { freshPostgresUrl, tempDir } from "./helpers.js";
 
 function tables(file: string): string[] {
   const db = new Database(file, { readonly: true });
@@ -93,10 +93,11 @@ describe("openDatabase", () => {
    * A database as it was before the migration named `*_${suffix}`: opened with the migrations before it only.
    * `upgrade()` puts the later ones back and reopens it.
    */
-  async function databaseBefore(suffix: string) {
+  async function databaseBefore(suffix: string, provider: "sqlite" | "postgresql" = "sqlite") {
     const dir = tempDir();
     const migrationsDir = path.join(dir, "migrations");
-    cpSync(defaultMigrationsDir(), migrationsDir, { recursive: true });
+    cpSync(defaultMigrationsDir(provider), migrationsDir, { recursive: true });
+    const where = provider === "sqlite" ? { dataDir: dir } : { url: await freshPostgresUrl() };
     const all = readMigrations(migrationsDir);
     const upgrade = all.find((m) => m.name.endsWith(`_${suffix}`))!;
     expect(upgrade).toBeDefined();
@@ -105,13 +106,13 @@ describe("openDatabase", () => {
     mkdirSync(parked);
     for (const m of later) cpSync(path.join(migrationsDir, m.name), path.join(parked, m.name), { recursive: true });
     for (const m of later) rmSync(path.join(migrationsDir, m.name), { recursive: true });
-    const before = await openDatabase({ dataDir: dir, migrationsDir });
+    const before = await openDatabase({ ...where, migrationsDir });
     return {
       before,
       later,
       upgrade: async () => {
         for (const m of later) cpSync(path.join(parked, m.name), path.join(migrationsDir, m.name), { recursive: true });
-        return openDatabase({ dataDir: dir, migrationsDir });
+        return openDatabase({ ...where, migrationsDir });
       },
     };
   }
@@ -137,8 +138,8 @@ describe("openDatabase", () => {
     }
   });
 
-  it("upgrading gives the notices written before kinds existed their kind, from their messages", async () => {
-    const { before, upgrade } = await databaseBefore("import_notice_kinds");
+  it.each(["sqlite", "postgresql"] as const)("upgrading (%s) gives the notices written before kinds existed their kind, from their messages", async (provider) => {
+    const { before, upgrade } = await databaseBefore("import_notice_kinds", provider);
     const job = await before.prisma.importJob.create({ data: { status: "DONE", kind: "import" } });
     const messages = [
       "pathway 0b1c could not be predicted: Na is outside this model",
@@ -148,7 +149,8 @@ describe("openDatabase", () => {
       "something else",
     ];
     for (const [i, message] of messages.entries()) {
-      await before.prisma.$executeRawUnsafe(`INSERT INTO "ImportItemNotice" (id, "jobId", name, "index", message) VALUES (?, ?, 'x.cif', ?, ?)`, `n${i}`, job.id, i, message);
+      const [a, b, c, d] = provider === "sqlite" ? ["?", "?", "?", "?"] : ["$1", "$2", "$3", "$4"];
+      await before.prisma.$executeRawUnsafe(`INSERT INTO "ImportItemNotice" (id, "jobId", name, "index", message) VALUES (${a}, ${b}, 'x.cif', ${c}, ${d})`, `n${i}`, job.id, i, message);
     }
     await before.close();
     const after = await upgrade();
