@@ -260,7 +260,11 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
         ),
       );
       expect(svc.stats.batches).toBe(4);
-      expect(await afterFirst).toBe(8);
+      // 8 when the first batch's answers are handled before the second's arrive (a busy machine may merge two);
+      // one batch of all 32 (what the service did before maxBatchSize) resolves them all at once.
+      const first = await afterFirst!;
+      expect(first).toBeGreaterThanOrEqual(8);
+      expect(first).toBeLessThan(32);
     } finally {
       await svc.close();
     }
