@@ -4,6 +4,7 @@ import type { Vec3 } from "./lattice.js";
 import { segmentClearance } from "./clearance.js";
 import { neighbourList } from "./neighbours.js";
 import { Structure } from "./structure.js";
+import { siteLocator } from "./primitive.js";
 import { symmetryOf, type SymmetryOperation } from "./symmetry.js";
 
 /** One symmetry-distinct hop of the working ion between two of its sites. */
@@ -118,7 +119,7 @@ export function enumerateHops(structure: Structure, ion: ElementSymbol, options:
   // Union each hop with its images under every operation and reversal. A hop already reached as the image of
   // another needs no operations of its own (its images are that hop's images): the work is classes × operations,
   // not hops × operations — a supercell has thousands of both (its translations are operations).
-  const locate = siteLocator(structure, sites);
+  const locate = siteLocator(structure, 0.1, sites); // which ion site (and lattice image) a point is, within 0.1 Å
   const seen = new Uint8Array(hops.length);
   const reverseOf = (h: DirectedHop) => index.get(key(h.j, h.i, [-h.n[0], -h.n[1], -h.n[2]]));
   hops.forEach((h, k) => {
@@ -206,41 +207,6 @@ export function noHopsReason(analysis: HopAnalysis): string {
 function apply(op: SymmetryOperation, f: ArrayLike<number>): Vec3 {
   const R = op.rotation;
   return [0, 1, 2].map((r) => R[r]![0]! * f[0]! + R[r]![1]! * f[1]! + R[r]![2]! * f[2]! + op.translation[r]!) as Vec3;
-}
-
-/**
- * Find which ion site (and lattice image of it) a fractional point is, within 0.1 Å. Sites are binned on a
- * grid of cells at least 0.25 Å across (measured between lattice planes), so a lookup checks the 27 cells
- * around the point instead of every site.
- */
-function siteLocator(structure: Structure, sites: number[]): (p: Vec3) => { site: number; image: Vec3 } | null {
-  const lat = structure.lattice;
-  const [na, nb, nc] = lat.planeSpacings.map((d) => Math.max(1, Math.floor(d / 0.25))) as [number, number, number];
-  const cell = (x: number, n: number) => Math.min(n - 1, Math.floor((x - Math.floor(x)) * n));
-  const bins = new Map<number, number[]>();
-  for (const s of sites) {
-    const f = structure.sites[s]!.frac;
-    const c = (cell(f[0], na) * nb + cell(f[1], nb)) * nc + cell(f[2], nc);
-    bins.set(c, [...(bins.get(c) ?? []), s]);
-  }
-  const mod = (x: number, n: number) => ((x % n) + n) % n;
-  return (p) => {
-    const ca = cell(p[0], na);
-    const cb = cell(p[1], nb);
-    const cc = cell(p[2], nc);
-    for (let da = -1; da <= 1; da++)
-      for (let db = -1; db <= 1; db++)
-        for (let dc = -1; dc <= 1; dc++) {
-          for (const s of bins.get((mod(ca + da, na) * nb + mod(cb + db, nb)) * nc + mod(cc + dc, nc)) ?? []) {
-            const f = structure.sites[s]!.frac;
-            const d: Vec3 = [p[0] - f[0], p[1] - f[1], p[2] - f[2]];
-            const n = d.map(Math.round) as Vec3;
-            const r = lat.toCartesian([d[0] - n[0], d[1] - n[1], d[2] - n[2]]);
-            if (r[0] * r[0] + r[1] * r[1] + r[2] * r[2] < 0.01) return { site: s, image: n };
-          }
-        }
-    return null;
-  };
 }
 
 /** Closest approach of any atom other than the two endpoints to the straight segment of a hop, Å. */
