@@ -90,6 +90,7 @@ function liftToSupercell(p: SymmetryInfo, r: PrimitiveReduction): SymmetryInfo {
   return { number: p.number, symbol: p.symbol, operations, orbits, wyckoffs: r.siteOf.map((q) => p.wyckoffs[q]!) };
 }
 
+/** A translation component in [0, 1), with round-off around 0 and 1 made exactly 0. */
 function clean(t: number): number {
   const w = t - Math.floor(t + 1e-12);
   return Math.abs(w) < 1e-12 ? 0 : w;
@@ -114,10 +115,7 @@ function moyo(structure: Structure, symprec: number): SymmetryInfo {
     symbol: d.hm_symbol,
     operations: d.operations.map((op) => ({
       rotation: [0, 1, 2].map((i) => [0, 1, 2].map((j) => op.rotation[i + 3 * j]!)) as [Vec3, Vec3, Vec3],
-      translation: op.translation.map((t) => {
-        const w = t - Math.floor(t + 1e-12);
-        return Math.abs(w) < 1e-12 ? 0 : w;
-      }) as Vec3,
+      translation: op.translation.map(clean) as Vec3,
     })),
     orbits: d.orbits,
     wyckoffs: d.wyckoffs,
