@@ -37,7 +37,7 @@ export type ImportJobStatus = (typeof IMPORT_JOB_STATUSES)[number];
 export { createApiKey, apiKeyRole } from "./api-keys.js";
 export { importItems, importPath, importStructureTexts, storedStructure, DATASET_CITATION } from "./bulk.js";
 export type { ImportOptions, ImportOutcome, ImportError, ImportNotice, ImportNoticeKind, JobCounts, StructureText } from "./bulk.js";
-export { readSource, itemsOfText, parseProvenance, type SourceItem } from "./sources.js";
+export { readSource, walkFiles, itemsOfText, parseProvenance, type SourceItem } from "./sources.js";
 export { searchMaterials, listPathways, stats, activeModel, hasElement, GOOD_CONDUCTOR_EV, MATERIAL_SORTS } from "./query.js";
 export type { MaterialFilter, MaterialSort, SearchMaterialsOptions, MaterialHit, SearchResult, PathwayFilter, Stats } from "./query.js";
 export { refreshRankings, pathStructureOf, structureOf } from "./rankings.js";

@@ -25,33 +25,53 @@ const ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
 
 /** Items of a file or directory, recursively, in a stable order. */
 export async function* readSource(p: string): AsyncGenerator<SourceItem> {
-  yield* walk(p, new Set());
+  for (const f of walkFiles(p, (name) => ARCHIVE.test(name) || STRUCTURE_FILE.test(name))) {
+    if (f.error) yield { name: f.path, error: f.error };
+    else yield* readFileItems(f.path);
+  }
 }
 
-/** `seen`: real paths of the folders read so far, so a symbolic link back up the tree is not followed forever. */
-async function* walk(p: string, seen: Set<string>): AsyncGenerator<SourceItem> {
-  const st = statSync(p);
-  if (st.isDirectory()) {
-    const real = realpathSync(p);
-    if (seen.has(real)) {
-      yield { name: p, error: `folder already read (a symbolic link to ${real}): skipped` };
-      return;
-    }
-    seen.add(real);
-    for (const name of readdirSync(p).sort()) {
-      if (name.startsWith(".")) continue;
-      const child = path.join(p, name);
-      let cst;
-      try {
-        cst = statSync(child);
-      } catch (e) {
-        yield { name: child, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
-        continue;
-      }
-      if (cst.isDirectory() || ARCHIVE.test(name) || STRUCTURE_FILE.test(name)) yield* walk(child, seen);
-    }
+/**
+ * The files under `p` (or `p` itself when it is not a folder), recursively, folders in name order, skipping
+ * names that start with "." and those `accept` refuses. A folder reached again through a symbolic link (a link
+ * back up the tree would loop forever) or an entry that cannot be read comes out with the reason instead.
+ * `seen` (real paths of the folders read) can be shared across several calls.
+ */
+export function* walkFiles(p: string, accept: (name: string) => boolean, seen = new Set<string>()): Generator<{ path: string; error?: string }> {
+  let st;
+  try {
+    st = statSync(p);
+  } catch {
+    yield { path: p }; // not there: reading it says why
     return;
   }
+  if (!st.isDirectory()) {
+    yield { path: p };
+    return;
+  }
+  const real = realpathSync(p);
+  if (seen.has(real)) {
+    yield { path: p, error: `folder already read (a symbolic link to ${real}): skipped` };
+    return;
+  }
+  seen.add(real);
+  for (const name of readdirSync(p).sort()) {
+    if (name.startsWith(".")) continue;
+    const child = path.join(p, name);
+    let cst;
+    try {
+      cst = statSync(child);
+    } catch (e) {
+      yield { path: child, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      continue;
+    }
+    if (cst.isDirectory()) yield* walkFiles(child, accept, seen);
+    else if (accept(name)) yield { path: child };
+  }
+}
+
+/** The items of one file: an archive's members, an NDJSON file's lines, or a structure file's entries. */
+async function* readFileItems(p: string): AsyncGenerator<SourceItem> {
   const base = path.basename(p);
   if (ARCHIVE.test(base)) {
     yield* readTar(createReadStream(p), base, /gz$/i.test(base));

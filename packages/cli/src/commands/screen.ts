@@ -1,6 +1,6 @@
-import { readdirSync, realpathSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { entryBlock, enumerateHops, hopPathway, isElement, noHopsReason, ParseError, percolationDimension, readStructureFileEntries, Composition, type ElementSymbol } from "@ionrank/crystal";
+import { walkFiles } from "@ionrank/db";
 import { EmPredictor } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
 import { progressBar } from "../progress.js";
@@ -17,35 +17,19 @@ that lets the ion cross the crystal), then by the lowest single hop. Failures ar
 const STRUCTURE_FILE = /\.(cif|vasp|poscar|xyz|extxyz|json)(\.gz)?$|^(POSCAR|CONTCAR)/i;
 
 /**
- * Files to screen: folders are searched recursively (as `ionrank import` does), in name order. A folder reached
- * again through a symbolic link is skipped and reported, so a link back up the tree cannot loop forever.
+ * Files to screen: folders are searched recursively for structure files, in name order, as `ionrank import`
+ * does (one walk, shared with it: a folder reached again through a symbolic link is skipped and reported).
  */
-function expand(paths: readonly string[], seen = new Set<string>(), skipped: { file: string; reason: string }[] = []): { files: string[]; skipped: { file: string; reason: string }[] } {
-  const files = paths.flatMap((p): string[] => {
-    try {
-      if (statSync(p).isDirectory()) {
-        const real = realpathSync(p);
-        if (seen.has(real)) {
-          skipped.push({ file: p, reason: `folder already read (a symbolic link to ${real}): skipped` });
-          return [];
-        }
-        seen.add(real);
-        return readdirSync(p)
-          .sort()
-          .flatMap((f) => {
-            const q = join(p, f);
-            try {
-              return statSync(q).isDirectory() ? expand([q], seen, skipped).files : STRUCTURE_FILE.test(f) ? [q] : [];
-            } catch {
-              return [q]; // a dangling link: reported when read
-            }
-          });
-      }
-    } catch {
-      // reported when read
+function expand(paths: readonly string[]): { files: string[]; skipped: { file: string; reason: string }[] } {
+  const seen = new Set<string>();
+  const files: string[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  for (const p of paths) {
+    for (const f of walkFiles(p, (name) => STRUCTURE_FILE.test(name), seen)) {
+      if (f.error) skipped.push({ file: f.path, reason: f.error });
+      else files.push(f.path);
     }
-    return [p];
-  });
+  }
   return { files, skipped };
 }
 
