@@ -90,6 +90,8 @@ export function primitiveReduction(structure: Structure, tolerance: number): Pri
     ...translations.slice(1).map((t) => t.map((x) => Math.round(x * m))),
   ];
   if (translations.some((t) => t.some((x) => Math.abs(x * m - Math.round(x * m)) > 1e-3))) return null;
+  // Exact multiples of 1/m from here on (the site differences they were found from carry the file's round-off).
+  for (const t of translations) for (let a = 0; a < 3; a++) t[a] = wrap(Math.round(t[a]! * m) / m);
   const hnf = hermiteBasis(rows);
   const basis = hnf.map((r) => r.map((x) => x / m)) as Mat3;
   const volume = Math.abs(basis[0][0] * (basis[1][1] * basis[2][2] - basis[1][2] * basis[2][1]) - basis[0][1] * (basis[1][0] * basis[2][2] - basis[1][2] * basis[2][0]) + basis[0][2] * (basis[1][0] * basis[2][1] - basis[1][1] * basis[2][0]));
