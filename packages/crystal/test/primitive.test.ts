@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { enumerateHops, readCif, symmetryOf, type Structure, type SymmetryInfo } from "../src/index.js";
+import { enumerateHops, readCif, readJsonStructures, symmetryOf, type Structure, type SymmetryInfo } from "../src/index.js";
 import { primitiveReduction, siteLocator } from "../src/primitive.js";
 import { moyoSymmetryOf } from "../src/symmetry.js";
 
@@ -50,6 +51,20 @@ describe("symmetry of supercells through their primitive cell", () => {
     expect(ours.orbits).toEqual(direct.orbits);
     expect(ours.wyckoffs).toEqual(direct.wyckoffs);
   });
+
+  it("agrees with moyo on the whole cell for the real structures of 64+ atoms in a pre-training file (one with round-off)", () => {
+    const file = fileURLToPath(new URL("../../../../shared/data/pretrain/gv.json.gz", import.meta.url));
+    const large = readJsonStructures(JSON.parse(gunzipSync(readFileSync(file)).toString("utf8")), { file }).filter((s) => s.length >= 64 && s.sites.every((x) => (x.occupancy ?? 1) === 1));
+    expect(large.length).toBeGreaterThan(20);
+    for (const s of large) {
+      const ours = symmetryOf(s);
+      const direct = moyoSymmetryOf(s);
+      expect(ours.number).toBe(direct.number);
+      expect(new Set(ours.operations.map(opKey))).toEqual(new Set(direct.operations.map(opKey)));
+      expect(ours.orbits).toEqual(direct.orbits);
+      expect(ours.wyckoffs).toEqual(direct.wyckoffs);
+    }
+  }, 30_000);
 
   it("gives only operations that map the structure onto itself (moyo on a 1×1×3 spinel supercell does not)", () => {
     const s = fixture("LiMn2O4.cif").supercell([1, 1, 3]);
