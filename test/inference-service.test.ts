@@ -167,6 +167,16 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     }
   });
 
+  it("closing while a crashed worker's replacement is still loading waits for it, so no worker outlives the service", async () => {
+    const svc = await EmPredictor.load(MODEL, { workers: 1, log: () => {} });
+    const pool = (svc as unknown as { pool: { workers: { terminate(): Promise<number> }[]; starting: number } }).pool;
+    await pool.workers[0]!.terminate(); // the replacement starts loading the model now
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pool.starting).toBe(1);
+    await svc.close();
+    expect(pool.starting).toBe(0);
+  });
+
   it("closing while calls are in flight settles every one of them", async () => {
     const svc = await EmPredictor.load(MODEL, { workers: 1, cacheSize: 0, log: () => {} });
     const running = svc.predictMany(Array.from({ length: 40 }, (_, k) => pathInput(path(200 + k))));

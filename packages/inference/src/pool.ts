@@ -16,8 +16,9 @@ export class WorkerPool {
   private pending = new Map<number, Job & { worker: Worker }>();
   private nextId = 1;
   private closing = false;
-  /** Replacement workers still loading the model. */
+  /** Replacement workers still loading the model (close() waits for them, so none outlives the service). */
   private starting = 0;
+  private replacing = new Set<Promise<void>>();
 
   private constructor(
     private readonly init: WorkerInit,
@@ -72,7 +73,9 @@ export class WorkerPool {
     const lose = (why: string) => {
       if (lost || this.closing) return;
       lost = true;
-      void this.replace(w, why);
+      const r = this.replace(w, why);
+      this.replacing.add(r);
+      void r.finally(() => this.replacing.delete(r));
     };
     w.on("error", (e) => lose(e.message));
     w.on("exit", (code) => lose(`it exited with code ${code}`));
@@ -127,6 +130,7 @@ export class WorkerPool {
     for (const p of this.pending.values()) p.reject(closed());
     this.pending.clear();
     await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.allSettled([...this.replacing]); // a replacement still loading is terminated once loaded
   }
 }
 
