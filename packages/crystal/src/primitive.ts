@@ -2,7 +2,7 @@
 // the primitive cell: moyo's own analysis of a supercell costs about operations × atoms (NaCl 4×4×4, 512 atoms,
 // 12,288 operations: 13.7 s; 5×5×5: ~2 min), on the primitive cell it is instant.
 import { Lattice, matmul, type Mat3, type Vec3 } from "./lattice.js";
-import { Structure } from "./structure.js";
+import { Structure, wrap01 } from "./structure.js";
 
 export interface PrimitiveReduction {
   /** The primitive cell (its sites in the order first met in the supercell). */
@@ -50,10 +50,7 @@ export function siteLocator(structure: Structure, tolerance: number, sites: read
   };
 }
 
-const wrap = (x: number) => {
-  const w = x - Math.floor(x);
-  return w > 1 - 1e-9 ? 0 : w;
-};
+const wrap = (x: number) => wrap01(x, 1e-9);
 
 /**
  * The primitive cell of an ordered structure that is a supercell (has pure translations within `tolerance` Å),

@@ -393,8 +393,9 @@ export function closeSitePairs(
   return out;
 }
 
-export function wrap01(x: number): number {
-  const w = x - Math.floor(x);
+export function wrap01(x: number, eps = 0): number {
+  // With eps > 0, values within eps of an integer (round-off around 0 and 1) become exactly 0.
+  const w = x - Math.floor(x + eps);
   // x - floor(x) can round up to exactly 1 for tiny negative x.
-  return w >= 1 ? 0 : w;
+  return w >= 1 || (w < eps && w > -eps) ? 0 : w;
 }

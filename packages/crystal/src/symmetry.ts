@@ -5,7 +5,7 @@ import { CrystalError } from "./errors.js";
 import { atomicNumber } from "./elements.js";
 import { Lattice, matmul, type Mat3, type Vec3 } from "./lattice.js";
 import { primitiveReduction, type PrimitiveReduction } from "./primitive.js";
-import type { Structure } from "./structure.js";
+import { wrap01, type Structure } from "./structure.js";
 
 /** A symmetry operation x' = R·x + t on fractional coordinates of the structure's own cell. */
 export interface SymmetryOperation {
@@ -91,10 +91,7 @@ function liftToSupercell(p: SymmetryInfo, r: PrimitiveReduction): SymmetryInfo {
 }
 
 /** A translation component in [0, 1), with round-off around 0 and 1 made exactly 0. */
-function clean(t: number): number {
-  const w = t - Math.floor(t + 1e-12);
-  return Math.abs(w) < 1e-12 ? 0 : w;
-}
+const clean = (t: number): number => wrap01(t, 1e-12);
 
 function moyo(structure: Structure, symprec: number): SymmetryInfo {
   init();
