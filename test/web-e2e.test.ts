@@ -106,6 +106,7 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await other.getByTestId("ranking-row").count()).toBe(rows.length);
     const csv = await (await other.request.get(`${BASE}/ranking.csv?${new URL(shared).search.slice(1)}`)).text();
     expect(csv.trim().split("\n")).toHaveLength(rows.length + 1);
+    expect(csv.trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]))).toEqual(rows.map((_, i) => i + 1));
     await other.close();
 
     await page.goto(`${BASE}/?ion=Na&sort=EM`);
@@ -186,6 +187,10 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.getByTestId("already-stored").textContent()).toBe("2 of them were already stored: nothing new was written for those.");
     expect(await page.getByTestId("failed").locator("li").allTextContents()).toEqual([expect.stringMatching(/^broken\.cif: .*no data block has atom sites/)]);
     await shot("import");
+    // A malformed request to the import route is the client's fault (400 naming the entry), not the API's (502).
+    const malformed = await page.request.post(`${BASE}/api/import`, { data: { structures: [{ name: "a.cif" }], ion: "Li" } });
+    expect(malformed.status()).toBe(400);
+    expect(((await malformed.json()) as { error: string }).error).toBe("file 1: needs a name and its content as text");
   });
 
   it("shows the model's applicability warning beside a hop's prediction", async () => {

@@ -16,10 +16,14 @@ export async function POST(req: Request): Promise<Response> {
     return Response.json({ error: "request body is not JSON" }, { status: 400 });
   }
   if (!Array.isArray(body.structures) || body.structures.length === 0) return Response.json({ error: "no files" }, { status: 400 });
+  const bad = body.structures.findIndex((s) => typeof s?.name !== "string" || typeof s?.content !== "string");
+  if (bad >= 0) return Response.json({ error: `file ${bad + 1}: needs a name and its content as text` }, { status: 400 });
   try {
     const data = await gql<{ importStructures: unknown }>(MUTATION, { s: body.structures.map(({ name, content }) => ({ name, content })), ion: body.ion || null, p: !!body.ion }, { key: true });
     return Response.json(data.importStructures);
   } catch (e) {
-    return Response.json({ error: e instanceof ApiError ? e.message : String(e) }, { status: 502 });
+    // What the API refuses as bad input is the client's (400, with the reason); anything else is the API's (502).
+    const status = e instanceof ApiError && e.code === "BAD_USER_INPUT" ? 400 : 502;
+    return Response.json({ error: e instanceof ApiError ? e.message : String(e) }, { status });
   }
 }
