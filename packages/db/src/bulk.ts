@@ -20,7 +20,7 @@ import {
 import { ValidationError } from "./errors.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import type { IonRankDb } from "./open.js";
-import { contentHash, isBarrier, isUniqueViolation, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
+import { contentHash, isBarrier, isBusy, isUniqueViolation, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
@@ -259,6 +259,9 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
   const mHashes = [...new Set(good.flatMap((b) => b.materials.map((m) => m.contentHash)))];
   const pHashes = [...new Set(good.flatMap((b) => b.pathways.map((p) => p.contentHash)))];
   return db.prisma.$transaction(async (tx) => {
+    // Write first: on SQLite this takes the write lock before anything is read, so a concurrent import makes
+    // this wait (busy timeout) instead of failing on a stale snapshot when it gets to its inserts.
+    await tx.importJob.update({ where: { id: jobId }, data: { processed: { increment: batch.length } } });
     const stored = await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, name: true, contentHash: true } });
     const existingM = new Map(stored.map((m) => [m.contentHash, m.id]));
     // Which material holds each content (to say where a duplicate already is): stored ones, then this batch's.
@@ -300,7 +303,7 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     if (notices.length) await tx.importItemNotice.createMany({ data: notices });
     await tx.importJob.update({
       where: { id: jobId },
-      data: { processed: { increment: batch.length }, imported: { increment: imported }, duplicates: { increment: duplicates }, failed: { increment: errors.length } },
+      data: { imported: { increment: imported }, duplicates: { increment: duplicates }, failed: { increment: errors.length } },
     });
     counts.processed += batch.length;
     counts.imported += imported;
@@ -309,8 +312,11 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     const owner = new Map<string, Prepared>();
     for (const b of good) for (const p of b.pathways) if (!owner.has(existingP.get(p.contentHash)!)) owner.set(existingP.get(p.contentHash)!, b);
     return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!), owner };
-  });
+  }, COMMIT_TX);
 }
+
+/** A batch of large structures can take longer than Prisma's default 5 s, and a concurrent import's commit is waited for. */
+const COMMIT_TX = { maxWait: 30_000, timeout: 120_000 };
 
 /**
  * Import a stream of items as one ImportJob (or continue `options.resumeJob`). Every item is validated; good
@@ -331,6 +337,20 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
     job = await db.prisma.importJob.create({ data: { status: "RUNNING", kind: "import", source: options.source ?? null } });
   }
   options.onStart?.(job.id);
+  if (options.resumeJob && options.onPathways && job.processed > 0) {
+    // The batch committed last before a kill may never have reached onPathways (e.g. its prediction): hand over
+    // again every pathway stored while the job ran; callers skip what they already handled, as on a re-import.
+    const window = { createdAt: { gte: job.createdAt, lte: job.updatedAt } };
+    const said = new Set((await db.prisma.importItemNotice.findMany({ where: { jobId: job.id, kind: "UNPREDICTED" }, select: { message: true } })).map((n) => n.message.split(" ")[1]));
+    for (let after: string | undefined; ; ) {
+      const ids = (await db.prisma.pathway.findMany({ where: { ...window, ...(after ? { id: { gt: after } } : {}) }, select: { id: true }, orderBy: { id: "asc" }, take: batchSize })).map((p) => p.id);
+      if (ids.length === 0) break;
+      after = ids.at(-1);
+      const result = await options.onPathways(ids);
+      const notices = (result?.failed ?? []).filter((f) => !said.has(f.pathwayId)).map((f) => ({ jobId: job.id, name: `pathway ${f.pathwayId}`, index: -1, kind: "UNPREDICTED", message: `pathway ${f.pathwayId} could not be predicted: ${f.reason}` }));
+      if (notices.length) await db.prisma.importItemNotice.createMany({ data: notices });
+    }
+  }
   const counts: JobCounts = { id: job.id, processed: job.processed, imported: job.imported, duplicates: job.duplicates, failed: job.failed };
   const skip = job.processed;
   let index = 0;
@@ -346,7 +366,9 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
         ids = await commit(db, job.id, batch, counts);
         break;
       } catch (e) {
-        if (!isUniqueViolation(e) || attempt === 5) throw e;
+        // A concurrent import held SQLite's write lock past the busy timeout: the batch rolled back, run it again.
+        if (!(isUniqueViolation(e) || isBusy(e)) || attempt === 5) throw e;
+        if (isBusy(e)) await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
     pathways += ids.created.length;

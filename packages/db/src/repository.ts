@@ -132,6 +132,15 @@ export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
 
+/**
+ * SQLite's "database is locked": another connection holds the write lock, or committed after this transaction
+ * read (WAL refuses to upgrade a stale snapshot at once, without waiting). The transaction rolled back whole.
+ */
+export function isBusy(error: unknown): boolean {
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)?.meta;
+  return /^SQLITE_BUSY/.test(String(meta?.driverAdapterError?.cause?.originalCode ?? ""));
+}
+
 /** Inserts unless a row with `hash` exists; survives a concurrent insert of the same hash. */
 async function insertOnce(
   find: () => Promise<{ id: string } | null>,

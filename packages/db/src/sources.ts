@@ -22,19 +22,44 @@ export interface SourceItem {
 
 const STRUCTURE_FILE = /(\.(cif|vasp|poscar|xyz|extxyz|json|ndjson|jsonl)(\.gz)?$)|(^(POSCAR|CONTCAR)([._-].*)?$)/i;
 const ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
+/** Archives this reader cannot open: said per file, so a dropped-in zip is not skipped as if it were notes. */
+const UNSUPPORTED_ARCHIVE = /\.(zip|7z|rar|tar\.(bz2|xz|zst)|tbz2?|txz)$/i;
 
-/** Items of a file or directory, recursively, in a stable order. */
-export async function* readSource(p: string): AsyncGenerator<SourceItem> {
-  for (const f of walkFiles(p, (name) => ARCHIVE.test(name) || STRUCTURE_FILE.test(name))) {
-    if (f.error) yield { name: f.path, error: f.error };
-    else yield* readFileItems(f.path);
+/**
+ * Largest file or archive member read as one item, in bytes (after gunzip too). A bigger one is that item's
+ * error: reading it whole would crash the import (V8 strings end near 512 MiB) or exhaust memory.
+ */
+export const MAX_ITEM_BYTES = 256 * 1024 * 1024;
+
+export interface ReadSourceOptions {
+  /** Default MAX_ITEM_BYTES. */
+  maxItemBytes?: number;
+}
+
+/**
+ * Items of a file or directory, recursively, in a stable order. Items of a folder are named by their path
+ * inside it ("sub/POSCAR"): folders of VASP runs hold many files of the same name.
+ */
+export async function* readSource(p: string, options: ReadSourceOptions = {}): AsyncGenerator<SourceItem> {
+  const max = options.maxItemBytes ?? MAX_ITEM_BYTES;
+  let root = false;
+  try {
+    root = statSync(p).isDirectory();
+  } catch {
+    // not there: reading it says why
+  }
+  const label = (f: string) => (root ? path.relative(p, f).split(path.sep).join("/") : path.basename(f));
+  for (const f of walkFiles(p, (name) => ARCHIVE.test(name) || UNSUPPORTED_ARCHIVE.test(name) || STRUCTURE_FILE.test(name))) {
+    if (f.error) yield { name: label(f.path), error: f.error };
+    else yield* readFileItems(f.path, label(f.path), max);
   }
 }
 
 /**
  * The files under `p` (or `p` itself when it is not a folder), recursively, folders in name order, skipping
  * names that start with "." and those `accept` refuses. A folder reached again through a symbolic link (a link
- * back up the tree would loop forever) or an entry that cannot be read comes out with the reason instead.
+ * back up the tree would loop forever), an entry that cannot be read, or one that is not a regular file (a
+ * FIFO or device would block or never end) comes out with the reason instead.
  * `seen` (real paths of the folders read) can be shared across several calls.
  */
 export function* walkFiles(p: string, accept: (name: string) => boolean, seen = new Set<string>()): Generator<{ path: string; error?: string }> {
@@ -46,7 +71,7 @@ export function* walkFiles(p: string, accept: (name: string) => boolean, seen = 
     return;
   }
   if (!st.isDirectory()) {
-    yield { path: p };
+    yield st.isFile() ? { path: p } : { path: p, error: "not a regular file (a FIFO, socket or device): skipped" };
     return;
   }
   const real = realpathSync(p);
@@ -66,33 +91,53 @@ export function* walkFiles(p: string, accept: (name: string) => boolean, seen = 
       continue;
     }
     if (cst.isDirectory()) yield* walkFiles(child, accept, seen);
-    else if (accept(name)) yield { path: child };
+    else if (!accept(name)) continue;
+    else if (cst.isFile()) yield { path: child };
+    else yield { path: child, error: "not a regular file (a FIFO, socket or device): skipped" };
   }
 }
 
+const mib = (n: number) => (n < 1024 * 1024 ? `${n} bytes` : `${Math.round(n / 1024 / 1024)} MiB`);
+
 /** The items of one file: an archive's members, an NDJSON file's lines, or a structure file's entries. */
-async function* readFileItems(p: string): AsyncGenerator<SourceItem> {
-  const base = path.basename(p);
+async function* readFileItems(p: string, base: string, max: number): AsyncGenerator<SourceItem> {
+  if (UNSUPPORTED_ARCHIVE.test(base)) {
+    yield { name: base, error: "this kind of archive is not read: unpack it, or pack it as .tar or .tar.gz" };
+    return;
+  }
   if (ARCHIVE.test(base)) {
-    yield* readTar(createReadStream(p), base, /gz$/i.test(base));
+    yield* readTar(createReadStream(p), base, /gz$/i.test(base), max);
     return;
   }
   if (/\.(ndjson|jsonl)(\.gz)?$/i.test(base)) {
     yield* readNdjson(/\.gz$/i.test(base) ? createReadStream(p).pipe(createGunzip()) : createReadStream(p), base);
     return;
   }
-  const text = gunzipIfNeeded(base, readFileSync(p));
+  let raw: Buffer;
+  try {
+    const size = statSync(p).size;
+    if (size > max) {
+      yield { name: base, error: `file is ${mib(size)}, more than the ${mib(max)} one item may have` };
+      return;
+    }
+    raw = readFileSync(p);
+  } catch (e) {
+    yield { name: base, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    return;
+  }
+  const text = gunzipIfNeeded(base, raw, max);
   if (typeof text !== "string") yield { name: base, error: text.error };
   else yield* itemsOfText(base, text, provenanceNextTo(p));
 }
 
 /** A file's text, gunzipped when its name ends in .gz; a corrupt or truncated gzip is that item's error. */
-function gunzipIfNeeded(name: string, raw: Buffer): string | { error: string } {
+function gunzipIfNeeded(name: string, raw: Buffer, max: number): string | { error: string } {
   if (!/\.gz$/i.test(name)) return decodeText(raw);
   let inflated: Buffer;
   try {
-    inflated = gunzipSync(raw);
+    inflated = gunzipSync(raw, { maxOutputLength: max });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") return { error: `unpacks to more than the ${mib(max)} one item may have` };
     return { error: `corrupt or truncated gzip data (${(e as Error).message})` };
   }
   return decodeText(inflated);
@@ -165,20 +210,91 @@ async function* readNdjson(stream: Readable, name: string): AsyncGenerator<Sourc
   }
 }
 
-/** A streaming reader of (ustar/GNU) tar archives: only regular files, in archive order. */
-async function* readTar(file: Readable, archive: string, gzip: boolean): AsyncGenerator<SourceItem> {
-  const stream = gzip ? file.pipe(createGunzip()) : file;
-  let buf = Buffer.alloc(0);
-  let longName: string | null = null;
-  const chunks = stream[Symbol.asyncIterator]();
-  const need = async (n: number): Promise<boolean> => {
-    while (buf.length < n) {
-      const { value, done } = await chunks.next();
+/** Bytes read from a stream, kept as a list of chunks: joining them once per member keeps a large member linear. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+  /** Bytes consumed so far (the archive offset of what comes next). */
+  offset = 0;
+  constructor(private readonly source: AsyncIterator<unknown>) {}
+  /** Whether `n` bytes are there (false at the end of the stream). */
+  async need(n: number): Promise<boolean> {
+    while (this.length < n) {
+      const { value, done } = await this.source.next();
       if (done) return false;
-      buf = Buffer.concat([buf, value as Buffer]);
+      this.chunks.push(value as Buffer);
+      this.length += (value as Buffer).length;
     }
     return true;
-  };
+  }
+  take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    this.chunks = all.length > n ? [all.subarray(n)] : [];
+    this.length -= n;
+    this.offset += n;
+    return all.subarray(0, n);
+  }
+  /** Drops `n` bytes without keeping them (a member too large to read); false when the stream ends first. */
+  async skip(n: number): Promise<boolean> {
+    while (n > 0) {
+      if (this.length === 0 && !(await this.need(1))) return false;
+      const head = this.chunks[0]!;
+      const k = Math.min(n, head.length);
+      if (k === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(k);
+      this.length -= k;
+      this.offset += k;
+      n -= k;
+    }
+    return true;
+  }
+}
+
+/** A pax extended header's records ("<len> <key>=<value>\n"). */
+function paxRecords(body: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let at = 0;
+  while (at < body.length) {
+    const space = body.indexOf(0x20, at);
+    const len = parseInt(body.subarray(at, space).toString("ascii"), 10);
+    if (space < 0 || !Number.isFinite(len) || len <= 0) break;
+    const record = body.subarray(space + 1, at + len - 1).toString("utf8");
+    const eq = record.indexOf("=");
+    if (eq > 0) out.set(record.slice(0, eq), record.slice(eq + 1));
+    at += len;
+  }
+  return out;
+}
+
+/** A numeric header field: octal text, or GNU's base-256 (high bit set) for large values. */
+function tarNumber(field: Buffer): number {
+  if (field[0]! & 0x80) return field.subarray(1).reduce((n, b) => n * 256 + b, field[0]! & 0x7f);
+  const text = field.toString("ascii").replace(/\0.*$/s, "").trim();
+  return text === "" ? 0 : /^[0-7]+$/.test(text) ? parseInt(text, 8) : NaN;
+}
+
+/** Whether a 512-byte header's checksum holds (unsigned or, as some old tars wrote it, signed bytes). */
+function checksumOk(header: Buffer): boolean {
+  const stored = tarNumber(header.subarray(148, 156));
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : header[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+/**
+ * A streaming reader of tar archives (ustar, GNU long names, pax headers with their UTF-8 and long paths):
+ * only regular files, in archive order. A header that fails its checksum ends the archive with that error.
+ */
+async function* readTar(file: Readable, archive: string, gzip: boolean, max: number): AsyncGenerator<SourceItem> {
+  const stream = gzip ? file.pipe(createGunzip()) : file;
+  const q = new ByteQueue(stream[Symbol.asyncIterator]());
+  let longName: string | null = null;
+  let pax = new Map<string, string>();
   try {
     yield* tarEntries();
   } catch (e) {
@@ -186,31 +302,66 @@ async function* readTar(file: Readable, archive: string, gzip: boolean): AsyncGe
     yield { name: archive, error: `cannot read the archive: ${(e as Error).message}` };
   }
   async function* tarEntries(): AsyncGenerator<SourceItem> {
-    for (;;) {
-      if (!(await need(512))) return;
-      const header = buf.subarray(0, 512);
-      if (header.every((b) => b === 0)) return; // end-of-archive blocks
+    for (let members = 0; ; members++) {
+      if (!(await q.need(512))) {
+        // An empty file is no archive; one cut inside a header has lost what follows.
+        if (q.offset === 0 && q.length === 0) yield { name: archive, error: "the archive is empty" };
+        else if (q.length > 0) yield { name: archive, error: `archive is truncated at byte ${q.offset + q.length}` };
+        return;
+      }
+      const at = q.offset;
+      const header = q.take(512);
+      if (header.every((b) => b === 0)) {
+        if (members === 0) yield { name: archive, error: "the archive holds no files" };
+        return; // end-of-archive blocks
+      }
+      if (!checksumOk(header)) {
+        yield { name: archive, error: `not a tar archive, or a corrupt one: the header at byte ${at} fails its checksum` };
+        return;
+      }
       const field = (o: number, n: number) => header.subarray(o, o + n).toString("utf8").replace(/\0.*$/s, "");
-      const size = parseInt(field(124, 12).trim() || "0", 8);
       const type = String.fromCharCode(header[156]!);
-      const prefix = field(345, 155);
-      const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+      // The prefix field is POSIX ustar's; old GNU headers keep other data there.
+      const prefix = header.subarray(257, 263).toString("latin1") === "ustar\0" ? field(345, 155) : "";
+      const name = pax.get("path") ?? longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+      const size = pax.has("size") ? Number(pax.get("size")) : tarNumber(header.subarray(124, 136));
+      if (!Number.isSafeInteger(size) || size < 0) {
+        yield { name: `${archive}:${name}`, error: `corrupt header at byte ${at}: size is not a number` };
+        return;
+      }
       const padded = Math.ceil(size / 512) * 512;
-      if (!Number.isFinite(size) || !(await need(512 + padded))) {
+      const meta = type === "L" || type === "x" || type === "g";
+      const wanted = meta || ((type === "0" || type === "\0") && STRUCTURE_FILE.test(path.basename(name)));
+      if (!wanted || (!meta && size > max)) {
+        if (!(await q.skip(padded))) {
+          yield { name: `${archive}:${name}`, error: "archive is truncated" };
+          return;
+        }
+        if (wanted) yield { name: `${archive}:${name}`, error: `member is ${mib(size)}, more than the ${mib(max)} one item may have` };
+        if (type !== "g") [longName, pax] = [null, new Map()];
+        continue;
+      }
+      if (meta && size > 1024 * 1024) {
+        yield { name: `${archive}:${name}`, error: `corrupt header at byte ${at}: a ${mib(size)} name record` };
+        return;
+      }
+      if (!(await q.need(padded))) {
         yield { name: `${archive}:${name}`, error: "archive is truncated" };
         return;
       }
-      const body = buf.subarray(512, 512 + size);
-      buf = buf.subarray(512 + padded);
+      const body = q.take(padded).subarray(0, size);
       if (type === "L") {
         longName = body.toString("utf8").replace(/\0.*$/s, "");
         continue;
       }
-      longName = null;
-      if (type !== "0" && type !== "\0") continue; // directories, links, pax headers
+      if (type === "x") {
+        pax = paxRecords(body);
+        continue;
+      }
+      if (type === "g") continue; // global pax header: nothing here needs it
+      [longName, pax] = [null, new Map()];
       const base = path.basename(name);
-      if (!STRUCTURE_FILE.test(base)) continue;
-      const text = gunzipIfNeeded(base, body);
+      const text = gunzipIfNeeded(base, body, max);
       if (typeof text !== "string") yield { name: `${archive}:${name}`, error: text.error };
       else if (/\.(ndjson|jsonl)$/i.test(base.replace(/\.gz$/i, ""))) yield* readNdjson(Readable.from([text]), `${archive}:${name}`);
       else yield* itemsOfText(`${archive}:${name}`, text);

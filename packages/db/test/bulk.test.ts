@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
+import Database from "better-sqlite3";
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { enumerateHops, hopPathway, Pathway, readCif, readJsonStructures } from "@ionrank/crystal";
-import { importItems, importPath, listPathways, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, ValidationError, type IonRankDb, type SourceItem } from "../src/index.js";
+import { importItems, importPath, openDatabase, listPathways, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, ValidationError, type IonRankDb, type SourceItem } from "../src/index.js";
 import { BACKENDS, tempDir } from "./helpers.js";
 
 const FIX = fileURLToPath(new URL("../../crystal/test/fixtures/", import.meta.url));
@@ -24,7 +25,7 @@ describe("import sources", () => {
     execFileSync("tar", ["czf", path.join(dir, "src", "e.tar.gz"), "-C", FIX, "LiCoO2.cif", "LiMn2O4.cif"]);
     const items: SourceItem[] = [];
     for await (const it of readSource(path.join(dir, "src"))) items.push(it);
-    expect(items.map((i) => i.name)).toEqual(["b.cif", "c.ndjson:1", "c.ndjson:2", "c.ndjson:4", "d.json.gz#0", "d.json.gz#1", "e.tar.gz:LiCoO2.cif", "e.tar.gz:LiMn2O4.cif", "a.cif"]);
+    expect(items.map((i) => i.name)).toEqual(["b.cif", "c.ndjson:1", "c.ndjson:2", "c.ndjson:4", "d.json.gz#0", "d.json.gz#1", "e.tar.gz:LiCoO2.cif", "e.tar.gz:LiMn2O4.cif", "sub/a.cif"]);
     expect(items[2]!.error).toMatch(/line 2 is not valid JSON/);
     expect(items[6]!.text).toBe(readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8"));
   });
@@ -38,9 +39,9 @@ describe("import sources", () => {
     const items: SourceItem[] = [];
     for await (const it of readSource(dir)) items.push(it);
     expect(items.map((i) => [i.name, i.error ?? null])).toEqual([
-      ["LiCoO2.cif", null],
-      [path.join(dir, "a", "b", "up"), `folder already read (a symbolic link to ${realpathSync(path.join(dir, "a"))}): skipped`],
-      [path.join(dir, "a", "gone.cif"), "cannot read: ENOENT"],
+      ["a/b/LiCoO2.cif", null],
+      ["a/b/up", `folder already read (a symbolic link to ${realpathSync(path.join(dir, "a"))}): skipped`],
+      ["a/gone.cif", "cannot read: ENOENT"],
     ]);
   });
 
@@ -66,6 +67,116 @@ describe("import sources", () => {
     // Entries before the break are kept; the good file after it is read.
     expect(items.filter((i) => i.name.startsWith("c.ndjson.gz") && i.entry).length).toBeGreaterThan(0);
     expect(items.at(-1)).toMatchObject({ name: "e.cif", text: cif.toString("utf8") });
+  });
+});
+
+describe("import sources: archives and files a user may drop in", () => {
+  const read = async (p: string, maxItemBytes?: number) => {
+    const items: SourceItem[] = [];
+    for await (const it of readSource(p, maxItemBytes ? { maxItemBytes } : {})) items.push(it);
+    return items;
+  };
+
+  it("names the files of a folder by their path in it: two runs' POSCARs stay apart", async () => {
+    const dir = tempDir();
+    for (const run of ["run1", "run2"]) {
+      mkdirSync(path.join(dir, run));
+      writeFileSync(path.join(dir, run, "POSCAR"), readFileSync(path.join(FIX, "LiCoO2.POSCAR")));
+    }
+    expect((await read(dir)).map((i) => i.name)).toEqual(["run1/POSCAR", "run2/POSCAR"]);
+    expect((await read(path.join(dir, "run1", "POSCAR"))).map((i) => i.name)).toEqual(["POSCAR"]);
+  });
+
+  it("reads pax archives' long and non-ASCII member names instead of dropping or mangling them", async () => {
+    const dir = tempDir();
+    const long = `${"x".repeat(120)}/LiCoO2.cif`;
+    mkdirSync(path.join(dir, "src", "x".repeat(120)), { recursive: true });
+    mkdirSync(path.join(dir, "src", "ünïcødé"));
+    writeFileSync(path.join(dir, "src", long), readFileSync(path.join(FIX, "LiCoO2.cif")));
+    writeFileSync(path.join(dir, "src", "ünïcødé", "LiFePO4é.cif"), readFileSync(path.join(FIX, "LiFePO4.cif")));
+    execFileSync("tar", ["--format=pax", "-cf", path.join(dir, "set.tar"), "-C", path.join(dir, "src"), long, "ünïcødé/LiFePO4é.cif"]);
+    const items = await read(path.join(dir, "set.tar"));
+    expect(items.map((i) => [i.name, i.error ?? null])).toEqual([
+      [`set.tar:${long}`, null],
+      ["set.tar:ünïcødé/LiFePO4é.cif", null],
+    ]);
+    expect(items[1]!.text).toBe(readFileSync(path.join(FIX, "LiFePO4.cif"), "utf8"));
+  });
+
+  it("says why an empty, corrupt or unsupported archive and a FIFO give nothing, without hanging", async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "a-empty.tar"), "");
+    writeFileSync(path.join(dir, "b-empty.tar.gz"), gzipSync(Buffer.alloc(0)));
+    writeFileSync(path.join(dir, "c-noise.tar"), Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 251)));
+    writeFileSync(path.join(dir, "d-set.zip"), "PK\x03\x04");
+    execFileSync("mkfifo", [path.join(dir, "e-pipe.cif")]);
+    expect((await read(dir)).map((i) => [i.name, i.error])).toEqual([
+      ["a-empty.tar", "the archive is empty"],
+      ["b-empty.tar.gz", "the archive is empty"],
+      ["c-noise.tar", "not a tar archive, or a corrupt one: the header at byte 0 fails its checksum"],
+      ["d-set.zip", "this kind of archive is not read: unpack it, or pack it as .tar or .tar.gz"],
+      ["e-pipe.cif", "not a regular file (a FIFO, socket or device): skipped"],
+    ]);
+  });
+
+  it("a file or archive member too large to read is that item's error; the items after it are read", async () => {
+    const dir = tempDir();
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"));
+    writeFileSync(path.join(dir, "big.cif"), Buffer.concat([cif, Buffer.alloc(8192, 0x23)]));
+    writeFileSync(path.join(dir, "big.cif.gz"), gzipSync(Buffer.concat([cif, Buffer.alloc(8192, 0x23)])));
+    execFileSync("tar", ["cf", path.join(dir, "set.tar"), "-C", dir, "big.cif", "-C", FIX, "LiCoO2.cif"]);
+    writeFileSync(path.join(dir, "ok.cif"), cif);
+    const items = await read(dir, 4096);
+    const size = cif.length + 8192;
+    expect(items.map((i) => [i.name, i.error ?? null])).toEqual([
+      ["big.cif", `file is ${size} bytes, more than the 4096 bytes one item may have`],
+      ["big.cif.gz", "unpacks to more than the 4096 bytes one item may have"],
+      ["ok.cif", null],
+      ["set.tar:big.cif", `member is ${size} bytes, more than the 4096 bytes one item may have`],
+      ["set.tar:LiCoO2.cif", null],
+    ]);
+  });
+});
+
+describe("bulk import on one SQLite file from two connections", () => {
+  it("a batch that finds the write lock held by another process waits its turn instead of failing the import", async () => {
+    const dir = tempDir();
+    const db = await openDatabase({ dataDir: dir, busyTimeoutMs: 50 });
+    // Another process's import commits a batch while this one reads: it holds SQLite's write lock for a while.
+    const other = new Database(db.file!);
+    let release: NodeJS.Timeout | undefined;
+    const holdLock = () => {
+      other.exec("BEGIN IMMEDIATE");
+      release = setTimeout(() => other.exec("COMMIT"), 300);
+    };
+    try {
+      const done = await importItems(db, [{ name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }], { ion: "Li", onStart: holdLock });
+      clearTimeout(release);
+      expect(done).toMatchObject({ status: "DONE", processed: 1, imported: 1, failed: 0 });
+      expect(await db.prisma.material.count()).toBe(1);
+    } finally {
+      if (other.inTransaction) other.exec("COMMIT");
+      other.close();
+      await db.close();
+    }
+  });
+
+  it("two imports of the same folder at once both finish with consistent counts (no 'database is locked')", async () => {
+    const dir = tempDir();
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const items = Array.from({ length: 60 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));
+    // Two clients (two SQLite connections), as two `ionrank import` processes would have.
+    const [a, b] = await Promise.all([1, 2].map(() => openDatabase({ dataDir: dir, busyTimeoutMs: 50 })));
+    try {
+      const [ra, rb] = await Promise.all([importItems(a!, items, { ion: "Li", batchSize: 5 }), importItems(b!, items, { ion: "Li", batchSize: 5 })]);
+      expect([ra.status, rb.status, ra.processed, rb.processed, ra.failed, rb.failed]).toEqual(["DONE", "DONE", 60, 60, 0, 0]);
+      expect(await a!.prisma.material.count()).toBe(60);
+      // Each item was stored by exactly one of the two; the other counted it as already stored.
+      expect(ra.duplicates + rb.duplicates).toBe(60);
+      expect(ra.pathways + rb.pathways).toBe(await a!.prisma.pathway.count());
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
   });
 });
 
@@ -235,6 +346,26 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(done.errors.map((e) => e.index)).toEqual([24, 49, 74, 99, 124, 149, 174, 199, 224, 249]);
     expect(await db.prisma.material.count()).toBe(240);
     expect(await db.prisma.importItemError.count({ where: { jobId } })).toBe(10);
+  });
+
+  it("resuming an import killed between a batch's commit and its onPathways (prediction) hands that batch over", async () => {
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const items = Array.from({ length: 6 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));
+    let jobId = "";
+    const handed = new Set<string>();
+    // The first batch is committed, then the process dies while predicting it.
+    const dying = async () => {
+      throw new Error("killed");
+    };
+    await expect(importItems(db, items, { ion: "Li", batchSize: 3, onStart: (id) => (jobId = id), onPathways: dying })).rejects.toThrow("killed");
+    const firstBatch = (await db.prisma.pathway.findMany({ select: { id: true } })).map((p) => p.id);
+    expect(firstBatch.length).toBeGreaterThan(0);
+    const done = await importItems(db, items, { ion: "Li", batchSize: 3, resumeJob: jobId, onPathways: async (ids) => void ids.forEach((id) => handed.add(id)) });
+    expect(done).toMatchObject({ status: "DONE", processed: 6, imported: 6, duplicates: 0, failed: 0 });
+    // Every stored pathway reached onPathways: the first batch's on resume, the rest as they were committed.
+    const all = (await db.prisma.pathway.findMany({ select: { id: true } })).map((p) => p.id);
+    expect(firstBatch.every((id) => handed.has(id))).toBe(true);
+    expect([...handed].sort()).toEqual(all.sort());
   });
 
   it("stored pathways rebuild the path structures the model reads: enumerated hops and dataset entries", async () => {
