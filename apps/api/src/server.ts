@@ -40,6 +40,7 @@ import type { ApiEnv } from "./env.js";
 import { apiError, ErrorCode, HTTP_STATUS, isErrorCode } from "./errors.js";
 import { DEFAULT_LIMITS, limitsPlugin, type QueryLimits } from "./limits.js";
 import { typeDefs } from "./schema.js";
+import { textPlugin } from "./text.js";
 
 /** What every resolver sees. */
 interface Context {
@@ -54,6 +55,8 @@ interface Context {
   activeModel: () => Promise<string | null>;
   /** Live predictions this request is making, by pathway: `predictions` waits for them, so one response agrees. */
   livePredictions: Map<string, Promise<unknown>>;
+  /** Throws BAD_USER_INPUT unless this database knows the model (checked once per model and request). */
+  checkModel: (model: string) => Promise<void>;
 }
 
 /** Long-lived parts of the API: the database and the inference service (null when no model is loaded). */
@@ -104,8 +107,62 @@ function loaders(db: IonRankDb, service: Service) {
     }),
     activeModel: once(() => activeModel(db)),
     livePredictions: new Map<string, Promise<unknown>>(),
+    checkModel: modelChecker(db),
     service,
   };
+}
+
+/**
+ * A model a field names must be one this database knows (registered, or with predictions or rankings stored),
+ * as for the top-level filters: otherwise a typo reads as "no prediction" or "no ranking", a silent null.
+ */
+function modelChecker(db: IonRankDb): (model: string) => Promise<void> {
+  const seen = new Map<string, Promise<void>>();
+  const check = async (model: string) => {
+    const at = model.lastIndexOf("@");
+    if (at > 0 && (await db.prisma.model.count({ where: { name: model.slice(0, at), version: model.slice(at + 1) } })) > 0) return;
+    if ((await db.prisma.prediction.count({ where: { model } })) > 0 || (await db.prisma.materialRanking.count({ where: { model } })) > 0) return;
+    const known = (await db.prisma.model.findMany({ select: { name: true, version: true }, orderBy: [{ name: "asc" }, { version: "asc" }] })).map((m) => `${m.name}@${m.version}`);
+    throw apiError(ErrorCode.BadUserInput, `model: no model "${model}" here (known: ${known.join(", ") || "none"})`);
+  };
+  return (model) => {
+    let p = seen.get(model);
+    if (!p) seen.set(model, (p = check(model)));
+    return p;
+  };
+}
+
+function checkIon(field: string, ion: string | null | undefined): void {
+  if (ion != null && !isElement(ion)) throw apiError(ErrorCode.BadUserInput, `${field}: "${ion}" is not an element symbol (e.g. Li, Na, Mg)`);
+}
+
+/** An `after` argument: an empty string is no cursor of ours (it used to restart the list at its first page). */
+function afterArg(after: string | null | undefined): string | null {
+  if (after === "") throw apiError(ErrorCode.BadUserInput, "after: not a cursor returned by this list (empty)");
+  return after ?? null;
+}
+
+/** A page size of a job's errors or notices: 0 … 1000, default 100. */
+function jobPage(first: number | null | undefined, field: string): number {
+  const n = first ?? 100;
+  if (n < 0 || n > 1000) throw apiError(ErrorCode.BadUserInput, `${field}.first: must be an integer 0 … 1000`);
+  return n;
+}
+
+/**
+ * The checks a material filter needs beyond each field's own: a range that cannot hold anything, and element
+ * lists that repeat a symbol (each repeat costs SQL parameters, and SQLite allows only 999 in a query).
+ */
+function materialFilter(f: MaterialFilter | null | undefined): MaterialFilter {
+  const filter: MaterialFilter = { ...(f ?? {}) };
+  if (filter.emMin != null && filter.emMax != null && filter.emMin > filter.emMax) {
+    throw apiError(ErrorCode.BadUserInput, `filter.emMin (${filter.emMin} eV) is above filter.emMax (${filter.emMax} eV): no barrier lies in that range`);
+  }
+  if (filter.elementsAll) filter.elementsAll = [...new Set(filter.elementsAll)];
+  if (filter.elementsNone) filter.elementsNone = [...new Set(filter.elementsNone)];
+  const both = (filter.elementsAll ?? []).filter((e) => filter.elementsNone?.includes(e));
+  if (both.length) throw apiError(ErrorCode.BadUserInput, `filter.elementsAll and filter.elementsNone both name ${both.join(", ")}: no material can match`);
+  return filter;
 }
 
 function once<T>(f: () => Promise<T>): () => Promise<T> {
@@ -115,7 +172,8 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
 
 function requireEditor(ctx: Context): void {
   if (ctx.role === null) throw apiError(ErrorCode.Unauthenticated, "this mutation needs an API key: Authorization: Bearer <key> (create one with `ionrank apikey create --role editor`)");
-  if (ctx.role === "reader") throw apiError(ErrorCode.Forbidden, "this API key may only read");
+  // Only the roles that may write: a key with any other role (reader, or one this version does not know) reads.
+  if (ctx.role !== "editor" && ctx.role !== "admin") throw apiError(ErrorCode.Forbidden, "this API key may only read");
 }
 
 /** Database errors become client errors with stable codes; anything else stays internal. */
@@ -149,14 +207,14 @@ const vec = (v: readonly number[] | null | undefined, field: string): [number, n
 const resolvers = {
   Query: {
     materials: (_: unknown, a: { filter?: MaterialFilter; sort?: MaterialSort; first?: number; after?: string }, ctx: Context) =>
-      guard(async () => connection(await searchMaterials(ctx.db, { filter: a.filter ?? {}, sort: a.sort ?? "DATE", ...(a.first != null ? { first: a.first } : {}), after: a.after ?? null }))),
+      guard(async () => connection(await searchMaterials(ctx.db, { filter: materialFilter(a.filter), sort: a.sort ?? "DATE", ...(a.first != null ? { first: a.first } : {}), after: afterArg(a.after) }))),
     ranking: (_: unknown, a: { ion: string; model?: string; first?: number; after?: string }, ctx: Context) =>
-      guard(async () => connection(await searchMaterials(ctx.db, { filter: { ion: a.ion, model: a.model ?? null }, sort: "EM", ...(a.first != null ? { first: a.first } : {}), after: a.after ?? null }))),
+      guard(async () => connection(await searchMaterials(ctx.db, { filter: { ion: a.ion, model: a.model ?? null }, sort: "EM", ...(a.first != null ? { first: a.first } : {}), after: afterArg(a.after) }))),
     material: (_: unknown, a: { id: string }, ctx: Context) => ctx.materialById.load(a.id),
     pathway: (_: unknown, a: { id: string }, ctx: Context) => ctx.db.prisma.pathway.findUnique({ where: { id: a.id } }),
     pathways: (_: unknown, a: { filter?: { materialId?: string; ion?: string; hasDft?: boolean }; first?: number; after?: string }, ctx: Context) =>
       guard(async () => {
-        const r = await listPathways(ctx.db, { filter: a.filter ?? {}, ...(a.first != null ? { first: a.first } : {}), after: a.after ?? null });
+        const r = await listPathways(ctx.db, { filter: a.filter ?? {}, ...(a.first != null ? { first: a.first } : {}), after: afterArg(a.after) });
         return { edges: r.items.map((i) => ({ cursor: i.cursor, node: i.pathway })), pageInfo: r.pageInfo };
       }),
     models: (_: unknown, __: unknown, ctx: Context) => ctx.db.prisma.model.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
@@ -189,7 +247,11 @@ const resolvers = {
         let initial: [number, number, number];
         let final: [number, number, number];
         let symmetry: { equivalents: { i: number; j: number; n: number[] }[]; multiplicity: number } | null = null;
-        if (i.fromSite != null || i.toSite != null) {
+        // One way of naming the hop: the other one's fields would be dropped without a word.
+        const bySites = i.fromSite != null || i.toSite != null;
+        if (bySites && (i.initial != null || i.final != null)) throw apiError(ErrorCode.BadUserInput, "give initial and final, or fromSite and toSite (with image), not both");
+        if (!bySites && i.image != null) throw apiError(ErrorCode.BadUserInput, "image is the cell offset of toSite: it needs fromSite and toSite");
+        if (bySites) {
           const from = s.sites[i.fromSite ?? -1];
           const to = s.sites[i.toSite ?? -1];
           if (!from || !to) throw apiError(ErrorCode.BadUserInput, `fromSite and toSite must be site indices 0 … ${s.length - 1}`);
@@ -233,11 +295,14 @@ const resolvers = {
         const { emDft, citation, functional } = a.label;
         if (!isBarrier(emDft)) throw apiError(ErrorCode.BadUserInput, `emDft must be a barrier in eV, 0 … ${MAX_BARRIER_EV}`);
         if (!citation.trim() || !functional.trim()) throw apiError(ErrorCode.BadUserInput, "a DFT label needs its citation (DOI) and functional");
-        const p = await ctx.db.prisma.pathway.findUnique({ where: { id: a.id } });
-        if (!p) throw new NotFoundError("Pathway", a.id);
-        const updated = await ctx.db.prisma.pathway.update({ where: { id: a.id }, data: { emDft, emDftSource: `${citation.trim()}; ${functional.trim()}` } });
-        await ctx.db.prisma.materialRanking.updateMany({ where: { materialId: p.materialId, ion: p.ion }, data: { hasDft: true } });
-        return updated;
+        // One transaction: a label stored while its rankings still say hasDft: false would mislead the filters.
+        return ctx.db.prisma.$transaction(async (tx) => {
+          const p = await tx.pathway.findUnique({ where: { id: a.id } });
+          if (!p) throw new NotFoundError("Pathway", a.id);
+          const updated = await tx.pathway.update({ where: { id: a.id }, data: { emDft, emDftSource: `${citation.trim()}; ${functional.trim()}` } });
+          await tx.materialRanking.updateMany({ where: { materialId: p.materialId, ion: p.ion }, data: { hasDft: true } });
+          return updated;
+        });
       }),
     predict: (_: unknown, a: { pathwayIds?: string[]; all?: boolean; replace?: boolean }, ctx: Context) =>
       guard(async () => {
@@ -274,8 +339,13 @@ const resolvers = {
       return { matrix: l.matrix, ...l.parameters, volume: l.volume };
     },
     sites: (m: { structure: string }) => (JSON.parse(m.structure) as { sites: unknown[] }).sites,
-    pathways: async (m: { id: string }, a: { ion?: string }, ctx: Context) => (await ctx.pathwaysByMaterial.load(m.id)).filter((p) => !a.ion || p.ion === a.ion),
+    pathways: async (m: { id: string }, a: { ion?: string }, ctx: Context) => {
+      checkIon("ion", a.ion);
+      return (await ctx.pathwaysByMaterial.load(m.id)).filter((p) => !a.ion || p.ion === a.ion);
+    },
     ranking: async (m: { id: string }, a: { ion: string; model?: string }, ctx: Context) => {
+      checkIon("ion", a.ion);
+      if (a.model != null) await ctx.checkModel(a.model);
       const model = a.model ?? (await ctx.activeModel());
       return model ? ctx.rankingOf.load({ materialId: m.id, ion: a.ion, model }) : null;
     },
@@ -292,6 +362,7 @@ const resolvers = {
     },
     prediction: (p: Pathway, a: { model?: string; live?: boolean }, ctx: Context) => {
       const answer = (async () => {
+        if (a.model != null) await ctx.checkModel(a.model);
         const model = a.model ?? (await ctx.activeModel());
         if (!model) return null;
         const stored = await ctx.latestPrediction.load({ pathwayId: p.id, model });
@@ -319,12 +390,12 @@ const resolvers = {
   },
   ImportJob: {
     errors: (j: { id: string }, a: { first?: number }, ctx: Context) =>
-      ctx.db.prisma.importItemError.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: Math.min(Math.max(a.first ?? 100, 0), 1000) }),
+      ctx.db.prisma.importItemError.findMany({ where: { jobId: j.id }, orderBy: { index: "asc" }, take: jobPage(a.first, "errors") }),
     notices: (j: { id: string }, a: { first?: number; kind?: string | null }, ctx: Context) =>
       ctx.db.prisma.importItemNotice.findMany({
         where: { jobId: j.id, ...(a.kind ? { kind: a.kind } : {}) },
         orderBy: [{ index: "asc" }, { kind: "asc" }, { name: "asc" }],
-        take: Math.min(Math.max(a.first ?? 100, 0), 1000),
+        take: jobPage(a.first, "notices"),
       }),
   },
 };
@@ -406,7 +477,7 @@ export async function startApi(env: ApiEnv, options: { limits?: QueryLimits; log
     csrfPrevention: true,
     introspection: true,
     parseOptions: { maxTokens: limits.maxTokens },
-    plugins: [limitsPlugin<Context>(limits)],
+    plugins: [limitsPlugin<Context>(limits), textPlugin<Context>()],
     formatError: (formatted, error) => {
       const code = formatted.extensions?.code;
       if (!isErrorCode(code) || code === ErrorCode.Internal) {
@@ -450,7 +521,8 @@ export async function startApi(env: ApiEnv, options: { limits?: QueryLimits; log
         const headers = new HeaderMap();
         for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
         const auth = req.headers.authorization;
-        const key = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : null;
+        // The auth scheme is case-insensitive (RFC 9110): "bearer <key>" is a key, not an anonymous request.
+        const key = /^bearer\s+(\S.*)$/i.exec(auth ?? "")?.[1]?.trim() || null;
         const role = key ? await apiKeyRole(db, key) : null;
         if (key && role === null) return sendError(res, ErrorCode.Unauthenticated, "unknown API key");
         if (env.readRequiresKey && role === null) return sendError(res, ErrorCode.Unauthenticated, "this server requires an API key for every request: Authorization: Bearer <key>");

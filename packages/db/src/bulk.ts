@@ -296,11 +296,11 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
       }
       notices.push(...b.notices.map((n) => ({ jobId, name: b.name, index: b.index, ...n })));
     }
-    if (newM.length) await tx.material.createMany({ data: newM });
-    if (newP.length) await tx.pathway.createMany({ data: newP });
+    if (newM.length) await tx.material.createMany({ data: newM.map(storable) });
+    if (newP.length) await tx.pathway.createMany({ data: newP.map(storable) });
     const errors = batch.flatMap((b) => (b.error ? [{ jobId, name: b.name, index: b.index, reason: b.error }] : b.blockErrors.map((x) => ({ jobId, name: x.name, index: b.index, reason: x.reason }))));
-    if (errors.length) await tx.importItemError.createMany({ data: errors });
-    if (notices.length) await tx.importItemNotice.createMany({ data: notices });
+    if (errors.length) await tx.importItemError.createMany({ data: errors.map(storable) });
+    if (notices.length) await tx.importItemNotice.createMany({ data: notices.map(storable) });
     await tx.importJob.update({
       where: { id: jobId },
       data: { imported: { increment: imported }, duplicates: { increment: duplicates }, failed: { increment: errors.length } },
@@ -313,6 +313,17 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     for (const b of good) for (const p of b.pathways) if (!owner.has(existingP.get(p.contentHash)!)) owner.set(existingP.get(p.contentHash)!, b);
     return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!), owner };
   }, COMMIT_TX);
+}
+
+/**
+ * A row whose text may hold U+0000 (a binary file's bytes quoted in a parse error, a NUL in a CIF block name)
+ * made fit for PostgreSQL, whose text type cannot hold it: the insert failed and took the whole import down,
+ * while SQLite stored it. Shown as U+FFFD, the replacement character, on both. Hashes are of the real content.
+ */
+function storable<T extends object>(row: T): T {
+  const out = { ...row };
+  for (const [k, v] of Object.entries(out)) if (typeof v === "string" && v.includes("\0")) (out as Record<string, unknown>)[k] = v.replaceAll("\0", "\uFFFD");
+  return out;
 }
 
 /** A batch of large structures can take longer than Prisma's default 5 s, and a concurrent import's commit is waited for. */

@@ -200,6 +200,17 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(await db.prisma.material.count()).toBe(1);
   });
 
+  it("a binary file (NUL bytes) is one failed item, and a NUL in a good file's comment no reason to fail it (PostgreSQL text cannot hold U+0000)", async () => {
+    const licoo2 = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const items = [{ name: "garbage.cif", text: "\0\u0001binary" }, { name: "commented.cif", text: `# written by a tool that left a \0 here\n${licoo2}` }];
+    const done = await importItems(db, items, { ion: "Li" });
+    expect(done).toMatchObject({ status: "DONE", imported: 1, failed: 1 });
+    const [error] = await db.prisma.importItemError.findMany({ where: { jobId: done.id } });
+    expect(error).toMatchObject({ name: "garbage.cif", index: 0 });
+    expect(error!.reason).toContain(`garbage.cif, line 1: value "\uFFFD\u0001binary" has no tag`);
+    expect(await db.prisma.material.count({ where: { name: "commented.cif" } })).toBe(1);
+  });
+
   it("a structure with the ion but no hops of it within 5 Å is stored with a notice saying why, not silently", async () => {
     const items = [{ name: "LiTi2PO43.cif", text: readFileSync(path.join(FIX, "LiTi2PO43.cif"), "utf8") }, { name: "LiCoO2.cif", text: readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8") }];
     const done = await importItems(db, items, { ion: "Li" });
