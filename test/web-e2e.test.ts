@@ -132,6 +132,10 @@ describe("the dashboard (npm start, real browser)", () => {
     expect((await page.getByTestId("ranking-row").first().locator("td").first().textContent())?.trim()).toBe("4");
     await page.goto(`${BASE}/?ion=Li&emMin=0.5&emMax=0.2`);
     await page.getByText(/the Em range's minimum 0\.5 eV is above its maximum 0\.2 eV/).waitFor();
+    // Only that message: the API (which refuses such a range) is not asked, and the form keeps its models.
+    // (Next's route announcer is an empty alert of its own.)
+    expect((await page.getByRole("alert").allTextContents()).filter(Boolean)).toEqual([expect.stringMatching(/^the Em range's minimum/)]);
+    expect(await page.locator('select[name="model"] option').count()).toBeGreaterThan(1);
   });
 
   it("opens a material: facts, its hops with predictions and the 3D viewer with the paths", async () => {

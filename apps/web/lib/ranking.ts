@@ -52,7 +52,7 @@ export function parseRanking(p: Params): RankingQuery {
   };
 }
 
-/** What is wrong with a view that the API would not say, e.g. an Em range whose minimum is above its maximum. */
+/** What is wrong with a view before asking the API, e.g. an Em range whose minimum is above its maximum. */
 export function rankingProblems(q: RankingQuery): string[] {
   return q.emMin !== null && q.emMax !== null && q.emMin > q.emMax ? [`the Em range's minimum ${q.emMin} eV is above its maximum ${q.emMax} eV: no material can match`] : [];
 }

@@ -11,9 +11,11 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
   let error: string | null = null;
   let models: { tag: string; active: boolean }[] = [];
   let classes: string[] = [];
+  const problems = rankingProblems(q);
   try {
+    // A view that cannot match (the API would refuse it) still gets its form, with the models and classes.
     const [ranking, meta] = await Promise.all([
-      fetchRanking(q),
+      problems.length ? null : fetchRanking(q),
       gql<{ models: { tag: string; active: boolean }[]; stats: { byClass: { structureClass: string | null }[] } }>(`{ models { tag active } stats { byClass { structureClass } } }`),
     ]);
     page = ranking;
@@ -23,7 +25,6 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
     error = e instanceof ApiError ? e.message : String(e);
   }
   const start = q.after ? q.from : 1;
-  const problems = rankingProblems(q);
   return (
     <>
       <h1>Candidates ranked by predicted migration barrier</h1>
