@@ -268,6 +268,9 @@ export interface Stats {
 }
 
 /** Database-wide counts and the Em distribution, for dashboards. */
+/** Most bins a histogram may have (a tiny binWidth would otherwise allocate without bound). */
+const MAX_BINS = 10_000;
+
 export async function stats(db: IonRankDb, o: { model?: string | null; ion?: string | null; binWidth?: number } = {}): Promise<Stats> {
   checkIon("ion", o.ion);
   await checkModel(db, o.model);
@@ -287,11 +290,16 @@ export async function stats(db: IonRankDb, o: { model?: string | null; ion?: str
   const materialsOf = new Map<string, number>();
   for (const p of pairs) materialsOf.set(p.ion, (materialsOf.get(p.ion) ?? 0) + 1);
   const byIon = byIonPath.map((g) => ({ ion: g.ion, pathways: g._count._all, materials: materialsOf.get(g.ion) ?? 0 }));
-  const values = ems.map((e) => e.rankEm);
-  const lo = values.length ? Math.floor(values.reduce((a, b) => Math.min(a, b)) / binWidth) * binWidth : 0;
-  const hi = values.length ? values.reduce((a, b) => Math.max(a, b)) : 0;
-  const counts = new Array<number>(values.length ? Math.floor((hi - lo) / binWidth) + 1 : 0).fill(0);
-  for (const v of values) counts[Math.floor((v - lo) / binWidth)]!++;
+  // Bins by integer index k = floor(v / binWidth): recomputing a bin's start in floating point and measuring
+  // from there put a value on a bin edge (1.7 with 0.1 eV bins) below the first bin, and dropped it.
+  const bin = (v: number) => Math.floor(v / binWidth + 1e-9);
+  const ks = ems.map((e) => bin(e.rankEm));
+  const kLo = ks.length ? ks.reduce((a, b) => Math.min(a, b)) : 0;
+  const kHi = ks.length ? ks.reduce((a, b) => Math.max(a, b)) : -1;
+  if (kHi - kLo + 1 > MAX_BINS) throw new ValidationError("binWidth", `${binWidth} eV makes ${kHi - kLo + 1} bins over these barriers; at most ${MAX_BINS}`);
+  const counts = new Array<number>(kHi - kLo + 1).fill(0);
+  for (const k of ks) counts[k - kLo]!++;
+  const lo = kLo * binWidth;
   return {
     materials,
     pathways,

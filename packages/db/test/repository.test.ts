@@ -4,6 +4,7 @@ import {
   ValidationError,
   addPrediction,
   listMaterials,
+  stats,
   upsertMaterial,
   upsertPathway,
   type IonRankDb,
@@ -155,6 +156,20 @@ describe.each(BACKENDS)("on $name", ({ open }) => {
       await expect(listMaterials(db, { after: "garbage" })).rejects.toBeInstanceOf(ValidationError);
       await expect(listMaterials(db, { first: -1 })).rejects.toBeInstanceOf(ValidationError);
       expect((await listMaterials(db, { first: 0 })).items).toEqual([]);
+    });
+  });
+  describe("stats", () => {
+    it("counts every material in the Em histogram, those on a bin edge too, and bounds the number of bins", async () => {
+      const ems = [1.7, 1.75, 2.3, 0.3];
+      for (const [i, rankEm] of ems.entries()) {
+        const m = await upsertMaterial(db, licl(i / 100));
+        await db.prisma.materialRanking.create({ data: { materialId: m.id, ion: "Li", model: "stub@1", hops: 1, lowestEm: rankEm, percolationEm: null, percolationDim: 0, rankEm, emStd: 0.1, pGood: 0.5, hasDft: false } });
+      }
+      const h = (await stats(db, { model: "stub@1", ion: "Li" })).emHistogram;
+      // 1.7 / 0.1 is 16.999999999999996 in floating point: it belongs to the bin starting at 1.7, not below 0.3's.
+      expect(h).toEqual({ binStart: 0.3, binWidth: 0.1, counts: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1] });
+      expect((await stats(db, { model: "stub@1", ion: "Li", binWidth: 0.5 })).emHistogram).toEqual({ binStart: 0, binWidth: 0.5, counts: [1, 0, 0, 2, 1] });
+      await expect(stats(db, { model: "stub@1", binWidth: 1e-9 })).rejects.toThrow(/bins over these barriers; at most 10000/);
     });
   });
 });
