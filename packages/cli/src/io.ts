@@ -17,8 +17,32 @@ export class OutputError extends Error {
   override name = "OutputError";
 }
 
+/**
+ * Refuse an --out path that can never be written before any work is done, so a long run does not end by
+ * losing its results: no name, a name ending in "/", a folder, or a path through a file.
+ */
+export function checkOutput(file: string): void {
+  if (file === "") throw new OutputError("--out needs a file name");
+  if (/[/\\]$/.test(file)) throw new OutputError(`cannot write ${file}: it names a folder; give a file name`);
+  for (let p = file; ; p = dirname(p)) {
+    const st = statOrNull(p);
+    if (st && p === file && st.isDirectory()) throw new OutputError(`cannot write ${file}: it is a folder`);
+    if (st && p !== file && !st.isDirectory()) throw new OutputError(`cannot write ${file}: a part of its path is a file, not a folder`);
+    if (st || dirname(p) === p) return;
+  }
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
 /** Write a command's --out file, creating its folder; a failure names the file and the reason. */
 export function writeOutput(file: string, text: string): void {
+  checkOutput(file);
   // Written beside the target and renamed into place: a full disk or a kill never leaves a partial file.
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.partial`);
   try {

@@ -58,8 +58,8 @@ export async function* readSource(p: string, options: ReadSourceOptions = {}): A
 /**
  * The files under `p` (or `p` itself when it is not a folder), recursively, folders in name order, skipping
  * names that start with "." and those `accept` refuses. A folder reached again through a symbolic link (a link
- * back up the tree would loop forever), an entry that cannot be read, or one that is not a regular file (a
- * FIFO or device would block or never end) comes out with the reason instead.
+ * back up the tree would loop forever), a folder that cannot be listed, an entry that cannot be read, or one
+ * that is not a regular file (a FIFO or device would block or never end) comes out with the reason instead.
  * `seen` (real paths of the folders read) can be shared across several calls.
  */
 export function* walkFiles(p: string, accept: (name: string) => boolean, seen = new Set<string>()): Generator<{ path: string; error?: string }> {
@@ -80,7 +80,16 @@ export function* walkFiles(p: string, accept: (name: string) => boolean, seen = 
     return;
   }
   seen.add(real);
-  for (const name of readdirSync(p).sort()) {
+  let names: string[];
+  try {
+    names = readdirSync(p).sort();
+  } catch (e) {
+    // A folder it may not list is that folder's failure: the rest of the walk goes on.
+    const code = (e as NodeJS.ErrnoException).code;
+    yield { path: p, error: `cannot list the folder: ${code === "EACCES" || code === "EPERM" ? "permission denied" : (code ?? (e as Error).message)}` };
+    return;
+  }
+  for (const name of names) {
     if (name.startsWith(".")) continue;
     const child = path.join(p, name);
     let cst;

@@ -1,9 +1,9 @@
 import { EmPredictor, type RegressionMetrics } from "@ionrank/inference";
-import { parseArgs } from "../args.js";
+import { noPositionals, numberFlag, parseArgs } from "../args.js";
 import { loadPathItems } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
-import { UsageError, writeOutput, type Output } from "../io.js";
-import { predictItems } from "./predict.js";
+import { checkOutput, UsageError, writeOutput, type Output } from "../io.js";
+import { errorLine, predictItems, warnDuplicateIds } from "./predict.js";
 
 export const evaluateHelp = `ionrank evaluate --data FILE [--threshold 0.65] [--out FILE] [--model NAME]
 
@@ -44,10 +44,12 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
   const args = parseArgs(argv, { values: ["data", "threshold", "out", "model"], booleans: [] });
   const data = args.flags.get("data");
   if (typeof data !== "string") throw new UsageError("evaluate needs --data FILE");
-  const raw = args.flags.get("threshold") ?? "0.65";
-  const threshold = Number(raw);
-  if (typeof raw !== "string" || raw.trim() === "" || !(threshold > 0 && threshold <= 20)) throw new UsageError(`--threshold must be a barrier in eV, 0 < t ≤ 20 (got "${String(raw)}")`);
+  noPositionals(args, "evaluate", "give the dataset as --data FILE");
+  const threshold = numberFlag(args, "threshold", 0.65, (t) => t > 0 && t <= 20, "a barrier in eV, 0 < t ≤ 20");
+  const file = args.flags.get("out") as string | undefined;
+  if (file !== undefined) checkOutput(file);
   const items = await loadPathItems([data], {});
+  warnDuplicateIds(items, out);
   const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n"), threshold });
   // An entry without a usable label cannot be scored: it is a failure to report, never silently left out.
   const failed: { id: string; error: string }[] = [];
@@ -63,15 +65,14 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
     await predictor.close();
   }
   for (const i of labelled) if ("error" in i) failed.push(i); // predictItems appends the entries that failed
-  for (const f of failed) out.stderr(`error: ${f.id}: ${f.error}\n`);
+  for (const f of failed) out.stderr(`error: ${errorLine(f.id, f.error)}\n`);
   if (rows.length === 0) {
     out.stderr("error: no labelled entries could be predicted\n");
     return 1;
   }
   const m = metrics(rows.map((r) => r.target!), rows.map((r) => r.emPredicted), threshold);
-  const file = args.flags.get("out");
   // Print the figures before writing the file, so a bad --out path cannot lose them.
   out.stdout(JSON.stringify({ ...m, threshold, model: rows[0]!.model, failed: failed.length }) + "\n");
-  if (typeof file === "string") writeOutput(file, JSON.stringify(rows.map(({ hopLength: _h, ...r }) => r)) + "\n");
+  if (file !== undefined) writeOutput(file, JSON.stringify(rows.map(({ hopLength: _h, ...r }) => r)) + "\n");
   return failed.length > 0 ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 import { CrystalError, enumerateHops, isElement, noHopsReason, readStructureFile } from "@ionrank/crystal";
-import { parseArgs } from "../args.js";
+import { numberFlag, parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
 export const hopsHelp = `ionrank hops FILE --ion EL [--max-length 5] [--symprec 0.01] [--json]
@@ -14,10 +14,8 @@ export async function hops(argv: readonly string[], out: Output): Promise<number
   if (args.positionals.length !== 1) throw new UsageError("hops needs exactly one FILE");
   const ion = args.flags.get("ion");
   if (typeof ion !== "string" || !isElement(ion)) throw new UsageError(`--ion must be an element symbol such as Li, got ${String(ion ?? "nothing")}`);
-  const maxLength = Number(args.flags.get("max-length") ?? 5);
-  const symprec = Number(args.flags.get("symprec") ?? 0.01);
-  if (!(maxLength > 0)) throw new UsageError("--max-length must be a positive number of Å");
-  if (!(symprec > 0)) throw new UsageError("--symprec must be a positive number of Å");
+  const maxLength = numberFlag(args, "max-length", 5, (v) => v > 0, "a positive number of Å");
+  const symprec = numberFlag(args, "symprec", 0.01, (v) => v > 0, "a positive number of Å");
   const file = args.positionals[0]!;
   const structures = await readStructureFile(file);
   if (structures.length !== 1) throw new UsageError(`${file} holds ${structures.length} structures; hops reads one`);

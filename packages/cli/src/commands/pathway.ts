@@ -1,5 +1,5 @@
 import { Pathway, PathwayError, readStructureFile, type Structure } from "@ionrank/crystal";
-import { parseArgs } from "../args.js";
+import { noPositionals, numberFlag, parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
 export const pathwayHelp = `ionrank pathway --initial A --final B [--images 5] [--tolerance 1.0] [--as-given] [--json]
@@ -23,10 +23,9 @@ export async function pathway(argv: readonly string[], out: Output): Promise<num
   const a = args.flags.get("initial");
   const b = args.flags.get("final");
   if (typeof a !== "string" || typeof b !== "string") throw new UsageError("pathway needs --initial A and --final B");
-  const images = Number(args.flags.get("images") ?? 5);
-  const tolerance = Number(args.flags.get("tolerance") ?? 1.0);
-  if (!Number.isInteger(images) || images < 2) throw new UsageError("--images must be an integer ≥ 2");
-  if (!(tolerance > 0)) throw new UsageError("--tolerance must be a positive number of Å");
+  noPositionals(args, "pathway");
+  const images = numberFlag(args, "images", 5, (v) => Number.isInteger(v) && v >= 2, "an integer ≥ 2");
+  const tolerance = numberFlag(args, "tolerance", 1.0, (v) => v > 0, "a positive number of Å");
   const [initial, final] = [await one(a, "initial"), await one(b, "final")];
   try {
     const { pathway: p, index } = Pathway.fromEndpoints(initial, final, {

@@ -1,8 +1,9 @@
+import { isElement } from "@ionrank/crystal";
 import { EmPredictor, type EmResult } from "@ionrank/inference";
-import { parseArgs } from "../args.js";
+import { numberFlag, parseArgs } from "../args.js";
 import { loadPathItems, type PathItem } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
-import { UsageError, writeOutput, type Output } from "../io.js";
+import { checkOutput, UsageError, writeOutput, type Output } from "../io.js";
 
 export const predictHelp = `ionrank predict FILE... [--ion EL] [--initial A --final B] [--format table|csv|json] [--out FILE] [--model NAME]
 
@@ -61,35 +62,55 @@ export async function predict(argv: readonly string[], out: Output): Promise<num
   const final = args.flags.get("final") as string | undefined;
   if (Boolean(initial) !== Boolean(final)) throw new UsageError("--initial and --final go together");
   if (args.positionals.length === 0 && !initial) throw new UsageError("predict needs FILE... or --initial A --final B");
-  const maxLength = Number(args.flags.get("max-length") ?? 5);
-  if (!(maxLength > 0)) throw new UsageError("--max-length must be a positive number of Å");
+  const ion = args.flags.get("ion") as string | undefined;
+  // A bad --ion is the command's mistake, not each file's: refused before anything is read or loaded.
+  if (ion !== undefined && !isElement(ion)) throw new UsageError(`--ion must be an element symbol such as Li, got "${ion}"`);
+  const maxLength = numberFlag(args, "max-length", 5, (v) => v > 0, "a positive number of Å");
+  const file = args.flags.get("out") as string | undefined;
+  if (file !== undefined) checkOutput(file);
   const card = resolveModel(args.flags.get("model") as string | undefined);
   const items = await loadPathItems(args.positionals, {
-    ...(typeof args.flags.get("ion") === "string" ? { ion: args.flags.get("ion") as string } : {}),
+    ...(ion !== undefined ? { ion } : {}),
     ...(initial ? { initial, final: final! } : {}),
     maxLength,
   });
   // Every input that failed is reported before the output is written, so a failing --out cannot hide them.
   const failed = items.filter((i) => "error" in i);
-  for (const f of failed) {
-    const why = "error" in f ? f.error : "";
-    out.stderr(`error: ${why.startsWith(f.id) ? why : `${f.id}: ${why}`}\n`);
-  }
+  for (const f of failed) out.stderr(`error: ${errorLine(f.id, "error" in f ? f.error : "")}\n`);
+  warnDuplicateIds(items, out);
   const predictor = await EmPredictor.load(card, { log: (l) => out.stderr(l + "\n") });
   try {
+    const before = items.length;
     const rows = (await predictItems(predictor, items)).map(({ target: _t, hopLength: _h, ...r }) => r);
+    // predictItems appends the items whose prediction failed: they are failures too, never silently missing.
+    for (const f of items.slice(before)) if ("error" in f) out.stderr(`error: ${errorLine(f.id, f.error)}\n`);
     const text = format === "json" ? JSON.stringify(rows) + "\n" : format === "csv" ? csv(rows) : table(rows);
-    const file = args.flags.get("out");
-    if (typeof file === "string") writeOutput(file, text);
-    else out.stdout(text);
+    if (file !== undefined) {
+      // Nothing was predicted: an existing --out file (an earlier run's results) is kept, not replaced by nothing.
+      if (rows.length === 0 && items.length > 0) out.stderr(`error: nothing was predicted; ${file} was not written\n`);
+      else writeOutput(file, text);
+    } else out.stdout(text);
+    return items.length > before ? 1 : failed.length > 0 ? 1 : 0;
   } finally {
     await predictor.close();
   }
-  return failed.length > 0 ? 1 : 0;
+}
+
+/** "id: reason", without naming the input twice when the reason already starts with it. */
+export function errorLine(id: string, why: string): string {
+  return why.startsWith(id) ? why : `${id}: ${why}`;
+}
+
+/** Two outputs with one id cannot be told apart: say which ids repeat (the entries are all still predicted). */
+export function warnDuplicateIds(items: readonly PathItem[], out: Output): void {
+  const count = new Map<string, number>();
+  for (const i of items) if ("input" in i) count.set(i.id, (count.get(i.id) ?? 0) + 1);
+  const dupes = [...count].filter(([, n]) => n > 1);
+  if (dupes.length > 0) out.stderr(`warning: ${dupes.length} id(s) occur more than once, so their rows cannot be told apart: ${dupes.slice(0, 10).map(([id, n]) => `${id} (×${n})`).join(", ")}${dupes.length > 10 ? ", …" : ""}\n`);
 }
 
 function csv(rows: PredictedRow[]): string {
-  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   return ["id,formula,ion,emPredicted,emStd,pGood,model,warnings", ...rows.map((r) => [q(r.id), q(r.formula), r.ion, r.emPredicted, r.emStd, r.pGood, q(r.model), q(r.warnings.join("; "))].join(","))].join("\n") + "\n";
 }
 

@@ -1,0 +1,54 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FIXTURES, ROOT } from "./helpers.js";
+
+/**
+ * Runs ionrank as a user for whom chmod 000 holds. root reads any folder (capabilities DAC_OVERRIDE and
+ * DAC_READ_SEARCH): as root the command runs without them, while the checkout (root's own files) stays
+ * readable wherever it is.
+ */
+function unprivileged(argv: string[], cwd: string, env: Record<string, string> = {}) {
+  const bin = join(ROOT, "node_modules/.bin/ionrank");
+  const drop = "-dac_override,-dac_read_search";
+  const options = { cwd, encoding: "utf8" as const, env: { ...process.env, ...env } };
+  return process.getuid?.() === 0 ? spawnSync("setpriv", [`--bounding-set=${drop}`, `--inh-caps=${drop}`, bin, ...argv], options) : spawnSync(bin, argv, options);
+}
+
+describe("npx ionrank screen", () => {
+  it("a folder it may not list is a failure named in the summary, not a crash; the readable files are still screened", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-locked-"));
+    mkdirSync(join(dir, "locked"));
+    copyFileSync(join(FIXTURES, "LiFePO4.cif"), join(dir, "LiFePO4.cif"));
+    copyFileSync(join(FIXTURES, "LiCoO2.cif"), join(dir, "locked", "LiCoO2.cif"));
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, "locked"), 0o000);
+    const r = unprivileged(["screen", dir, "--ion", "Li", "--json"], dir);
+    // import walks folders the same way: the locked folder is one failed item, the rest is stored.
+    const imp = unprivileged(["import", dir, "--json"], dir, { DATABASE_URL: `file:${join(dir, "x.db")}` });
+    chmodSync(join(dir, "locked"), 0o755);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.status, r.stderr).toBe(1);
+    const { ranked, failures } = JSON.parse(r.stdout) as { ranked: { material: string }[]; failures: unknown[] };
+    expect(ranked.map((x) => x.material)).toEqual(["LiFePO4.cif"]);
+    expect(failures).toEqual([{ file: join(dir, "locked"), reason: "cannot list the folder: permission denied" }]);
+    expect(imp.stderr).not.toMatch(/\n\s+at /);
+    expect(imp.status, imp.stderr).toBe(1);
+    const [job] = JSON.parse(imp.stdout) as { imported: number; failed: number; errors: { name: string; reason: string }[] }[];
+    expect(job).toMatchObject({ imported: 1, failed: 1, errors: [{ name: "locked", reason: "cannot list the folder: permission denied" }] });
+  });
+
+  it("a named pipe in a folder is skipped with its reason: reading it would wait forever", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fifo-"));
+    copyFileSync(join(FIXTURES, "LiCoO2.cif"), join(dir, "LiCoO2.cif"));
+    execFileSync("mkfifo", [join(dir, "pipe.cif")]);
+    const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["screen", dir, "--ion", "Li", "--json"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    expect(r.signal, "screen hung on the pipe").toBeNull();
+    expect(r.status, r.stderr).toBe(1);
+    const { ranked, failures } = JSON.parse(r.stdout) as { ranked: { material: string }[]; failures: unknown[] };
+    expect(ranked.map((x) => x.material)).toEqual(["LiCoO2.cif"]);
+    expect(failures).toEqual([{ file: join(dir, "pipe.cif"), reason: "not a regular file (a FIFO, socket or device): skipped" }]);
+  });
+});
