@@ -68,5 +68,14 @@ export default tseslint.config(
     files: ["apps/web/**/*.{ts,tsx}"],
     languageOptions: { globals: { ...globals.browser, React: "readonly" } },
   },
+  {
+    // Settings are read in one validated env.ts per app or package (training's python.ts hands the environment
+    // on to the Python core it launches), never scattered through the code.
+    files: ["packages/*/src/**/*.{ts,tsx}", "apps/api/src/**/*.ts", "apps/web/{app,lib,components}/**/*.{ts,tsx}"],
+    ignores: ["**/env.ts", "packages/training/src/python.ts"],
+    rules: {
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "read settings in this package's env.ts" }],
+    },
+  },
   ...layering(),
 );

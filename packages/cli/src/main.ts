@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CrystalError } from "@ionrank/crystal";
 import { FeaturizerMismatchError } from "@ionrank/featurize";
 import { DbError } from "@ionrank/db";
@@ -64,6 +67,26 @@ export async function main(argv: readonly string[], out: Output): Promise<number
       out.stderr(`error: ${e.message}\n`);
       return 1;
     }
-    throw e;
+    // A bug, or a failure nobody foresaw (e.g. a database whose tables were dropped): one line that says what
+    // happened, and the stack trace in a file for whoever debugs it, as the training core does.
+    out.stderr(`error: ${unexpected(e)}\n`);
+    return 1;
   }
+}
+
+/** "unexpected Name: the message's telling line (full trace in FILE)". */
+function unexpected(e: unknown): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const lines = err.message.split("\n").map((l) => l.trim()).filter(Boolean);
+  // Prisma's messages start with the invocation ("Invalid `prisma.x.findMany()` invocation:"); the cause is last.
+  const line = (/^Invalid `prisma/.test(lines[0] ?? "") ? lines.at(-1) : lines[0]) ?? "(no message)";
+  let where: string;
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-error-"));
+    where = join(dir, "trace.log");
+    writeFileSync(where, `${new Date().toISOString()} ionrank ${process.argv.slice(2).join(" ")}\n${err.stack ?? err.message}\n`);
+  } catch {
+    where = "(no file could be written)";
+  }
+  return `unexpected ${err.name}: ${line.slice(0, 300)} (full trace in ${where})`;
 }

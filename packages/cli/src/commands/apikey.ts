@@ -1,6 +1,6 @@
-import { resolve } from "node:path";
 import { createApiKey, openDatabase } from "@ionrank/db";
 import { parseArgs } from "../args.js";
+import { databaseTarget } from "../env.js";
 import { UsageError, type Output } from "../io.js";
 
 export const apikeyHelp = `ionrank apikey create --role reader|editor|admin [--data-dir DIR]
@@ -14,8 +14,7 @@ export async function apikey(argv: readonly string[], out: Output): Promise<numb
   if (args.positionals[0] !== "create" || args.positionals.length !== 1) throw new UsageError("usage: ionrank apikey create --role editor");
   const role = args.flags.get("role");
   if (role !== "reader" && role !== "editor" && role !== "admin") throw new UsageError("--role must be reader, editor or admin");
-  const dataDir = (args.flags.get("data-dir") as string | undefined) ?? process.env.IONRANK_DATA_DIR ?? "data";
-  const db = await openDatabase(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: resolve(dataDir) });
+  const db = await openDatabase(databaseTarget(args.flags.get("data-dir") as string | undefined));
   try {
     const key = await createApiKey(db, role);
     out.stdout(`created a ${role} key; store it now, it is not shown again:\n${key}\n`);

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { importPath, openDatabase, predictPathways, registerModel, ValidationError } from "@ionrank/db";
 import { EmPredictor } from "@ionrank/inference";
 import { parseArgs } from "../args.js";
+import { databaseTarget } from "../env.js";
 import { UsageError, type Output } from "../io.js";
 import { resolveModel } from "../model-path.js";
 
@@ -28,8 +29,7 @@ export async function importCommand(argv: readonly string[], out: Output): Promi
   const batch = Number(args.flags.get("batch") ?? 250);
   if (!Number.isInteger(batch) || batch < 1 || batch > 100_000) throw new UsageError("--batch must be an integer 1 … 100000");
   const ion = (args.flags.get("ion") as string | undefined) ?? null;
-  const dataDir = (args.flags.get("data-dir") as string | undefined) ?? process.env.IONRANK_DATA_DIR ?? "data";
-  const db = await openDatabase(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: resolve(dataDir) });
+  const db = await openDatabase(databaseTarget(args.flags.get("data-dir") as string | undefined));
   let predictor: EmPredictor | null = null;
   try {
     if (args.flags.has("predict")) {

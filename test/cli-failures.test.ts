@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import Database from "better-sqlite3";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -50,5 +51,25 @@ describe("npx ionrank screen", () => {
     const { ranked, failures } = JSON.parse(r.stdout) as { ranked: { material: string }[]; failures: unknown[] };
     expect(ranked.map((x) => x.material)).toEqual(["LiCoO2.cif"]);
     expect(failures).toEqual([{ file: join(dir, "pipe.cif"), reason: "not a regular file (a FIFO, socket or device): skipped" }]);
+  });
+});
+
+describe("npx ionrank, when something nobody foresaw fails", () => {
+  it("prints one line naming the failure and where its stack trace went, not the trace itself", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-unexpected-"));
+    const env = { ...process.env, DATABASE_URL: `file:${join(dir, "x.db")}` };
+    const bin = join(ROOT, "node_modules/.bin/ionrank");
+    const fixture = join(FIXTURES, "LiCoO2.cif");
+    expect(spawnSync(bin, ["import", fixture], { cwd: dir, encoding: "utf8", env }).status).toBe(0);
+    // A database someone broke by hand: the import's query fails inside Prisma.
+    const db = new Database(join(dir, "x.db"));
+    db.exec('DROP TABLE "Pathway"');
+    db.close();
+    const r = spawnSync(bin, ["import", fixture, "--ion", "Li"], { cwd: dir, encoding: "utf8", env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const m = /^error: unexpected PrismaClientKnownRequestError: The table `main\.Pathway` does not exist in the current database\. \(full trace in (\S+)\)$/m.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(readFileSync(m![1]!, "utf8")).toMatch(/\n\s+at /);
   });
 });
