@@ -133,6 +133,18 @@ describe("odd input to predict, evaluate, screen and pathway", () => {
     expect(failures.map((f) => f.file)).toEqual(["LiCoO2.cif#21", "LiCoO2.cif#36"]);
   });
 
+  it("predict and evaluate show their progress on stderr (the output stays clean)", async () => {
+    const p = await run("predict", FIX + "LiCoO2.cif", "--ion", "Li", "--format", "json");
+    expect(p.code, p.stderr).toBe(0);
+    const n = (JSON.parse(p.stdout) as unknown[]).length;
+    expect(p.stderr).toMatch(new RegExp(`^predict \\[#{30}\\] 100% ${n}/${n} `, "m"));
+    const dir = scratch();
+    writeFileSync(join(dir, "two.json"), JSON.stringify(train.slice(0, 2)));
+    const e = await run("evaluate", "--data", join(dir, "two.json"));
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/^evaluate \[#{30}\] 100% 2\/2 /m);
+  });
+
   it("an entry the model cannot predict is an error and exit 1, never a silently missing row", async () => {
     const dir = scratch();
     const og = structuredClone(train[1]!);

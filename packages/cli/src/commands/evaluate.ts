@@ -2,6 +2,7 @@ import { EmPredictor, type RegressionMetrics } from "@ionrank/inference";
 import { noPositionals, numberFlag, parseArgs } from "../args.js";
 import { loadPathItems } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
+import { progressBar } from "../progress.js";
 import { checkOutput, UsageError, writeOutput, type Output } from "../io.js";
 import { errorLine, predictItems, warnDuplicateIds } from "./predict.js";
 
@@ -60,7 +61,7 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
   });
   let rows;
   try {
-    rows = await predictItems(predictor, labelled);
+    rows = await predictItems(predictor, labelled, progressBar("evaluate", out.stderr));
   } finally {
     await predictor.close();
   }

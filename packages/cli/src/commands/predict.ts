@@ -3,6 +3,7 @@ import { EmPredictor, type EmResult } from "@ionrank/inference";
 import { numberFlag, parseArgs } from "../args.js";
 import { loadPathItems, type PathItem } from "../inputs.js";
 import { resolveModel } from "../model-path.js";
+import { progressBar } from "../progress.js";
 import { checkOutput, UsageError, writeOutput, type Output } from "../io.js";
 
 export const predictHelp = `ionrank predict FILE... [--ion EL] [--initial A --final B] [--format table|csv|json] [--out FILE] [--model NAME]
@@ -24,9 +25,19 @@ export interface PredictedRow {
 }
 
 /** Predict every item; failures (bad input or a failed prediction) come back as error rows. */
-export async function predictItems(predictor: EmPredictor, items: PathItem[]): Promise<(PredictedRow & { target?: number; hopLength: number })[] | never> {
+export async function predictItems(predictor: EmPredictor, items: PathItem[], progress?: (done: number, total: number) => void): Promise<(PredictedRow & { target?: number; hopLength: number })[] | never> {
   const ok = items.filter((i): i is Extract<PathItem, { input: unknown }> => "input" in i);
-  const results = await predictor.predictMany(ok.map((i) => i.input));
+  // All calls go out at once (the service batches them); each one that settles moves the progress bar.
+  let done = 0;
+  progress?.(0, ok.length);
+  const results = await Promise.all(
+    ok.map((i) =>
+      predictor.predict(i.input).then(
+        (r): EmResult | Error => r,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      ).finally(() => progress?.(++done, ok.length)),
+    ),
+  );
   return ok.flatMap((it, k) => {
     const r = results[k]!;
     if (r instanceof Error) {
@@ -81,7 +92,7 @@ export async function predict(argv: readonly string[], out: Output): Promise<num
   const predictor = await EmPredictor.load(card, { log: (l) => out.stderr(l + "\n") });
   try {
     const before = items.length;
-    const rows = (await predictItems(predictor, items)).map(({ target: _t, hopLength: _h, ...r }) => r);
+    const rows = (await predictItems(predictor, items, progressBar("predict", out.stderr))).map(({ target: _t, hopLength: _h, ...r }) => r);
     // predictItems appends the items whose prediction failed: they are failures too, never silently missing.
     for (const f of items.slice(before)) if ("error" in f) out.stderr(`error: ${errorLine(f.id, f.error)}\n`);
     const text = format === "json" ? JSON.stringify(rows) + "\n" : format === "csv" ? csv(rows) : table(rows);
