@@ -8,9 +8,38 @@ export interface SourceLocation {
   line?: number;
 }
 
-/** Base class of every error this package throws on purpose. */
+/**
+ * Base class of every error this package throws on purpose. Its message never holds non-printable characters:
+ * input echoed into it (a binary file's bytes, a block name) shows them escaped instead of corrupting a terminal
+ * or a database column.
+ */
 export class CrystalError extends Error {
   override name = "CrystalError";
+  constructor(message = "", options?: ErrorOptions) {
+    super(printable(message), options);
+  }
+}
+
+// Controls (C0, DEL, C1), format characters (bidi overrides, zero-width), lone surrogates, private-use and
+// unassigned code points, and the Unicode line/paragraph separators.
+const NON_PRINTABLE = /[\p{C}\u2028\u2029]/gu;
+
+/** `text` with every non-printable character written as an escape: NUL → `\u0000`, U+E0001 → `\u{E0001}`. */
+export function printable(text: string): string {
+  return text.replace(NON_PRINTABLE, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16).toUpperCase()}}` : `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+  });
+}
+
+/**
+ * A value from an input, for an error message: in double quotes, non-printable characters escaped, and cut to
+ * `max` characters with "…" (a whole binary file can be one "value").
+ */
+export function quoteValue(text: string, max = 40): string {
+  const chars = Array.from(text); // code points: a cut never splits a surrogate pair
+  const shown = chars.length > max ? chars.slice(0, max).join("") + "…" : text;
+  return `"${printable(shown)}"`;
 }
 
 /** An input file or document could not be read as a structure. */
@@ -23,7 +52,7 @@ export class ParseError extends CrystalError {
 
   constructor(reason: string, where: SourceLocation = {}) {
     super(formatLocation(where) + reason);
-    this.reason = reason;
+    this.reason = printable(reason);
     this.file = where.file;
     this.block = where.block;
     this.line = where.line;

@@ -198,10 +198,22 @@ function nearestSeparation(structure: Structure, ion: ElementSymbol, sites: numb
 export function noHopsReason(analysis: HopAnalysis): string {
   const { maxLength, nearestSeparation: d } = analysis;
   return (
-    `no ${analysis.ion} hops up to ${maxLength} Å between its ${analysis.ion} sites: ` +
-    (d === null ? `no two are within ${3 * maxLength} Å` : `the nearest two are ${d.toFixed(2)} Å apart`) +
+    `no ${analysis.ion} hops up to ${formatLength(maxLength, 3)} Å between its ${analysis.ion} sites: ` +
+    (d === null ? `no two are within ${formatLength(3 * maxLength, 3)} Å` : `the nearest two are ${formatLength(d, 2)} Å apart`) +
     ` (hops through vacant sites must be given as pathways: endpoint pairs or path images)`
   );
+}
+
+/**
+ * A length in Å for a message, trailing zeros dropped: `decimals` places (3 for a length the user gave, so 7.125
+ * reads back as written; 2 for a measured one), more below 1 Å so 3 significant digits remain (0.0003, not 0).
+ * Never the float's full expansion (0.00030000000000000003).
+ */
+function formatLength(x: number, decimals: number): string {
+  if (!Number.isFinite(x) || x === 0) return String(x);
+  const places = Math.min(100, Math.max(decimals, 2 - Math.floor(Math.log10(Math.abs(x)))));
+  const s = x.toFixed(places);
+  return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
 }
 
 function apply(op: SymmetryOperation, f: ArrayLike<number>): Vec3 {

@@ -16,7 +16,7 @@ export { writeCif } from "./io/cif-writer.js";
 export { readPoscar, writePoscar, type PoscarReadOptions, type PoscarWriteOptions } from "./io/poscar.js";
 export { readExtxyz, writeExtxyz } from "./io/xyz.js";
 export { readJsonStructures, parseJsonText, toPymatgenDict, toOptimade, toJarvisAtoms } from "./io/json.js";
-export { decodeText, detectFormat, entryBlock, readStructureEntries, readStructureFileEntries, readStructures, readStructureFile, readTextFile, unwritableLocation, type StructureFormat, type ReadOptions } from "./io/read.js";
+export { decodeText, detectFormat, entryBlock, fileErrorReason, readStructureEntries, readStructureFileEntries, readStructures, readStructureFile, readTextFile, unwritableLocation, type StructureFormat, type ReadOptions } from "./io/read.js";
 export { Pathway, PathwayError, DEFAULT_IMAGES, hopPathway, pathClearance, type EndpointOptions, type PathStructure } from "./pathway.js";
 export { symmetryOf, SymmetryError, type SymmetryInfo, type SymmetryOperation } from "./symmetry.js";
 export { enumerateHops, noHopsReason, percolationDimension, HopError, type Hop, type HopAnalysis, type HopOptions } from "./hops.js";

@@ -232,25 +232,45 @@ export class Pathway {
 }
 
 
+/** How close (Å) a supercell site must be to an endpoint of the hop to be that endpoint. */
+const PLACE_TOLERANCE = 1e-3;
+/** Largest supercell hopPathway builds, in atoms (the model's training supercells have up to 1,027). */
+const MAX_SUPERCELL_SITES = 200_000;
+
 /**
  * The pathway of a hop found in a (usually small) crystallographic cell, placed in a supercell whose
  * lattice planes are at least `minSpacing` Å apart, so the moving ion does not see its own periodic
  * copies as the model's training supercells (33–1,027 atoms) did not. Both the start site and the
  * destination site are emptied; the ion moves along the hop exactly as enumerated.
+ *
+ * A hop longer than `minSpacing` gets a larger supercell: its start and destination must be two different
+ * supercell sites, which fails when the hop is a supercell lattice vector (an ion hopping to its own image,
+ * e.g. along c = 14 Å in LiCoO2). Any non-zero lattice vector is at least as long as the smallest plane
+ * spacing, so spacings longer than the hop (plus the placement tolerance) rule that out. Hops up to
+ * `minSpacing` keep the supercell `minSpacing` alone gives.
  */
 export function hopPathway(structure: Structure, hop: { fromSite: number; toSite: number; image: ArrayLike<number> }, minSpacing = 8, images = DEFAULT_IMAGES): Pathway {
-  const sp = structure.lattice.planeSpacings;
-  const reps = sp.map((d) => Math.max(1, Math.ceil(minSpacing / d))) as Vec3;
-  const sc = structure.supercell(reps);
   const from = structure.sites[hop.fromSite];
   const to = structure.sites[hop.toSite];
   if (!from || !to) throw new PathwayError(`hop sites ${hop.fromSite} → ${hop.toSite} are not in the structure`);
   const lat = structure.lattice;
+  const end: Vec3 = [to.frac[0] + hop.image[0]!, to.frac[1] + hop.image[1]!, to.frac[2] + hop.image[2]!];
+  const length = Math.hypot(...lat.toCartesian([end[0] - from.frac[0], end[1] - from.frac[1], end[2] - from.frac[2]]));
+  if (!Number.isFinite(length)) throw new PathwayError("the hop's image must be finite lattice translations");
+  const spacing = Math.max(minSpacing, length + 2 * PLACE_TOLERANCE);
+  const reps = lat.planeSpacings.map((d) => Math.max(1, Math.ceil(spacing / d))) as Vec3;
+  const atoms = reps[0] * reps[1] * reps[2] * structure.length;
+  // A hand-made hop across hundreds of cells would otherwise build a supercell no memory holds.
+  if (atoms > structure.length && atoms > MAX_SUPERCELL_SITES) {
+    throw new PathwayError(`a ${length.toFixed(3)} Å hop needs a ${reps.join("×")} supercell of ${atoms} atoms (at most ${MAX_SUPERCELL_SITES}): use shorter hops`);
+  }
+  const sc = structure.supercell(reps);
   const a = sc.lattice.toFractional(lat.toCartesian(from.frac));
-  const b = sc.lattice.toFractional(lat.toCartesian([to.frac[0] + hop.image[0]!, to.frac[1] + hop.image[1]!, to.frac[2] + hop.image[2]!]));
-  const locate = (f: Vec3) => sc.sites.findIndex((s) => s.element === from.element && sc.lattice.minimumImage(s.frac, f).distance < 1e-3);
+  const b = sc.lattice.toFractional(lat.toCartesian(end));
+  const locate = (f: Vec3) => sc.sites.findIndex((s) => s.element === from.element && sc.lattice.minimumImage(s.frac, f).distance < PLACE_TOLERANCE);
   const ia = locate(a);
   const ib = locate(b);
+  // Unreachable for a hop between sites of `structure` (see above); kept for hand-made hops.
   if (ia < 0 || ib < 0 || ia === ib) throw new PathwayError("the hop's sites could not be placed in the supercell (the hop is longer than the supercell allows)");
   return Pathway.fromPositions(sc.withoutSites([ia, ib]), from.element, a, b, images, "as-given");
 }

@@ -1,4 +1,4 @@
-import { DisorderedStructureError, InvalidStructureError } from "./errors.js";
+import { DisorderedStructureError, InvalidStructureError, quoteValue } from "./errors.js";
 import { isElement, type ElementSymbol } from "./elements.js";
 import { Lattice, type Mat3, type Vec3 } from "./lattice.js";
 import { neighbourList } from "./neighbours.js";
@@ -36,7 +36,7 @@ export class Structure {
   constructor(lattice: Lattice | ArrayLike<ArrayLike<number>>, sites: readonly Site[], source?: { file?: string; block?: string }) {
     this.lattice = lattice instanceof Lattice ? lattice : new Lattice(lattice);
     sites.forEach((s, i) => {
-      if (!isElement(s.element)) throw new InvalidStructureError(`site ${i}: "${String(s.element)}" is not an element symbol`);
+      if (!isElement(s.element)) throw new InvalidStructureError(`site ${i}: ${quoteValue(String(s.element))} is not an element symbol`);
       if (s.frac.length !== 3 || !s.frac.every(Number.isFinite)) {
         throw new InvalidStructureError(`site ${i} (${s.element}): fractional coordinates must be three finite numbers`);
       }

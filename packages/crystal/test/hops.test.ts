@@ -49,6 +49,16 @@ describe("hop enumeration against known materials", () => {
     expect(enumerateHops(s, "Li", { maxLength: 1.5 }).nearestSeparation).toBeNull(); // nothing within 4.5 Å either
   });
 
+  it("says why there are no hops with lengths written for people, never a float's full expansion", () => {
+    const s = load("LiCoO2.cif");
+    const tail = " (hops through vacant sites must be given as pathways: endpoint pairs or path images)";
+    expect(noHopsReason(enumerateHops(s, "Li", { maxLength: 0.0001 }))).toBe(`no Li hops up to 0.0001 Å between its Li sites: no two are within 0.0003 Å${tail}`);
+    expect(noHopsReason(enumerateHops(s, "Li", { maxLength: 0.1 + 0.2 }))).toBe(`no Li hops up to 0.3 Å between its Li sites: no two are within 0.9 Å${tail}`);
+    // The nearest separation keeps 2 decimals, trailing zeros dropped; a length the user typed reads back as typed.
+    const nasicon = enumerateHops(load("LiTi2PO43.cif"), "Li", { maxLength: 5.125 });
+    expect(noHopsReason(nasicon)).toBe(`no Li hops up to 5.125 Å between its Li sites: the nearest two are 6.02 Å apart${tail}`);
+  });
+
   it("LiCoO2: the in-plane Li–Li hop is a = 2.8156 Å and percolates in 2-D", () => {
     const r = enumerateHops(load("LiCoO2.cif"), "Li");
     expect(r.spaceGroup.number).toBe(166);

@@ -7,6 +7,7 @@ import {
   Composition,
   decodeText,
   detectFormat,
+  fileErrorReason,
   parseTypeSymbol,
   readStructureFile,
   resolveElement,
@@ -103,6 +104,29 @@ describe("text encodings and species that do not name an element", () => {
     expect(parseTypeSymbol("Co_oct")).toBeUndefined();
     expect(resolveElement("Co_oct")).toBe("Co");
     expect(resolveElement("C\ufffd1")).toBeUndefined();
+  });
+
+  it("shows a binary file's control bytes escaped, never raw, and cuts a long value", async () => {
+    const bin = write("bin.cif", Buffer.concat([Buffer.from([0x00, 0x01, 0x02]), Buffer.from("binary junk\n")]));
+    const err = await readStructureFile(bin).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParseError);
+    expect((err as ParseError).message).toBe(`${bin}, line 1: value "\\u0000\\u0001\\u0002binary" has no tag`);
+    expect((err as ParseError).reason).toBe(`value "\\u0000\\u0001\\u0002binary" has no tag`);
+    // Latin-1 bytes 0x80–0x9f are C1 controls; a block name is echoed too.
+    const c1 = "data_x\u0085y\n_cell_length_a 1\n_cell_length_b \u009bz\n_cell_length_c 1\n_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nLi 0 0 0\n";
+    expect(() => readCif(c1)).toThrowError('block x\\u0085y, line 3: _cell_length_b is "\\u009Bz", not a number');
+    const long = `${"x".repeat(100)}\u0000`;
+    expect(() => readCif(`data_a\n${long}\n`)).toThrowError(`line 2: value "${"x".repeat(40)}…" has no tag`);
+  });
+
+  it("says why a file cannot be read in words, with its name", async () => {
+    await expect(readStructureFile(dir)).rejects.toThrowError(`${dir}: cannot read file: it is a folder, not a file`);
+    await expect(readStructureFile(path.join(dir, "missing.cif"))).rejects.toThrowError(`${path.join(dir, "missing.cif")}: cannot read file: no such file`);
+    const file = write("plain.cif", licoo2);
+    await expect(readStructureFile(path.join(file, "x.cif"))).rejects.toThrowError(/plain\.cif\/x\.cif: cannot read file: a part of its path is a file, not a folder$/);
+    // Root reads any file, so permission is checked on the mapping itself.
+    expect(fileErrorReason(Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: "EACCES" }))).toBe("permission denied");
+    expect(fileErrorReason(Object.assign(new Error("EXDEV: odd, open 'x'"), { code: "EXDEV" }))).toBe("EXDEV: odd, open 'x'");
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Lattice, Pathway, PathwayError, pathClearance, readCif, readJsonStructures, Structure, toJarvisAtoms, type Vec3 } from "../src/index.js";
+import { enumerateHops, hopPathway, Lattice, Pathway, PathwayError, pathClearance, readCif, readJsonStructures, Structure, toJarvisAtoms, type Vec3 } from "../src/index.js";
 import { fixture, trainingSet } from "./helpers.js";
 
 describe("pathways from the dataset's 5-image form", () => {
@@ -170,5 +170,36 @@ describe("pathClearance: how close the straight path passes to a host atom", () 
   it("needs a path: a structure without two images is an error", () => {
     const ps = hop([{ element: "O", frac: [0.5, 0.9, 0.5] }]);
     expect(() => pathClearance({ structure: ps.structure, isImage: new Uint8Array(ps.structure.length) })).toThrowError(PathwayError);
+  });
+});
+
+describe("hopPathway: every enumerated hop in a supercell that holds it", () => {
+  const [lco] = readCif(fixture("LiCoO2.cif"));
+
+  it("builds hops longer than the 8 Å minimum spacing (LiCoO2: 4(a+b) = 11.26 Å and c = 14.05 Å, an ion to its own image)", () => {
+    const { hops } = enumerateHops(lco!, "Li", { maxLength: 15 });
+    const long = hops.filter((h) => h.length > 8);
+    expect(long.map((h) => h.length.toFixed(2))).toEqual(expect.arrayContaining(["11.26", "14.05"]));
+    for (const h of hops) {
+      const p = hopPathway(lco!, h);
+      expect(p.length).toBeCloseTo(h.length, 9);
+      // Start and destination are two different, emptied sites: the host lost exactly two atoms.
+      const spacings = p.host.lattice.planeSpacings;
+      expect(Math.min(...spacings)).toBeGreaterThan(Math.max(8, h.length));
+      const cells = Math.round(p.host.lattice.volume / lco!.lattice.volume);
+      expect(p.host.length).toBe(cells * lco!.length - 2);
+    }
+  });
+
+  it("keeps the supercells of hops up to 8 Å as minSpacing alone sizes them (the Em model's inputs)", () => {
+    const { hops } = enumerateHops(lco!, "Li", { maxLength: 7.9 });
+    expect(hops.length).toBeGreaterThan(3);
+    const expected = lco!.supercell([4, 4, 1]).lattice;
+    for (const h of hops) expect(hopPathway(lco!, h).host.lattice.equals(expected, 1e-9)).toBe(true);
+  });
+
+  it("refuses a hand-made hop across hundreds of cells instead of building a supercell no memory holds", () => {
+    expect(() => hopPathway(lco!, { fromSite: 0, toSite: 0, image: [300, 0, 0] })).toThrowError(PathwayError);
+    expect(() => hopPathway(lco!, { fromSite: 0, toSite: 0, image: [300, 0, 0] })).toThrowError(/needs a \d+×\d+×\d+ supercell of \d+ atoms \(at most 200000\)/);
   });
 });

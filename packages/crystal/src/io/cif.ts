@@ -1,4 +1,4 @@
-import { CrystalError, ParseError } from "../errors.js";
+import { CrystalError, ParseError, quoteValue } from "../errors.js";
 import { parseTypeSymbol, resolveElement } from "../elements.js";
 import { Lattice, det3, type Vec3 } from "../lattice.js";
 import { SHARED_OCCUPANCY_TOLERANCE, Structure, closeSitePairs, thinCell, wrap01, type Site } from "../structure.js";
@@ -210,7 +210,7 @@ export function parseCifBlocks(text: string, file?: string): CifBlock[] {
       b.loops.push({ tags, rows, line: tok.line });
     } else {
       const v = tok.value;
-      throw new ParseError(`value "${v.text.slice(0, 40)}" has no tag`, { file, block: block?.name, line: v.line });
+      throw new ParseError(`value ${quoteValue(v.text)} has no tag`, { file, block: block?.name, line: v.line });
     }
   }
   return blocks;
@@ -275,7 +275,7 @@ function number(v: CifValue | undefined, what: string, file: string | undefined,
   if (!v.quoted && (v.text === "?" || v.text === ".")) return null;
   const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?:\(\d+\))?$/.exec(v.text.trim());
   const x = m ? Number(m[1]) : NaN;
-  if (!Number.isFinite(x)) throw new ParseError(`${what} is "${v.text.slice(0, 40)}", not a number`, { file, block, line: v.line });
+  if (!Number.isFinite(x)) throw new ParseError(`${what} is ${quoteValue(v.text)}, not a number`, { file, block, line: v.line });
   return x;
 }
 
@@ -341,7 +341,7 @@ function blockToStructure(b: CifBlock, file: string | undefined, mergeTolerance:
     // A type symbol is read strictly (it states the chemistry); a label only when there is no type symbol.
     const typed = speciesText === type?.text;
     const element = typed ? parseTypeSymbol(speciesText) : resolveElement(speciesText);
-    if (!element) throw new ParseError(`${typed ? "_atom_site_type_symbol" : "_atom_site_label"} "${speciesText}" does not name an element`, where(type?.line ?? line));
+    if (!element) throw new ParseError(`${typed ? "_atom_site_type_symbol" : "_atom_site_label"} ${quoteValue(speciesText)} does not name an element`, where(type?.line ?? line));
     // The site's precision: the fewest decimals among its rounded coordinates (0, ½, ¼, ⅛ … are exact as written).
     let digits = Infinity;
     const coord = (axis: string): number => {
@@ -409,7 +409,7 @@ function symmetryOperations(b: CifBlock, file: string | undefined): SymmetryOper
         try {
           return parseSymmetryOperation(v.text);
         } catch (e) {
-          throw new ParseError(`symmetry operation "${v.text}": ${(e as Error).message}`, { file, block: b.name, line: v.line });
+          throw new ParseError(`symmetry operation ${quoteValue(v.text)}: ${(e as Error).message}`, { file, block: b.name, line: v.line });
         }
       });
     }
@@ -449,7 +449,7 @@ export function parseSymmetryOperation(text: string): SymmetryOperation {
       term.lastIndex = pos;
       const m = term.exec(part);
       if (!m || m[0].length === 0 || (m[2] === undefined && m[3] === undefined)) {
-        throw new Error(`cannot read "${part.slice(pos)}"`);
+        throw new Error(`cannot read ${quoteValue(part.slice(pos))}`);
       }
       pos = term.lastIndex;
       const sign = m[1] === "-" ? -1 : 1;
@@ -457,7 +457,7 @@ export function parseSymmetryOperation(text: string): SymmetryOperation {
       if (m[2] !== undefined) {
         const [num, den] = m[2].split("/");
         coef = Number(num) / (den !== undefined ? Number(den) : 1);
-        if (!Number.isFinite(coef)) throw new Error(`bad number "${m[2]}"`);
+        if (!Number.isFinite(coef)) throw new Error(`bad number ${quoteValue(m[2])}`);
       }
       if (m[3] !== undefined) {
         const r = rotation[row]!;

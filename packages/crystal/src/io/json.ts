@@ -1,4 +1,4 @@
-import { ParseError } from "../errors.js";
+import { ParseError, quoteValue } from "../errors.js";
 import { isElement, parseTypeSymbol, type ElementSymbol } from "../elements.js";
 import { Lattice, type Vec3 } from "../lattice.js";
 import { Structure, type Site } from "../structure.js";
@@ -121,7 +121,7 @@ function fromJarvis(a: Obj, where: Where): Structure {
   const cartesian = flag === true || flag === "true";
   const sites: Site[] = elements.map((e, i) => {
     const el = typeof e === "string" && isElement(e) ? e : undefined;
-    if (!el) throw new ParseError(`atom ${i}: "${String(e)}" is not an element symbol`, where);
+    if (!el) throw new ParseError(`atom ${i}: ${quoteValue(String(e))} is not an element symbol`, where);
     const p = vec3(coords[i], `coords[${i}]`, where);
     return { element: el, frac: cartesian ? lattice.toFractional(p) : p };
   });
@@ -153,7 +153,7 @@ function fromPymatgen(o: Obj, where: Where): Structure {
       if (!isObj(sp)) throw new ParseError(`sites[${i}].species entry is not an object`, where);
       const name = String(sp.element ?? "");
       const el = isElement(name) ? name : undefined;
-      if (!el) throw new ParseError(`sites[${i}]: "${name}" is not an element (dummy species are not supported)`, where);
+      if (!el) throw new ParseError(`sites[${i}]: ${quoteValue(name)} is not an element (dummy species are not supported)`, where);
       const occ = occupancy(sp.occu, `sites[${i}] (${el}) occu`, where);
       sites.push({
         element: el,
@@ -199,7 +199,7 @@ function fromOptimade(a: Obj, where: Where): Structure {
       sp.chemical_symbols.forEach((sym, k) => {
         if (sym === "vacancy") return;
         const el = typeof sym === "string" && isElement(sym) ? sym : undefined;
-        if (!el) throw new ParseError(`species ${name}: "${String(sym)}" is not an element`, where);
+        if (!el) throw new ParseError(`species ${name}: ${quoteValue(String(sym))} is not an element`, where);
         symbols.push(el);
         const c = Array.isArray(given) ? given[k] : 1;
         if (typeof c !== "number" || !Number.isFinite(c)) throw new ParseError(`species ${name}: concentration of ${el} is ${JSON.stringify(c)}, not a number`, where);
@@ -219,7 +219,7 @@ function fromOptimade(a: Obj, where: Where): Structure {
       return;
     }
     const el = parseTypeSymbol(name);
-    if (!el || speciesDefs.size > 0) throw new ParseError(`site ${i}: species "${name}" is not defined`, where);
+    if (!el || speciesDefs.size > 0) throw new ParseError(`site ${i}: species ${quoteValue(name)} is not defined`, where);
     sites.push({ element: el, frac });
   });
   return new Structure(lattice, sites, source(where));

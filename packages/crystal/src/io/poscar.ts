@@ -1,4 +1,4 @@
-import { ParseError } from "../errors.js";
+import { ParseError, quoteValue } from "../errors.js";
 import { isElement, type ElementSymbol } from "../elements.js";
 import { Lattice, det3, type Vec3 } from "../lattice.js";
 import { Structure } from "../structure.js";
@@ -28,7 +28,7 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
   };
   const num = (w: string | undefined, what: string, line: number): number => {
     const x = Number(w);
-    if (w === undefined || w === "" || !Number.isFinite(x)) fail(`${what} is "${w ?? ""}", not a number`, line);
+    if (w === undefined || w === "" || !Number.isFinite(x)) fail(`${what} is ${quoteValue(w ?? "")}, not a number`, line);
     return x;
   };
 
@@ -73,7 +73,7 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
   const countLine = ln - 1;
   const counts = words.map((w) => {
     const c = num(w, "species count", countLine);
-    if (!Number.isInteger(c) || c < 0) fail(`species count "${w}" is not a non-negative integer`, countLine);
+    if (!Number.isInteger(c) || c < 0) fail(`species count ${quoteValue(w)} is not a non-negative integer`, countLine);
     return c;
   });
   if (counts.length !== species.length) {
@@ -84,7 +84,7 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
   if (total > lines.length) fail(`species counts add up to ${total} atoms but the file has only ${lines.length} lines`, countLine);
   const elements: ElementSymbol[] = [];
   species.forEach((s, k) => {
-    if (!isElement(s)) fail(`species "${s}" is not an element symbol`, countLine - 1);
+    if (!isElement(s)) fail(`species ${quoteValue(s)} is not an element symbol`, countLine - 1);
     for (let c = 0; c < counts[k]!; c++) elements.push(s as ElementSymbol);
   });
   if (elements.length === 0) fail("no atoms", countLine);
@@ -92,7 +92,7 @@ export function readPoscar(text: string, options: PoscarReadOptions = {}): Struc
   let mode = next("the coordinate mode");
   if (/^s/i.test(mode[0] ?? "")) mode = next("the coordinate mode"); // Selective dynamics
   const modeWord = mode[0] ?? "";
-  if (!/^[cdkCDK]/.test(modeWord)) fail(`coordinate mode "${modeWord}" is neither Direct nor Cartesian`, ln - 1);
+  if (!/^[cdkCDK]/.test(modeWord)) fail(`coordinate mode ${quoteValue(modeWord)} is neither Direct nor Cartesian`, ln - 1);
   const cartesian = /^[ckCK]/.test(modeWord);
 
   const coords: Vec3[] = [];

@@ -99,6 +99,38 @@ export function unwritableLocation(path: string): string | null {
 }
 
 /**
+ * Why a file system call failed, in words ("it is a folder", "no such file"), for a message that already names
+ * the file. Node's codes (EISDIR) mean little to a user; an unknown code keeps Node's own message.
+ */
+export function fileErrorReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case "ENOENT":
+      return "no such file";
+    case "EISDIR":
+      return "it is a folder, not a file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ENOTDIR":
+      return "a part of its path is a file, not a folder";
+    case "ELOOP":
+      return "too many levels of symbolic links";
+    case "ENAMETOOLONG":
+      return "the name is too long";
+    case "EMFILE":
+    case "ENFILE":
+      return "too many open files";
+    case "EIO":
+      return "input/output error";
+    case "ERR_FS_FILE_TOO_LARGE":
+      return "it is too large to read (over 2 GiB)";
+    default:
+      return err instanceof Error ? err.message : String(e);
+  }
+}
+
+/**
  * Read a text file that may be gzip-compressed (detected from its magic bytes, not its name). Returns the
  * bytes as stored (for hashing) and the decoded text; failures are ParseErrors naming the file.
  */
@@ -107,7 +139,7 @@ export function readTextFile(path: string): { raw: Buffer; text: string } {
   try {
     raw = readFileSync(path);
   } catch (e) {
-    throw new ParseError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+    throw new ParseError(`cannot read file: ${fileErrorReason(e)}`, { file: path });
   }
   if (raw[0] !== 0x1f || raw[1] !== 0x8b) return { raw, text: decodeText(raw) };
   let inflated: Buffer;

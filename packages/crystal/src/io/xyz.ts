@@ -1,4 +1,4 @@
-import { ParseError, type SourceLocation } from "../errors.js";
+import { ParseError, quoteValue, type SourceLocation } from "../errors.js";
 import { parseTypeSymbol } from "../elements.js";
 import { Lattice } from "../lattice.js";
 import { Structure, type Site } from "../structure.js";
@@ -38,14 +38,14 @@ export function readExtxyz(text: string, options: { file?: string } = {}): Struc
     const frame = String(out.length);
     const where = (line: number) => ({ file, block: `frame ${frame}`, line: line + 1 });
     const n = Number(lines[ln]!.trim());
-    if (!Number.isInteger(n) || n <= 0) throw new ParseError(`expected an atom count, got "${lines[ln]!.trim().slice(0, 40)}"`, where(ln));
+    if (!Number.isInteger(n) || n <= 0) throw new ParseError(`expected an atom count, got ${quoteValue(lines[ln]!.trim())}`, where(ln));
     const info = parseKeyValues(lines[ln + 1] ?? "", (reason) => {
       throw new ParseError(reason, where(ln + 1));
     });
     // pbc="F F F" (a molecule, or a slab) is not a crystal; missing pbc with a Lattice means periodic.
     const pbc = info.get("pbc")?.trim().split(/[\s,]+/);
     if (pbc && (pbc.length !== 3 || !pbc.every((p) => /^(t|true|1)$/i.test(p)))) {
-      throw new ParseError(`pbc="${info.get("pbc")}": not a 3D periodic crystal`, where(ln + 1));
+      throw new ParseError(`pbc=${quoteValue(info.get("pbc") ?? "")}: not a 3D periodic crystal`, where(ln + 1));
     }
     const latticeText = info.get("lattice");
     if (latticeText === undefined) throw new ParseError('comment line has no Lattice="…": not a periodic extended XYZ frame', where(ln + 1));
@@ -57,11 +57,11 @@ export function readExtxyz(text: string, options: { file?: string } = {}): Struc
     let speciesCol = -1;
     let posCol = -1;
     let occCol = -1;
-    if (props.length % 3 !== 0) throw new ParseError(`Properties "${props.join(":")}" is not a list of name:type:columns`, where(ln + 1));
+    if (props.length % 3 !== 0) throw new ParseError(`Properties ${quoteValue(props.join(":"))} is not a list of name:type:columns`, where(ln + 1));
     for (let p = 0; p + 2 < props.length; p += 3) {
       const name = props[p]!.toLowerCase();
       const width = Number(props[p + 2]);
-      if (!Number.isInteger(width) || width < 1) throw new ParseError(`bad Properties entry "${props.slice(p, p + 3).join(":")}"`, where(ln + 1));
+      if (!Number.isInteger(width) || width < 1) throw new ParseError(`bad Properties entry ${quoteValue(props.slice(p, p + 3).join(":"))}`, where(ln + 1));
       if (name === "species") speciesCol = col;
       if (name === "pos") posCol = col;
       if (name === "occupancy" || name === "occu") occCol = col;
@@ -78,11 +78,11 @@ export function readExtxyz(text: string, options: { file?: string } = {}): Struc
       // Every column is described by Properties: more or fewer means the frame is not what it says.
       if (w.length !== col) throw new ParseError(`atom ${i + 1} has ${w.length} columns but Properties describes ${col}`, where(lineIndex));
       const el = parseTypeSymbol(w[speciesCol] ?? "");
-      if (!el) throw new ParseError(`"${w[speciesCol] ?? ""}" is not an element`, where(lineIndex));
+      if (!el) throw new ParseError(`${quoteValue(w[speciesCol] ?? "")} is not an element`, where(lineIndex));
       const p = [0, 1, 2].map((c) => Number(w[posCol + c]));
       if (!p.every(Number.isFinite) || w[posCol + 2] === undefined) throw new ParseError(`atom ${i + 1} needs three numeric positions`, where(lineIndex));
       const occ = occCol < 0 ? 1 : Number(w[occCol]);
-      if (!Number.isFinite(occ)) throw new ParseError(`atom ${i + 1}: occupancy "${w[occCol]}" is not a number`, where(lineIndex));
+      if (!Number.isFinite(occ)) throw new ParseError(`atom ${i + 1}: occupancy ${quoteValue(w[occCol] ?? "")} is not a number`, where(lineIndex));
       sites.push({ element: el, frac: lattice.toFractional(p), ...(occ < 1 ? { occupancy: occ } : {}) });
     }
     let s: Structure;
