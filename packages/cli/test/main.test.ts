@@ -135,6 +135,17 @@ describe("odd input to predict, evaluate, screen and pathway", () => {
     expect(failures).toEqual([]);
   });
 
+  it("a dataset written by Python's json.dump with a NaN label: that entry is an error, the others are evaluated", async () => {
+    const dir = scratch();
+    const entries = train.slice(0, 3).map((e) => JSON.stringify(e));
+    entries[1] = entries[1]!.replace(/"target":\s*[-0-9.eE+]+/, '"target": NaN');
+    writeFileSync(join(dir, "nan.json"), `[${entries.join(", ")}]`);
+    const r = await run("evaluate", "--data", join(dir, "nan.json"));
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout.trim().split("\n").at(-1)!)).toMatchObject({ count: 2, failed: 1 });
+    expect(r.stderr).toContain(`error: ${train[1]!.sys_name}: target "NaN" is not a barrier in eV`);
+  });
+
   it("predict and evaluate show their progress on stderr (the output stays clean)", async () => {
     const p = await run("predict", FIX + "LiCoO2.cif", "--ion", "Li", "--format", "json");
     expect(p.code, p.stderr).toBe(0);

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   Composition,
+  parseJsonText,
   decodeText,
   detectFormat,
   fileErrorReason,
@@ -298,6 +299,13 @@ describe("POSCAR, extended XYZ and JSON details", () => {
     );
     expect(() => readJsonStructures('{"lattice": 1}', { file: "j.json" })).toThrowError(/j.json: JSON object is not a structure/);
     expect(() => readJsonStructures('{"a": [1, 2,, 3]}', { file: "j.json" })).toThrowError(/j.json.*: invalid JSON/);
+  });
+
+  it("reads Python's NaN / Infinity (json.dump) as strings, so the value's own check names the entry; other bad JSON is still refused", () => {
+    const text = '[{"sys_name": "a", "target": NaN, "note": "NaN \\" Infinity"}, {"sys_name": "b", "target": -Infinity}, {"target": Infinity}]';
+    expect(parseJsonText(text, "d.json")).toEqual([{ sys_name: "a", target: "NaN", note: 'NaN " Infinity' }, { sys_name: "b", target: "-Infinity" }, { target: "Infinity" }]);
+    expect(() => parseJsonText('[{"target": NaN},\n {"x": 1,,}]', "d.json")).toThrowError(/^d\.json, line 2: invalid JSON/);
+    expect(() => readJsonStructures('[{"jid": "J1", "atoms": {"lattice_mat": [[1,0,0],[0,1,0],[0,0,1]], "coords": [[NaN,0,0]], "elements": ["Li"]}}]', { file: "d.json" })).toThrowError(/d\.json, block J1: /);
   });
 
   it("detects formats from names and content", () => {

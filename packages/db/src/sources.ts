@@ -6,7 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
-import { decodeText } from "@ionrank/crystal";
+import { decodeText, parseJsonText, ParseError } from "@ionrank/crystal";
 
 /** One thing to import: a structure file's text, or one parsed JSON entry (structure or dataset pathway). */
 export interface SourceItem {
@@ -186,9 +186,11 @@ export function* itemsOfText(name: string, text: string, provenance?: Map<string
   if (/\.json$/i.test(name.replace(/\.gz$/i, "")) && t.startsWith("[")) {
     let list: unknown[];
     try {
-      list = JSON.parse(text) as unknown[];
+      // The reader the other commands use: a line number, and Python's NaN / Infinity read as strings so that
+      // the entry holding one fails alone (its label or coordinate check names it).
+      list = parseJsonText(text, name) as unknown[];
     } catch (e) {
-      yield { name, error: `not valid JSON: ${(e as Error).message}` };
+      yield { name, error: (e as Error).message };
       return;
     }
     for (const [i, entry] of list.entries()) yield { name: `${name}#${i}`, entry, ...(provenance ? { provenance } : {}) };
@@ -206,9 +208,9 @@ async function* readNdjson(stream: Readable, name: string): AsyncGenerator<Sourc
       if (l.trim() === "") continue;
       let entry: unknown;
       try {
-        entry = JSON.parse(l);
+        entry = parseJsonText(l);
       } catch (e) {
-        yield { name: `${name}:${line}`, error: `line ${line} is not valid JSON: ${(e as Error).message}` };
+        yield { name: `${name}:${line}`, error: `line ${line} is not valid JSON: ${e instanceof ParseError ? e.reason : (e as Error).message}` };
         continue;
       }
       yield { name: `${name}:${line}`, entry };

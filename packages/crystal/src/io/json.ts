@@ -12,16 +12,60 @@ interface Where {
   block: string | undefined;
 }
 
-/** Parse JSON text, turning syntax errors into a ParseError with a line number. */
+/**
+ * Parse JSON text, turning syntax errors into a ParseError with a line number. Python's `json.dump` writes
+ * NaN, Infinity and -Infinity, which JSON has not: they are read as the strings "NaN", "Infinity" and
+ * "-Infinity", so the check of that value names the entry and field (a missing label is that entry's problem,
+ * not a reason to refuse every entry of the file).
+ */
 export function parseJsonText(text: string, file?: string): Json {
+  let error: Error;
+  let source = text;
   try {
     return JSON.parse(text) as Json;
   } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const line = pos ? text.slice(0, Number(pos[1])).split("\n").length : undefined;
-    throw new ParseError(`invalid JSON: ${msg}`, { file, ...(line !== undefined ? { line } : {}) });
+    error = e as Error;
   }
+  const lenient = nonFiniteAsStrings(text);
+  if (lenient !== null) {
+    try {
+      return JSON.parse(lenient) as Json;
+    } catch (e) {
+      // Not only that: report the first real error (quoting added no lines, so its line is the text's).
+      error = e as Error;
+      source = lenient;
+    }
+  }
+  const msg = error.message;
+  const pos = /position (\d+)/.exec(msg);
+  const line = pos ? source.slice(0, Number(pos[1])).split("\n").length : undefined;
+  throw new ParseError(`invalid JSON: ${msg}`, { file, ...(line !== undefined ? { line } : {}) });
+}
+
+/** `text` with Python's bare NaN / Infinity / -Infinity tokens (outside strings) quoted; null when it has none. */
+function nonFiniteAsStrings(text: string): string | null {
+  let out = "";
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      continue;
+    }
+    const m = /^-?(?:NaN|Infinity)/.exec(text.slice(i, i + 9));
+    if (m) {
+      out += text.slice(from, i) + `"${m[0]}"`;
+      i += m[0].length - 1;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? null : out + text.slice(from);
 }
 
 /**
