@@ -146,6 +146,23 @@ describe("odd input to predict, evaluate, screen and pathway", () => {
     expect(r.stderr).toContain(`error: ${train[1]!.sys_name}: target "NaN" is not a barrier in eV`);
   });
 
+  it("evaluate with no readable labelled entry says so without loading the model; a newline in an id keeps the table's rows whole", async () => {
+    const dir = scratch();
+    const unlabelled = train.slice(0, 2).map(({ target: _t, ...e }) => e);
+    writeFileSync(join(dir, "unlabelled.json"), JSON.stringify(unlabelled));
+    const e = await run("evaluate", "--data", join(dir, "unlabelled.json"));
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain(`error: no entry of ${join(dir, "unlabelled.json")} could be read with a label`);
+    expect(e.stderr).not.toMatch(/inference:/); // the model was never loaded
+    const named = [{ ...train[0]!, sys_name: "two\nlines" }];
+    writeFileSync(join(dir, "named.json"), JSON.stringify(named));
+    const t = await run("predict", join(dir, "named.json"));
+    expect(t.code, t.stderr).toBe(0);
+    const lines = t.stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]!.startsWith("two\\u000alines ")).toBe(true);
+  });
+
   it("predict and evaluate show their progress on stderr (the output stays clean)", async () => {
     const p = await run("predict", FIX + "LiCoO2.cif", "--ion", "Li", "--format", "json");
     expect(p.code, p.stderr).toBe(0);

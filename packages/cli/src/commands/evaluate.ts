@@ -51,7 +51,6 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
   if (file !== undefined) checkOutput(file);
   const items = await loadPathItems([data], {});
   warnDuplicateIds(items, out);
-  const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n"), threshold });
   // An entry without a usable label cannot be scored: it is a failure to report, never silently left out.
   const failed: { id: string; error: string }[] = [];
   const labelled = items.filter((i) => {
@@ -59,6 +58,13 @@ export async function evaluate(argv: readonly string[], out: Output): Promise<nu
     else if (i.labelError !== undefined) failed.push({ id: i.id, error: i.labelError });
     return !("error" in i) && i.labelError === undefined;
   });
+  if (labelled.length === 0) {
+    // Nothing to score: say why without loading the model first.
+    for (const f of failed) out.stderr(`error: ${errorLine(f.id, f.error)}\n`);
+    out.stderr(`error: no entry of ${data} could be read with a label\n`);
+    return 1;
+  }
+  const predictor = await EmPredictor.load(resolveModel(args.flags.get("model") as string | undefined), { log: (l) => out.stderr(l + "\n"), threshold });
   let rows;
   try {
     rows = await predictItems(predictor, labelled, progressBar("evaluate", out.stderr));

@@ -125,8 +125,12 @@ function csv(rows: PredictedRow[]): string {
   return ["id,formula,ion,emPredicted,emStd,pGood,model,warnings", ...rows.map((r) => [q(r.id), q(r.formula), r.ion, r.emPredicted, r.emStd, r.pGood, q(r.model), q(r.warnings.join("; "))].join(","))].join("\n") + "\n";
 }
 
+/** An id as one table cell: a newline or other control character in it would break the table's rows. */
+const cell = (s: string) => s.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 function table(rows: PredictedRow[]): string {
-  const w = Math.max(4, ...rows.map((r) => r.id.length));
+  const ids = rows.map((r) => cell(r.id));
+  const w = Math.max(4, ...ids.map((id) => id.length));
   const head = `${"id".padEnd(w)}  ${"formula".padEnd(16)} ion  Em (eV)  ±σ (eV)  P(Em<0.65)  warnings`;
-  return [head, ...rows.map((r) => `${r.id.padEnd(w)}  ${r.formula.padEnd(16)} ${r.ion.padEnd(3)}  ${r.emPredicted.toFixed(3).padStart(7)}  ${r.emStd.toFixed(3).padStart(7)}  ${r.pGood.toFixed(2).padStart(10)}  ${r.warnings.join("; ")}`)].join("\n") + "\n";
+  return [head, ...rows.map((r, k) => `${ids[k]!.padEnd(w)}  ${r.formula.padEnd(16)} ${r.ion.padEnd(3)}  ${r.emPredicted.toFixed(3).padStart(7)}  ${r.emStd.toFixed(3).padStart(7)}  ${r.pGood.toFixed(2).padStart(10)}  ${r.warnings.join("; ")}`)].join("\n") + "\n";
 }
