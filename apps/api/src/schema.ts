@@ -200,11 +200,17 @@ export const typeDefs = /* GraphQL */ `
     id: ID!
     kind: String!
     status: ImportJobStatus!
+    "Items read so far: files, archive members or dataset entries (a prediction job: pathways)."
     processed: Int!
+    "Items to read, when known in advance."
     total: Int
+    "Structures stored or found already stored (a multi-structure file counts each of its blocks), duplicates included; a prediction job: predictions written."
     imported: Int!
+    "Of imported, those already stored: nothing new was written for them."
     duplicates: Int!
+    "Items, blocks or pathways that failed, each with its reason in errors."
     failed: Int!
+    "Why items or blocks failed, in input order (first: at most 1000, default 100)."
     errors(first: Int): [ImportError!]!
     "The job's notices in input order, of one kind or all (first: at most 1000, default 100)."
     notices(first: Int, kind: ImportNoticeKind): [ImportNotice!]!
