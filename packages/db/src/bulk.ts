@@ -14,13 +14,16 @@ import {
   readJsonStructures,
   readStructureEntries,
   type ElementSymbol,
+  type Hop,
   type Structure,
   type StructureFormat,
 } from "@ionrank/crystal";
-import { ValidationError } from "./errors.js";
+import { ConcurrentWriteError, ValidationError } from "./errors.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import type { IonRankDb } from "./open.js";
-import { contentHash, isBarrier, isBusy, isUniqueViolation, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
+import { structureOf } from "./rankings.js";
+import { contentHash, isBarrier, isBusy, isUniqueViolation, lockMaterialWrites, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
+import { STRUCTURE_KEY_STEPS, structureKey } from "./structure-key.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
 /** Where dataset (5-image JSON) labels come from. */
@@ -99,6 +102,8 @@ interface MaterialRow {
   structureClass: string | null;
   sourceFile: string | null;
   contentHash: string;
+  /** The tolerant identity (see structureKey): an item with another hash but this key is the stored material. */
+  structureKey: string;
   structure: string;
   citation: string | null;
   functional: string | null;
@@ -127,6 +132,11 @@ interface Prepared {
   notices: { kind: ImportNoticeKind; message: string }[];
   /** Blocks of a multi-structure item that could not be stored (the item's good blocks are). */
   blockErrors: { name: string; reason: string }[];
+  /**
+   * The item's pathways were given (a NEB dataset entry's images), not enumerated as the ion's hops of its
+   * structure: on a stored structure of the same key they are kept, not enumerated again.
+   */
+  givenPathways?: boolean;
   error?: string;
 }
 
@@ -155,6 +165,7 @@ function materialRow(s: Structure, name: string, extra: Partial<MaterialRow> = {
     structureClass: null,
     sourceFile: name,
     contentHash: contentHash(stored),
+    structureKey: structureKey(stored),
     structure: JSON.stringify(stored),
     citation: null,
     functional: null,
@@ -170,6 +181,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
   if (item.error) throw new ParseError(item.error);
   const out: Omit<Prepared, "index"> = { name: item.name, materials: [], pathways: [], notices: [], blockErrors: [] };
   if (isDatasetEntry(item.entry)) {
+    out.givenPathways = true;
     // A NEB dataset entry: the 5-image path structure with its DFT barrier.
     const e = item.entry;
     const s = readJsonStructures(e as never, { file: item.name })[0];
@@ -219,23 +231,7 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
       // A structure without the ion is still a material; it just has no hops of that ion to enumerate.
       const hops = ion && s.sites.some((x) => x.element === ion) ? enumerateHops(s, ion) : null;
       const m = materialRow(s, name, { spaceGroup: hops?.spaceGroup.number ?? null });
-      const pathways = (hops?.hops ?? []).map((h): PathwayRow => {
-        const images = [0, 0.25, 0.5, 0.75, 1].map((t) => h.from.map((x, a) => x + t * (h.to[a]! - x)));
-        return {
-          id: randomUUID(),
-          materialHash: m.contentHash,
-          ion: ion!,
-          initial: JSON.stringify(h.from),
-          final: JSON.stringify(h.to),
-          images: JSON.stringify(images),
-          hopLength: h.length,
-          multiplicity: h.multiplicity,
-          emDft: null,
-          emDftSource: null,
-          equivalents: JSON.stringify(h.equivalents),
-          contentHash: pathwayHash(m.contentHash, ion!, h.from, h.to, images),
-        };
-      });
+      const pathways = hopRows(hops?.hops ?? [], ion!, m.contentHash);
       out.materials.push(m);
       out.pathways.push(...pathways);
       // Stored, but the user asked for this ion's hops and there are none: say so and why.
@@ -250,6 +246,90 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
   return out;
 }
 
+/** Pathway rows for enumerated hops of `ion` in the material with content hash `materialHash`. */
+function hopRows(hops: readonly Hop[], ion: ElementSymbol, materialHash: string): PathwayRow[] {
+  return hops.map((h) => {
+    const images = [0, 0.25, 0.5, 0.75, 1].map((t) => h.from.map((x, a) => x + t * (h.to[a]! - x)));
+    return {
+      id: randomUUID(),
+      materialHash,
+      ion,
+      initial: JSON.stringify(h.from),
+      final: JSON.stringify(h.to),
+      images: JSON.stringify(images),
+      hopLength: h.length,
+      multiplicity: h.multiplicity,
+      emDft: null,
+      emDftSource: null,
+      equivalents: JSON.stringify(h.equivalents),
+      contentHash: pathwayHash(materialHash, ion, h.from, h.to, images),
+    };
+  });
+}
+
+/** Two paths' images agree within the structure key's fractional step. */
+function samePath(a: readonly (readonly number[])[], b: readonly (readonly number[])[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.every((x, k) => Math.abs(x - b[i]![k]!) < STRUCTURE_KEY_STEPS.fractional));
+}
+
+/**
+ * An item whose structure has another content hash than a stored material's (or an earlier item's of the batch) but
+ * the same structure key — the same crystal from another file format, site order or float digits — is that
+ * material: its row is turned into that material's (hash and structure), so commit() counts it as a duplicate or adds
+ * only what the material lacks. Its hops are enumerated again on that material's structure, since pathway hashes and
+ * the site indices in `equivalents` refer to the stored site order. Given pathways (a dataset entry's images, in the
+ * same frame since the key requires the same cell and origin) are moved onto that material; one whose images are
+ * within the key's fractional step of a pathway of the same ion it already has is that pathway. Runs before the
+ * transaction, so enumerating large cells does not hold the write lock; commit() checks that no writer came between.
+ */
+async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: ElementSymbol | null): Promise<void> {
+  const good = batch.filter((b) => !b.error);
+  const keys = [...new Set(good.flatMap((b) => b.materials.map((m) => m.structureKey)))];
+  if (keys.length === 0) return;
+  const stored = await db.prisma.material.findMany({
+    where: { structureKey: { in: keys } },
+    select: { contentHash: true, structureKey: true, structure: true },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+  });
+  // The oldest row of a key holds it (rows stored before keys existed may share one); then the batch's first item.
+  const holder = new Map<string, { contentHash: string; structure: string }>();
+  const storedHashes = new Set(stored.map((m) => m.contentHash));
+  for (const m of stored) if (!holder.has(m.structureKey!)) holder.set(m.structureKey!, m);
+  for (const b of good) {
+    for (const m of b.materials) {
+      const h = holder.get(m.structureKey);
+      if (!h) holder.set(m.structureKey, m);
+      if (!h || h.contentHash === m.contentHash || storedHashes.has(m.contentHash)) continue;
+      const own = b.pathways.filter((p) => p.materialHash === m.contentHash);
+      const others = b.pathways.filter((p) => p.materialHash !== m.contentHash);
+      let pathways: PathwayRow[];
+      if (b.givenPathways) {
+        const had = [
+          ...(await db.prisma.pathway.findMany({ where: { material: { contentHash: h.contentHash } }, select: { ion: true, images: true, contentHash: true } })),
+          ...good.flatMap((x) => x.pathways.filter((p) => p.materialHash === h.contentHash)),
+        ];
+        pathways = own.map((p) => {
+          const images = JSON.parse(p.images) as number[][];
+          const same = had.find((q) => q.ion === p.ion && samePath(JSON.parse(q.images) as number[][], images));
+          return { ...p, materialHash: h.contentHash, contentHash: same?.contentHash ?? pathwayHash(h.contentHash, p.ion, images[0]!, images.at(-1)!, images) };
+        });
+      } else {
+        // Enumerated only if the item had hops of the ion: the same crystal has the same hops.
+        try {
+          pathways = own.length && ion ? hopRows(enumerateHops(structureOf(h), ion).hops, ion, h.contentHash) : [];
+        } catch (e) {
+          b.error = `${m.name}: the same structure as a stored material, on which finding the ${ion} hops failed: ${(e as Error).message}`;
+          break;
+        }
+        await yieldToEventLoop();
+      }
+      m.contentHash = h.contentHash;
+      m.structure = h.structure;
+      b.pathways = [...others, ...pathways];
+    }
+  }
+}
+
 /**
  * Write one batch, the job's counters and its errors in one transaction. Returns the ids of the pathways it
  * created and of every pathway in the batch (already stored ones included, so a re-import can predict them).
@@ -262,8 +342,14 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     // Write first: on SQLite this takes the write lock before anything is read, so a concurrent import makes
     // this wait (busy timeout) instead of failing on a stale snapshot when it gets to its inserts.
     await tx.importJob.update({ where: { id: jobId }, data: { processed: { increment: batch.length } } });
+    await lockMaterialWrites(tx, db.provider);
     const stored = await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, name: true, contentHash: true } });
     const existingM = new Map(stored.map((m) => [m.contentHash, m.id]));
+    // adoptStoredStructures() ran before this transaction: a material of a new structure key stored since (by a
+    // concurrent import) would be stored twice. Roll back; flush() adopts it and commits again.
+    const newKeys = [...new Set(good.flatMap((b) => b.materials.filter((m) => !existingM.has(m.contentHash)).map((m) => m.structureKey)))];
+    const raced = newKeys.length ? await tx.material.findFirst({ where: { structureKey: { in: newKeys } }, select: { name: true } }) : null;
+    if (raced) throw new ConcurrentWriteError(`"${raced.name}" was stored with the same structure as an item of this batch while the batch was prepared`);
     // Which material holds each content (to say where a duplicate already is): stored ones, then this batch's.
     const holder = new Map(stored.map((m) => [m.contentHash, m.name]));
     const existingP = new Map((await tx.pathway.findMany({ where: { contentHash: { in: pHashes } }, select: { id: true, contentHash: true } })).map((p) => [p.contentHash, p.id]));
@@ -374,11 +460,13 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
     let ids: Awaited<ReturnType<typeof commit>>;
     for (let attempt = 1; ; attempt++) {
       try {
+        await adoptStoredStructures(db, batch, ion);
         ids = await commit(db, job.id, batch, counts);
         break;
       } catch (e) {
-        // A concurrent import held SQLite's write lock past the busy timeout: the batch rolled back, run it again.
-        if (!(isUniqueViolation(e) || isBusy(e)) || attempt === 5) throw e;
+        // A concurrent import held SQLite's write lock past the busy timeout, or stored a structure of this batch
+        // since it was adopted: the batch rolled back, run it again.
+        if (!(isUniqueViolation(e) || isBusy(e) || e instanceof ConcurrentWriteError) || attempt === 5) throw e;
         if (isBusy(e)) await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }

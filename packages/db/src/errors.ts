@@ -51,3 +51,11 @@ export class NotFoundError extends DbError {
     super(`${entity} ${id} not found`);
   }
 }
+
+/**
+ * Another writer stored rows this one's plan did not account for (e.g. a material of the same structure key while
+ * an import batch was being prepared), and trying again did not settle it. Nothing of the batch was written.
+ */
+export class ConcurrentWriteError extends DbError {
+  override readonly name = "ConcurrentWriteError";
+}

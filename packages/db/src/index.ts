@@ -27,7 +27,8 @@ export type {
   ListMaterialsOptions,
   MaterialPage,
 } from "./repository.js";
-export { DbError, DatabaseOpenError, MigrationError, ValidationError, NotFoundError } from "./errors.js";
+export { structureKey, structureKeyOfJson, backfillStructureKeys, STRUCTURE_KEY_STEPS, UNKEYABLE } from "./structure-key.js";
+export { DbError, DatabaseOpenError, MigrationError, ValidationError, NotFoundError, ConcurrentWriteError } from "./errors.js";
 export { PrismaClient } from "./generated/prisma/client.js";
 export type { Prisma, Material, MaterialRanking, Pathway, Prediction, Model, ImportJob, ImportItemError, ApiKey } from "./generated/prisma/client.js";
 

@@ -6,8 +6,9 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { unwritableLocation } from "@ionrank/crystal";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgres/client.js";
-import { DatabaseOpenError, DbError } from "./errors.js";
-import { applyMigrations, applyPostgresMigrations, defaultMigrationsDir } from "./migrate.js";
+import { DatabaseOpenError, DbError, MigrationError } from "./errors.js";
+import { applyMigrations, applyPostgresMigrations, defaultMigrationsDir, readMigrations } from "./migrate.js";
+import { backfillStructureKeys } from "./structure-key.js";
 
 export interface OpenDatabaseOptions {
   /**
@@ -86,6 +87,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<I
   }
 
   const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout }) });
+  await backfill(prisma, options.migrationsDir ?? defaultMigrationsDir());
   return {
     prisma,
     provider: "sqlite",
@@ -94,6 +96,21 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<I
     appliedMigrations,
     close: () => prisma.$disconnect(),
   };
+}
+
+/**
+ * The part of the structure_key migration that SQL cannot do: keys for the rows that have none. Skipped when the
+ * migrations folder stops before that migration (the column does not exist yet). Disconnects the client if it fails.
+ */
+async function backfill(prisma: PrismaClient, migrationsDir: string): Promise<void> {
+  const migration = readMigrations(migrationsDir).find((m) => m.name.endsWith("_structure_key"));
+  if (!migration) return;
+  try {
+    await backfillStructureKeys(prisma);
+  } catch (cause) {
+    await prisma.$disconnect().catch(() => {});
+    throw new MigrationError(migration.name, `computing structureKey for the stored materials failed: ${(cause as Error).message}`, { cause });
+  }
 }
 
 export function isPostgresUrl(url: string): boolean {
@@ -115,6 +132,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   }
   const client = new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
   const prisma = client as unknown as PrismaClient;
+  await backfill(prisma, options.migrationsDir ?? defaultMigrationsDir("postgresql"));
   return { prisma, provider: "postgresql", url: redact(url), file: null, appliedMigrations, close: () => client.$disconnect() };
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import type { Material, Pathway, Prediction } from "./generated/prisma/client.js";
+import type { Material, Pathway, Prediction, Prisma } from "./generated/prisma/client.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
+import { structureKey } from "./structure-key.js";
 
 /** A structure as stored: lattice vectors as rows in Å, sites with fractional coordinates. */
 export interface StoredStructure {
@@ -64,7 +65,10 @@ export interface PredictionInput {
 
 export interface UpsertResult {
   id: string;
-  /** false when a row with the same content hash already existed (it is left unchanged). */
+  /**
+   * false when a row with the same content hash, or for a material the same structure key (the same crystal within
+   * the key's tolerance, e.g. from another file format), already existed (it is left unchanged).
+   */
   created: boolean;
 }
 
@@ -158,7 +162,27 @@ async function insertOnce(
   }
 }
 
-/** Stores a material once per content hash. A second call with the same hash returns the first row's id. */
+/**
+ * Makes the transactions that decide whether a structure is new (import commits, upsertMaterial) take turns on
+ * PostgreSQL, as SQLite's single writer makes them: two of them storing the same crystal under different content
+ * hashes would otherwise both see no row with its structure key (which is not unique) and both insert one.
+ */
+export async function lockMaterialWrites(tx: Prisma.TransactionClient, provider: IonRankDb["provider"]): Promise<void> {
+  if (provider === "postgresql") await tx.$executeRawUnsafe("SELECT pg_advisory_xact_lock(72015002)");
+}
+
+/** The stored material a structure is: the one with its content hash, else the oldest with its structure key. */
+async function findStoredMaterial(tx: Prisma.TransactionClient, hash: string, key: string): Promise<{ id: string } | null> {
+  return (
+    (await tx.material.findUnique({ where: { contentHash: hash }, select: { id: true } })) ??
+    tx.material.findFirst({ where: { structureKey: key }, orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: { id: true } })
+  );
+}
+
+/**
+ * Stores a material once per content hash and structure key. A second call with the same hash, or the same crystal
+ * within the key's tolerance (e.g. read from another file format), returns the first row's id.
+ */
 export async function upsertMaterial(db: IonRankDb, input: MaterialInput): Promise<UpsertResult> {
   const name = requireText("name", input.name);
   const formula = requireText("formula", input.formula);
@@ -184,27 +208,41 @@ export async function upsertMaterial(db: IonRankDb, input: MaterialInput): Promi
     throw new ValidationError("spaceGroup", "must be an integer 1 … 230");
   }
   const hash = input.contentHash === undefined ? contentHash(s) : requireText("contentHash", input.contentHash);
+  const key = structureKey(s);
 
-  return insertOnce(
-    () => db.prisma.material.findUnique({ where: { contentHash: hash }, select: { id: true } }),
-    () =>
-      db.prisma.material.create({
-        data: {
-          name,
-          formula,
-          reducedFormula,
-          elements: elements.sort().join(","),
-          spaceGroup: input.spaceGroup ?? null,
-          structureClass: input.structureClass ?? null,
-          sourceFile: input.sourceFile ?? null,
-          contentHash: hash,
-          structure: JSON.stringify(s),
-          citation: input.citation ?? null,
-          functional: input.functional ?? null,
-        },
-        select: { id: true },
-      }),
-  );
+  // Look and insert in one transaction (under the lock on PostgreSQL), so a concurrent writer of the same crystal
+  // is seen. A unique-key clash (a writer without the lock) or SQLite refusing a stale snapshot rolls it back whole:
+  // run again, it finds the other's row.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.prisma.$transaction(async (tx) => {
+        await lockMaterialWrites(tx, db.provider);
+        const existing = await findStoredMaterial(tx, hash, key);
+        if (existing) return { id: existing.id, created: false };
+        const { id } = await tx.material.create({
+          data: {
+            name,
+            formula,
+            reducedFormula,
+            elements: elements.sort().join(","),
+            spaceGroup: input.spaceGroup ?? null,
+            structureClass: input.structureClass ?? null,
+            sourceFile: input.sourceFile ?? null,
+            contentHash: hash,
+            structureKey: key,
+            structure: JSON.stringify(s),
+            citation: input.citation ?? null,
+            functional: input.functional ?? null,
+          },
+          select: { id: true },
+        });
+        return { id, created: true };
+      });
+    } catch (error) {
+      if (!(isUniqueViolation(error) || isBusy(error)) || attempt === 5) throw error;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
 }
 
 /** Stores a pathway once per content hash. A DFT barrier must say where it came from (emDftSource). */

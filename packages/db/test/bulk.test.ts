@@ -6,8 +6,8 @@ import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { enumerateHops, hopPathway, Pathway, readCif, readJsonStructures } from "@ionrank/crystal";
-import { importItems, importPath, openDatabase, listPathways, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, ValidationError, type IonRankDb, type SourceItem } from "../src/index.js";
-import { BACKENDS, tempDir } from "./helpers.js";
+import { importItems, importPath, openDatabase, listPathways, pathStructureOf, predictPathways, readSource, refreshRankings, searchMaterials, ValidationError, type IonRankDb, type SourceItem, type StoredStructure } from "../src/index.js";
+import { BACKENDS, poscarOfCif, tempDir } from "./helpers.js";
 
 const FIX = fileURLToPath(new URL("../../crystal/test/fixtures/", import.meta.url));
 const TRAIN = fileURLToPath(new URL("../../../../shared/data/em/train.json", import.meta.url));
@@ -164,7 +164,7 @@ describe("bulk import on one SQLite file from two connections", () => {
   it("two imports of the same folder at once both finish with consistent counts (no 'database is locked')", async () => {
     const dir = tempDir();
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
-    const items = Array.from({ length: 60 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));
+    const items = Array.from({ length: 60 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 2e-3).toFixed(4)}`) }));
     // Two clients (two SQLite connections), as two `ionrank import` processes would have.
     const [a, b] = await Promise.all([1, 2].map(() => openDatabase({ dataDir: dir, busyTimeoutMs: 50 })));
     try {
@@ -173,6 +173,22 @@ describe("bulk import on one SQLite file from two connections", () => {
       expect(await a!.prisma.material.count()).toBe(60);
       // Each item was stored by exactly one of the two; the other counted it as already stored.
       expect(ra.duplicates + rb.duplicates).toBe(60);
+      expect(ra.pathways + rb.pathways).toBe(await a!.prisma.pathway.count());
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  it("two imports of one set of crystals in two formats at once store each crystal once", async () => {
+    const dir = tempDir();
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const cifs = Array.from({ length: 20 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 2e-3).toFixed(4)}`) }));
+    const poscars = cifs.map((c, i) => ({ name: `s${i}.POSCAR`, text: poscarOfCif(c.text) }));
+    const [a, b] = await Promise.all([1, 2].map(() => openDatabase({ dataDir: dir, busyTimeoutMs: 50 })));
+    try {
+      const [ra, rb] = await Promise.all([importItems(a!, cifs, { ion: "Li", batchSize: 4 }), importItems(b!, poscars, { ion: "Li", batchSize: 4 })]);
+      expect([ra.status, rb.status, ra.failed, rb.failed, ra.duplicates + rb.duplicates]).toEqual(["DONE", "DONE", 0, 0, 20]);
+      expect(await a!.prisma.material.count()).toBe(20);
       expect(ra.pathways + rb.pathways).toBe(await a!.prisma.pathway.count());
     } finally {
       await Promise.all([a!.close(), b!.close()]);
@@ -315,6 +331,73 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect([await db.prisma.material.count(), await db.prisma.pathway.count()]).toEqual([materials, pathways]);
   });
 
+  it("the same crystal from another file format is a duplicate: one material, its hops not stored twice", async () => {
+    const cif = (f: string) => readFileSync(path.join(FIX, f), "utf8");
+    await importItems(db, [{ name: "LiCoO2.cif", text: cif("LiCoO2.cif") }], { ion: "Li" });
+    const hops = await db.prisma.pathway.count();
+    expect(hops).toBeGreaterThan(0);
+    const again = await importItems(db, [{ name: "LiCoO2.POSCAR", text: poscarOfCif(cif("LiCoO2.cif")) }, { name: "fixture/LiCoO2.POSCAR", text: cif("LiCoO2.POSCAR") }], { ion: "Li" });
+    expect(again).toMatchObject({ status: "DONE", imported: 2, duplicates: 2, failed: 0, pathways: 0 });
+    expect(again.notices).toEqual([
+      { name: "LiCoO2.POSCAR", index: 0, kind: "DUPLICATE", message: 'already stored as "LiCoO2.cif"; nothing new written' },
+      { name: "fixture/LiCoO2.POSCAR", index: 1, kind: "DUPLICATE", message: 'already stored as "LiCoO2.cif"; nothing new written' },
+    ]);
+    expect([await db.prisma.material.count(), await db.prisma.pathway.count()]).toEqual([1, hops]);
+    // Both formats in one batch: the first is stored, the second is its duplicate.
+    const both = await importItems(db, [{ name: "LiMn2O4.cif", text: cif("LiMn2O4.cif") }, { name: "LiMn2O4.POSCAR", text: poscarOfCif(cif("LiMn2O4.cif")) }], { ion: "Li" });
+    expect(both).toMatchObject({ imported: 2, duplicates: 1 });
+    expect(both.notices).toEqual([{ name: "LiMn2O4.POSCAR", index: 1, kind: "DUPLICATE", message: 'already stored as "LiMn2O4.cif"; nothing new written' }]);
+    expect((await db.prisma.material.findMany({ orderBy: { name: "asc" } })).map((m) => m.name)).toEqual(["LiCoO2.cif", "LiMn2O4.cif"]);
+  });
+
+  it("a crystal stored from one format gains another ion's hops from another format, enumerated on the stored site order", async () => {
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    await importItems(db, [{ name: "LiCoO2.cif", text: cif }]);
+    const added = await importItems(db, [{ name: "LiCoO2.POSCAR", text: poscarOfCif(cif) }], { ion: "Li" });
+    expect(added).toMatchObject({ imported: 1, duplicates: 0, failed: 0 });
+    expect(added.pathways).toBeGreaterThan(0);
+    const [material, ...others] = await db.prisma.material.findMany({ include: { pathways: true } });
+    expect(others).toEqual([]);
+    expect(material!.name).toBe("LiCoO2.cif");
+    expect(material!.pathways).toHaveLength(added.pathways);
+    // The hops refer to the stored structure (Li first there, last in the POSCAR): its sites and their positions.
+    const sites = (JSON.parse(material!.structure) as StoredStructure).sites;
+    for (const p of material!.pathways) {
+      const equivalents = JSON.parse(p.equivalents) as { i: number; j: number }[];
+      expect(equivalents.length).toBeGreaterThan(0);
+      expect(equivalents.every(({ i, j }) => sites[i]?.species === "Li" && sites[j]?.species === "Li")).toBe(true);
+      expect(sites.some((site) => site.species === "Li" && site.frac.every((x, a) => x === (JSON.parse(p.initial) as number[])[a]))).toBe(true);
+    }
+    // So the CIF imported with the ion finds exactly those pathways: nothing new.
+    const cifLi = await importItems(db, [{ name: "LiCoO2.cif", text: cif }], { ion: "Li" });
+    expect(cifLi).toMatchObject({ duplicates: 1, pathways: 0 });
+    expect(await db.prisma.pathway.count()).toBe(added.pathways);
+  });
+
+  it("a dataset entry whose host differs from a stored one by float noise is that material, with its labelled hop once", async () => {
+    await importItems(db, [{ name: "t.json#0", entry: train[0] }]);
+    const atoms = train[0]!.atoms as { coords: number[][] };
+    const noisy = { ...train[0]!, atoms: { ...atoms, coords: atoms.coords.map((c) => c.map((x) => x + 1e-9)) } };
+    const again = await importItems(db, [{ name: "copy.json#0", entry: noisy }]);
+    expect(again).toMatchObject({ imported: 1, duplicates: 1, pathways: 0 });
+    // (Both are named by the entry's sys_name.)
+    expect(again.notices).toEqual([{ name: "copy.json#0", index: 0, kind: "DUPLICATE", message: "already stored; nothing new written" }]);
+    expect([await db.prisma.material.count(), await db.prisma.pathway.count()]).toEqual([1, 1]);
+  });
+
+  it("two imports of one set of crystals in two formats at once store each crystal and hop once", async () => {
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const cifs = Array.from({ length: 8 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 2e-3).toFixed(4)}`) }));
+    const poscars = cifs.map((c, i) => ({ name: `s${i}.POSCAR`, text: poscarOfCif(c.text) }));
+    const [a, b] = await Promise.all([importItems(db, cifs, { ion: "Li", batchSize: 2 }), importItems(db, poscars, { ion: "Li", batchSize: 2 })]);
+    expect([a.status, b.status, a.imported, b.imported, a.failed, b.failed]).toEqual(["DONE", "DONE", 8, 8, 0, 0]);
+    expect(a.duplicates + b.duplicates).toBe(8);
+    expect(await db.prisma.material.count()).toBe(8);
+    expect(a.pathways + b.pathways).toBe(await db.prisma.pathway.count());
+    // Whichever format was stored, the hops are those of the stored structures: importing either again adds nothing.
+    for (const items of [cifs, poscars]) expect(await importItems(db, items, { ion: "Li" })).toMatchObject({ duplicates: 8, pathways: 0 });
+  });
+
   it("gives the event loop a turn after every item, so a server stays responsive during a large import", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
     // A macrotask that re-queues itself counts the event-loop turns; each item records the count when it is read.
@@ -341,7 +424,7 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
 
   it("a failure part-way keeps whole batches only, and resuming finishes the job exactly", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
-    const items = Array.from({ length: 250 }, (_, i) => ({ name: `s${i}.cif`, text: i % 25 === 24 ? "data_x\n" : cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));
+    const items = Array.from({ length: 250 }, (_, i) => ({ name: `s${i}.cif`, text: i % 25 === 24 ? "data_x\n" : cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 2e-3).toFixed(4)}`) }));
     async function* dying() {
       for (const [i, it] of items.entries()) {
         if (i === 160) throw new Error("killed");
@@ -362,7 +445,7 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
 
   it("resuming an import killed between a batch's commit and its onPathways (prediction) hands that batch over", async () => {
     const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
-    const items = Array.from({ length: 6 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 1e-4).toFixed(4)}`) }));
+    const items = Array.from({ length: 6 }, (_, i) => ({ name: `s${i}.cif`, text: cif.replace(/_cell_length_a\s+\S+/, `_cell_length_a ${(2.8 + i * 2e-3).toFixed(4)}`) }));
     let jobId = "";
     const handed = new Set<string>();
     // The first batch is committed, then the process dies while predicting it.

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach } from "vitest";
+import { readCif } from "@ionrank/crystal";
 import { createPostgresDatabase, openDatabase, type IonRankDb, type MaterialInput } from "../src/index.js";
 
 const dirs: string[] = [];
@@ -56,3 +57,24 @@ export const BACKENDS: { name: string; open: () => Promise<IonRankDb> }[] = [
   { name: "SQLite", open: () => openDatabase({ dataDir: tempDir() }) },
   { name: "PostgreSQL", open: async () => openDatabase({ url: await freshPostgresUrl() }) },
 ];
+
+/**
+ * A CIF's first structure as another program would write it as a POSCAR: the cell turned 90° about z, species in
+ * reverse order and each species' sites reversed, no labels, 10 decimals, and coordinates of 0 written as
+ * 0.9999999999 (1 after rounding). The same crystal, with another content hash.
+ */
+export function poscarOfCif(cif: string, comment = "written by another program"): string {
+  const s = readCif(cif)[0]!;
+  const species = [...new Set(s.sites.map((x) => x.element))].reverse();
+  const groups = species.map((el) => s.sites.filter((x) => x.element === el).reverse());
+  const f = (x: number) => (x === 0 ? "0.9999999999" : x.toFixed(10)).padStart(16);
+  return [
+    comment,
+    "1.0",
+    ...s.lattice.matrix.map(([x, y, z]) => [-y!, x!, z!].map((v) => v.toFixed(10).padStart(16)).join("")),
+    species.join(" "),
+    groups.map((g) => g.length).join(" "),
+    "Direct",
+    ...groups.flat().map((x) => x.frac.map(f).join("")),
+  ].join("\n") + "\n";
+}

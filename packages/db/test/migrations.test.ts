@@ -1,9 +1,25 @@
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { MigrationError, DatabaseOpenError, defaultMigrationsDir, openDatabase, readMigrations } from "../src/index.js";
-import { freshPostgresUrl, tempDir } from "./helpers.js";
+import { readCif, readPoscar } from "@ionrank/crystal";
+import {
+  MigrationError,
+  DatabaseOpenError,
+  contentHash,
+  defaultMigrationsDir,
+  importItems,
+  openDatabase,
+  readMigrations,
+  storedStructure,
+  structureKey,
+  structureKeyOfJson,
+  UNKEYABLE,
+} from "../src/index.js";
+import { freshPostgresUrl, poscarOfCif, tempDir } from "./helpers.js";
+
+const FIX = fileURLToPath(new URL("../../crystal/test/fixtures/", import.meta.url));
 
 function tables(file: string): string[] {
   const db = new Database(file, { readonly: true });
@@ -119,7 +135,8 @@ describe("openDatabase", () => {
 
   it("upgrading a database with duplicate predictions keeps the newest of each (pathway, model) and adds warnings", async () => {
     const { before, later, upgrade } = await databaseBefore("prediction_unique_warnings");
-    const material = await before.prisma.material.create({ data: { name: "m", formula: "Li1", reducedFormula: "Li", elements: "Li", contentHash: "h", structure: "{}" } });
+    // Only the id back: this client's Material has columns (structureKey) that a database this old lacks.
+    const material = await before.prisma.material.create({ data: { name: "m", formula: "Li1", reducedFormula: "Li", elements: "Li", contentHash: "h", structure: "{}" }, select: { id: true } });
     const pathway = await before.prisma.pathway.create({ data: { materialId: material.id, ion: "Li", initial: "[0,0,0]", final: "[0.5,0,0]", hopLength: 2, contentHash: "p" } });
     const at = (s: number) => new Date(Date.UTC(2026, 10, 27, 12, 0, s));
     for (const [id, model, em, s] of [["a", "em@1", 0.1, 1], ["b", "em@1", 0.2, 3], ["c", "em@1", 0.3, 2], ["d", "em@2", 0.4, 1]] as const) {
@@ -159,6 +176,48 @@ describe("openDatabase", () => {
       expect(rows.map((r) => r.kind)).toEqual(["UNPREDICTED", "NO_ION", "NO_ION", "NO_HOPS", "NOTE"]);
     } finally {
       await after.close();
+    }
+  });
+
+  it.each(["sqlite", "postgresql"] as const)("upgrading (%s) gives every stored material its structure key, so a crystal stored before is found in another format", async (provider) => {
+    const { before, later, upgrade } = await databaseBefore("structure_key", provider);
+    const cif = readFileSync(path.join(FIX, "LiCoO2.cif"), "utf8");
+    const fromCif = storedStructure(readCif(cif)[0]!);
+    const fromPoscar = storedStructure(readPoscar(poscarOfCif(cif)));
+    const rows = [
+      { name: "LiCoO2.cif", structure: fromCif, createdAt: new Date(Date.UTC(2026, 10, 1)) },
+      // The bug this key fixes: the same crystal stored twice, from another file format.
+      { name: "LiCoO2.POSCAR", structure: fromPoscar, createdAt: new Date(Date.UTC(2026, 10, 2)) },
+    ];
+    for (const r of rows) {
+      const data = { name: r.name, formula: "Li3 Co3 O6", reducedFormula: "LiCoO2", elements: "Co,Li,O", contentHash: contentHash(r.structure), structure: JSON.stringify(r.structure), createdAt: r.createdAt };
+      await before.prisma.material.create({ data, select: { id: true } });
+    }
+    await before.prisma.material.create({ data: { name: "hand-made", formula: "Li1", reducedFormula: "Li", elements: "Li", contentHash: "h", structure: "{}" }, select: { id: true } });
+    await before.close();
+
+    const after = await upgrade();
+    try {
+      expect(after.appliedMigrations).toEqual(later.map((m) => m.name));
+      const keys = Object.fromEntries((await after.prisma.material.findMany()).map((m) => [m.name, m.structureKey]));
+      expect(keys).toEqual({ "LiCoO2.cif": structureKey(fromCif), "LiCoO2.POSCAR": structureKey(fromCif), "hand-made": UNKEYABLE });
+      // Both old rows stay; a new import of the crystal is the oldest of them.
+      const done = await importItems(after, [{ name: "fixture.POSCAR", text: readFileSync(path.join(FIX, "LiCoO2.POSCAR"), "utf8") }]);
+      expect(done.notices).toEqual([{ name: "fixture.POSCAR", index: 0, kind: "DUPLICATE", message: 'already stored as "LiCoO2.cif"; nothing new written' }]);
+      // A row written without a key since (an older IonRank on the same database) gets it at the next open.
+      const shifted = { ...fromCif, sites: fromCif.sites.map((x) => ({ ...x, frac: x.frac.map((f) => f + 0.5) as [number, number, number] })) };
+      await after.prisma.material.create({ data: { name: "old writer", formula: "Li3 Co3 O6", reducedFormula: "LiCoO2", elements: "Co,Li,O", contentHash: contentHash(shifted), structure: JSON.stringify(shifted) } });
+    } finally {
+      await after.close();
+    }
+    const reopened = await upgrade();
+    try {
+      expect(reopened.appliedMigrations).toEqual([]);
+      expect(await reopened.prisma.material.count({ where: { structureKey: null } })).toBe(0);
+      const old = await reopened.prisma.material.findFirstOrThrow({ where: { name: "old writer" } });
+      expect(old.structureKey).toBe(structureKeyOfJson(old.structure));
+    } finally {
+      await reopened.close();
     }
   });
 

@@ -48,6 +48,22 @@ describe.each(BACKENDS)("on $name", ({ open }) => {
       expect(await db.prisma.material.count()).toBe(1);
     });
 
+    it("is one row for the same crystal within the structure key's tolerance (site order, labels, wrapped coordinates), also when upserted at once", async () => {
+      const a = await upsertMaterial(db, licl(0.25));
+      const [li, cl] = licl(0.25).structure.sites;
+      const same = { ...licl(0.25), name: "from another program", structure: { lattice: licl().structure.lattice, sites: [{ ...cl!, label: "Cl1" }, { species: "Li", frac: [0.2500000001, 0.99999999, -1e-9] as [number, number, number] }] } };
+      expect(li!.frac).toEqual([0.25, 0, 0]);
+      expect(await upsertMaterial(db, same)).toEqual({ id: a.id, created: false });
+      expect((await upsertMaterial(db, licl(0.26))).created).toBe(true);
+      expect(await db.prisma.material.count()).toBe(2);
+      // Writers of one crystal under four content hashes at once: one row.
+      const noisy = [0, 1, 2, 3].map((k) => ({ ...licl(0.5), structure: { ...licl(0.5).structure, sites: [{ species: "Li", frac: [0.5 + k * 1e-9, 0, 0] as [number, number, number] }, cl!] } }));
+      const results = await Promise.all(noisy.map((m) => upsertMaterial(db, m)));
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(await db.prisma.material.count()).toBe(3);
+    });
+
     it("rejects bad input with a ValidationError naming the field, writing nothing", async () => {
       const bad = licl();
       bad.structure.sites[0]!.frac = [0, Number.NaN, 0];
