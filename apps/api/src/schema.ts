@@ -185,6 +185,8 @@ export const typeDefs = /* GraphQL */ `
     UNPREDICTED
     "The item (or a block of it) was already stored: nothing new was written."
     DUPLICATE
+    "A dataset entry's barrier came without its citation (DOI) and functional: the pathway was stored without it."
+    UNLABELLED
     "A notice written before kinds were recorded."
     NOTE
   }

@@ -74,7 +74,7 @@ export interface ImportError {
  * (NO_HOPS), a stored pathway could not be predicted (UNPREDICTED), or the item was already stored, so nothing
  * new was written (DUPLICATE). NOTE: a notice from before kinds were recorded.
  */
-export type ImportNoticeKind = "NO_ION" | "NO_HOPS" | "UNPREDICTED" | "DUPLICATE" | "NOTE";
+export type ImportNoticeKind = "NO_ION" | "NO_HOPS" | "UNPREDICTED" | "DUPLICATE" | "UNLABELLED" | "NOTE";
 
 /** An item that was stored, with something the user must know (e.g. no hops of the ion were found). */
 export interface ImportNotice {
@@ -192,12 +192,25 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
     if (target !== undefined && !isBarrier(target)) {
       throw new ValidationError("target", `must be a barrier in eV, 0 … ${MAX_BARRIER_EV} (got ${JSON.stringify(target)})`);
     }
-    // Credit the published dataset only for entries its provenance table lists (same name, same barrier);
-    // anything else is the uploader's own label, stored as such.
+    // Where the label comes from: the published dataset, credited only for the entries its provenance table
+    // lists (same name, same barrier); else the entry's own "citation" (DOI) and "functional". A barrier with
+    // neither is not stored as a DFT label (a number nobody can trace): the pathway is, with a notice saying why.
     const key = provenanceKey(label, Number(target));
-    const functional = item.provenance?.get(key) ?? publishedProvenance().get(key);
-    const published = functional !== undefined;
-    const m = materialRow(p.host, label, { structureClass: e.class ?? null, citation: published ? DATASET_CITATION : null, functional: functional ?? null, sourceFile: item.name });
+    const publishedFunctional = item.provenance?.get(key) ?? publishedProvenance().get(key);
+    const published = publishedFunctional !== undefined;
+    const text = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
+    const own = { citation: text((e as { citation?: unknown }).citation) ?? text((e as { doi?: unknown }).doi), functional: text((e as { functional?: unknown }).functional) };
+    const traced = own.citation !== null && own.functional !== null;
+    const source = target === undefined ? null : published ? `${DATASET_CITATION}; ${publishedFunctional} NEB` : traced ? `${own.citation}; ${own.functional}` : null;
+    if (target !== undefined && source === null) {
+      out.notices.push({ kind: "UNLABELLED", message: `its barrier ${target} eV was not stored as a DFT label: give the entry "citation" (DOI) and "functional", or label the pathway later (labelPathway); stored without it` });
+    }
+    const m = materialRow(p.host, label, {
+      structureClass: e.class ?? null,
+      citation: published ? DATASET_CITATION : own.citation,
+      functional: publishedFunctional ?? own.functional,
+      sourceFile: item.name,
+    });
     out.materials.push(m);
     const images = p.images.map((f) => [f[0], f[1], f[2]]);
     out.pathways.push({
@@ -209,8 +222,8 @@ function prepare(item: SourceItem & { format?: string | null }, ion: ElementSymb
       images: JSON.stringify(images),
       hopLength: p.length,
       multiplicity: null,
-      emDft: target ?? null,
-      emDftSource: target === undefined ? null : published ? `${DATASET_CITATION}; ${functional} NEB` : `${item.name}: uploaded label, citation and functional not recorded`,
+      emDft: source === null ? null : target!,
+      emDftSource: source,
       equivalents: "[]",
       contentHash: pathwayHash(m.contentHash, p.ion, images[0]!, images.at(-1)!, images),
     });

@@ -6,7 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
-import { decodeText, parseJsonText, ParseError } from "@ionrank/crystal";
+import { decodeText, fileErrorReason, parseJsonText, ParseError } from "@ionrank/crystal";
 
 /** One thing to import: a structure file's text, or one parsed JSON entry (structure or dataset pathway). */
 export interface SourceItem {
@@ -85,8 +85,7 @@ export function* walkFiles(p: string, accept: (name: string) => boolean, seen = 
     names = readdirSync(p).sort();
   } catch (e) {
     // A folder it may not list is that folder's failure: the rest of the walk goes on.
-    const code = (e as NodeJS.ErrnoException).code;
-    yield { path: p, error: `cannot list the folder: ${code === "EACCES" || code === "EPERM" ? "permission denied" : (code ?? (e as Error).message)}` };
+    yield { path: p, error: `cannot list the folder: ${fileErrorReason(e)}` };
     return;
   }
   for (const name of names) {
@@ -96,7 +95,7 @@ export function* walkFiles(p: string, accept: (name: string) => boolean, seen = 
     try {
       cst = statSync(child);
     } catch (e) {
-      yield { path: child, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      yield { path: child, error: `cannot read: ${fileErrorReason(e)}` };
       continue;
     }
     if (cst.isDirectory()) yield* walkFiles(child, accept, seen);
@@ -131,7 +130,7 @@ async function* readFileItems(p: string, base: string, max: number): AsyncGenera
     }
     raw = readFileSync(p);
   } catch (e) {
-    yield { name: base, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    yield { name: base, error: `cannot read: ${fileErrorReason(e)}` };
     return;
   }
   const text = gunzipIfNeeded(base, raw, max);

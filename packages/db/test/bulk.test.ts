@@ -41,7 +41,7 @@ describe("import sources", () => {
     expect(items.map((i) => [i.name, i.error ?? null])).toEqual([
       ["a/b/LiCoO2.cif", null],
       ["a/b/up", `folder already read (a symbolic link to ${realpathSync(path.join(dir, "a"))}): skipped`],
-      ["a/gone.cif", "cannot read: ENOENT"],
+      ["a/gone.cif", "cannot read: no such file"],
     ]);
   });
 
@@ -226,6 +226,12 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     // The reader escapes control characters itself, so the stored reason shows the bytes as \u escapes.
     expect(error!.reason).toContain(`garbage.cif, line 1: value "\\u0000\\u0001binary" has no tag`);
     expect(await db.prisma.material.count({ where: { name: "commented.cif" } })).toBe(1);
+    // A NUL that reaches a stored name (a CIF block's, which names the material of a multi-block file) is stored as
+    // U+FFFD on both databases; PostgreSQL refused the whole batch before.
+    const shifted = (block: string, a: string) => licoo2.replace("data_LiCoO2", `data_${block}`).replace(/_cell_length_a\s+\S+/, `_cell_length_a ${a}`);
+    const two = await importItems(db, [{ name: "two.cif", text: `${shifted("a\0b", "2.90")}\n${shifted("c", "2.95")}` }], { ion: "Li" });
+    expect(two).toMatchObject({ status: "DONE", imported: 2, failed: 0 });
+    expect(await db.prisma.material.count({ where: { name: "two.cif [a\uFFFDb]" } })).toBe(1);
   });
 
   it("a structure with the ion but no hops of it within 5 Å is stored with a notice saying why, not silently", async () => {
@@ -487,16 +493,18 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     });
   });
 
-  it("credits the published dataset only for its own entries; other labels are stored as the uploader's, in range", async () => {
-    const own = { ...train[1]!, sys_name: "my-calc", target: 0.7 };
+  it("credits the published dataset only for its own entries; other labels are stored with the entry's citation and functional, or not at all", async () => {
+    const own = { ...train[1]!, sys_name: "my-calc", target: 0.7, citation: "doi:10.1000/my-neb", functional: "r2SCAN" };
+    const untraced = { ...train[3]!, sys_name: "no-source", target: 0.9 };
     const items = [
       { name: "upload.json#0", entry: train[0] },
       { name: "upload.json#1", entry: own },
       { name: "upload.json#2", entry: { ...train[2]!, sys_name: "too-high", target: 500 } },
       { name: "upload.json#3", entry: { ...train[2]!, sys_name: "negative", target: -3 } },
+      { name: "upload.json#4", entry: untraced },
     ];
     const done = await importItems(db, items);
-    expect(done).toMatchObject({ imported: 2, failed: 2 });
+    expect(done).toMatchObject({ imported: 3, failed: 2 });
     expect(done.errors.map((e) => [e.index, e.reason])).toEqual([
       [2, expect.stringMatching(/target: must be a barrier in eV, 0 … 20 \(got 500\)/)],
       [3, expect.stringMatching(/got -3/)],
@@ -506,8 +514,12 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     expect(published.material.citation).toMatch(/doi:10\.1038/);
     const mine = await db.prisma.pathway.findFirstOrThrow({ where: { material: { name: "my-calc" } }, include: { material: true } });
     expect(mine.emDft).toBe(0.7);
-    expect(mine.emDftSource).toBe("upload.json#1: uploaded label, citation and functional not recorded");
-    expect(mine.material.citation).toBeNull();
+    expect(mine.emDftSource).toBe("doi:10.1000/my-neb; r2SCAN");
+    expect(mine.material).toMatchObject({ citation: "doi:10.1000/my-neb", functional: "r2SCAN" });
+    // A barrier nobody can trace is not stored as a DFT label; the pathway is, and the notice says why.
+    const bare = await db.prisma.pathway.findFirstOrThrow({ where: { material: { name: "no-source" } } });
+    expect(bare).toMatchObject({ emDft: null, emDftSource: null });
+    expect(done.notices).toEqual([{ name: "upload.json#4", index: 4, kind: "UNLABELLED", message: expect.stringMatching(/^its barrier 0\.9 eV was not stored as a DFT label: give the entry "citation" \(DOI\) and "functional"/) }]);
   });
 
   it("the ion filter means the same with and without a ranking: the element is there, or the ion hops through", async () => {
