@@ -14,16 +14,26 @@ const N_IMPORT = Number(process.env.BENCH_IMPORT ?? 5000);
 const MATERIALS = 25_000;
 const PATHWAYS_PER = 4;
 
+/**
+ * LiCoO2 number i, a distinct material for the import's structure key (lattice lengths to ~1e-3 Å, fractional
+ * coordinates to ~1.2e-4): the scale factor moves c by 1.4e-3 Å per step, and every 100 the oxygen parameter u by
+ * 2.5e-4 (all six O sites, so the symmetry and the hops stay those of R-3m).
+ */
+function distinctLiCoO2(base, i) {
+  const lines = [...base];
+  lines[1] = (1 + ((i % 100) + 1) * 1e-4).toFixed(6);
+  const u = 0.2396 + Math.floor(i / 100) * 2.5e-4;
+  const o = [[0, 0, u], [0, 0, 1 - u], [2 / 3, 1 / 3, 1 / 3 + u], [2 / 3, 1 / 3, 1 / 3 - u], [1 / 3, 2 / 3, 2 / 3 + u], [1 / 3, 2 / 3, 2 / 3 - u]];
+  o.forEach((f, k) => (lines[14 + k] = "  " + f.map((x) => x.toFixed(10)).join(" ")));
+  return lines.join("\n");
+}
+
 // 1. Import throughput: N distinct POSCAR files from a directory, no predictions.
 {
   const src = join(dir, "poscars");
   mkdirSync(src);
   const base = readFileSync(join(FIX, "LiCoO2.POSCAR"), "utf8").split("\n");
-  for (let i = 0; i < N_IMPORT; i++) {
-    const lines = [...base];
-    lines[1] = (1 + (i + 1) * 1e-5).toFixed(6);
-    writeFileSync(join(src, `s${String(i).padStart(6, "0")}.POSCAR`), lines.join("\n"));
-  }
+  for (let i = 0; i < N_IMPORT; i++) writeFileSync(join(src, `s${String(i).padStart(6, "0")}.POSCAR`), distinctLiCoO2(base, i));
   const db = await openDatabase({ url: `file:${join(dir, "import.db")}` });
   let t0 = performance.now();
   const r = await importPath(db, src);

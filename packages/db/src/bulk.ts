@@ -299,13 +299,14 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
   const good = batch.filter((b) => !b.error);
   const keys = [...new Set(good.flatMap((b) => b.materials.map((m) => m.structureKey)))];
   if (keys.length === 0) return;
-  const stored = await db.prisma.material.findMany({
+  // Without the structure text: it is read only for the rare item adopted by a stored material (below).
+  const stored: { contentHash: string; structureKey: string | null; structure?: string }[] = await db.prisma.material.findMany({
     where: { structureKey: { in: keys } },
-    select: { contentHash: true, structureKey: true, structure: true },
+    select: { contentHash: true, structureKey: true },
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
   });
   // The oldest row of a key holds it (rows stored before keys existed may share one); then the batch's first item.
-  const holder = new Map<string, { contentHash: string; structure: string }>();
+  const holder = new Map<string, { contentHash: string; structure?: string }>();
   const storedHashes = new Set(stored.map((m) => m.contentHash));
   for (const m of stored) if (!holder.has(m.structureKey!)) holder.set(m.structureKey!, m);
   for (const b of good) {
@@ -313,6 +314,8 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
       const h = holder.get(m.structureKey);
       if (!h) holder.set(m.structureKey, m);
       if (!h || h.contentHash === m.contentHash || storedHashes.has(m.contentHash)) continue;
+      h.structure ??= (await db.prisma.material.findUniqueOrThrow({ where: { contentHash: h.contentHash }, select: { structure: true } })).structure;
+      const held = h as { contentHash: string; structure: string };
       const own = b.pathways.filter((p) => p.materialHash === m.contentHash);
       const others = b.pathways.filter((p) => p.materialHash !== m.contentHash);
       let pathways: PathwayRow[];
@@ -329,7 +332,7 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
       } else {
         // Enumerated only if the item had hops of the ion: the same crystal has the same hops.
         try {
-          pathways = own.length && ion ? hopRows(enumerateHops(structureOf(h), ion).hops, ion, h.contentHash) : [];
+          pathways = own.length && ion ? hopRows(enumerateHops(structureOf(held), ion).hops, ion, h.contentHash) : [];
         } catch (e) {
           b.error = `${m.name}: the same structure as a stored material, on which finding the ${ion} hops failed: ${(e as Error).message}`;
           break;
@@ -337,7 +340,7 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
         await yieldToEventLoop();
       }
       m.contentHash = h.contentHash;
-      m.structure = h.structure;
+      m.structure = held.structure;
       b.pathways = [...others, ...pathways];
     }
   }
