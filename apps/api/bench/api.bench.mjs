@@ -38,7 +38,7 @@ function distinctLiCoO2(base, i) {
   let t0 = performance.now();
   const r = await importPath(db, src);
   const dt = (performance.now() - t0) / 1000;
-  console.log(`import: ${r.imported} POSCAR files in ${dt.toFixed(2)} s → ${(r.imported / dt).toFixed(0)} structures/s (goal ≥ 500; no hops, no predictions)`);
+  console.log(`import: ${r.imported} POSCAR files (${r.duplicates} duplicates) in ${dt.toFixed(2)} s → ${(r.imported / dt).toFixed(0)} structures/s (goal ≥ 500; no hops, no predictions)`);
   t0 = performance.now();
   const r2 = await importPath(db, src, { ion: "Li" });
   const dt2 = (performance.now() - t0) / 1000;
@@ -52,8 +52,10 @@ function distinctLiCoO2(base, i) {
   const file = join(dir, "many.ndjson");
   const lines = [];
   for (let i = 0; i < N; i++) {
-    const a = 2.8 + i * 1e-6;
-    lines.push(JSON.stringify({ lattice: { matrix: [[a, 0, 0], [0, a, 0], [0, 0, a]] }, sites: [{ species: [{ element: "Li", occu: 1 }], abc: [0, 0, 0] }, { species: [{ element: "Cl", occu: 1 }], abc: [0.5, 0.5, 0.5] }] }));
+    // Distinct materials for the structure key: a in 2e-3 Å steps, and every 1,000 the Cl site moved by 2.5e-4.
+    const a = 2.8 + (i % 1000) * 2e-3;
+    const x = 0.5 + Math.floor(i / 1000) * 2.5e-4;
+    lines.push(JSON.stringify({ lattice: { matrix: [[a, 0, 0], [0, a, 0], [0, 0, a]] }, sites: [{ species: [{ element: "Li", occu: 1 }], abc: [0, 0, 0] }, { species: [{ element: "Cl", occu: 1 }], abc: [x, 0.5, 0.5] }] }));
   }
   writeFileSync(file, lines.join("\n") + "\n");
   lines.length = 0;
@@ -63,7 +65,7 @@ function distinctLiCoO2(base, i) {
   const t0 = performance.now();
   const r = await importPath(db, file, { batchSize: 500, onProgress: (c) => { if (c.processed % 10_000 === 0) samples.push([c.processed, process.memoryUsage().rss / 2 ** 20]); } });
   const dt = (performance.now() - t0) / 1000;
-  console.log(`stream: ${r.imported} structures from one NDJSON file in ${dt.toFixed(1)} s → ${(r.imported / dt).toFixed(0)}/s; RSS (MiB) at ${samples.map(([n, m]) => `${n / 1000}k ${m.toFixed(0)}`).join(", ")}`);
+  console.log(`stream: ${r.imported} structures (${r.duplicates} duplicates) from one NDJSON file in ${dt.toFixed(1)} s → ${(r.imported / dt).toFixed(0)}/s; RSS (MiB) at ${samples.map(([n, m]) => `${n / 1000}k ${m.toFixed(0)}`).join(", ")}`);
   await db.close();
 }
 
