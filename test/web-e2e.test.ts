@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, ROOT, SHARED } from "./helpers.js";
+import { FIXTURES, ionrank, ROOT, SHARED } from "./helpers.js";
 
 // The whole platform as a user starts it (README: npm start), driven by Debian's Chromium.
 const ARTIFACTS = join(ROOT, "test/artifacts");
@@ -136,6 +136,33 @@ describe("the dashboard (npm start, real browser)", () => {
     // (Next's route announcer is an empty alert of its own.)
     expect((await page.getByRole("alert").allTextContents()).filter(Boolean)).toEqual([expect.stringMatching(/^the Em range's minimum/)]);
     expect(await page.locator('select[name="model"] option').count()).toBeGreaterThan(1);
+    // A parameter that is not a valid value is named, on the page and for the CSV, instead of silently showing
+    // (and exporting) the default view: first=abc was 25 rows, sort=bogus the Em ranking, hasDft=maybe any.
+    for (const [param, reason] of [
+      ["first=abc", /first: "abc" is not a page size/],
+      ["first=0", /first: "0" is not a page size/],
+      ["sort=bogus", /sort: "bogus" is not one of EM, PGOOD, FORMULA, DATE/],
+      ["hasDft=maybe", /hasDft: "maybe" is not one of yes, no/],
+      ["emMin=abc", /emMin: "abc" is not a barrier in eV/],
+      ["goodOnly=yes", /goodOnly: "yes" is not one of 0, 1/],
+    ] as const) {
+      await page.goto(`${BASE}/?ion=Li&${param}`);
+      await page.getByText(reason).waitFor();
+      expect(await page.getByTestId("ranking-row").count()).toBe(0);
+      const refused = await page.request.get(`${BASE}/ranking.csv?ion=Li&${param}`);
+      expect(refused.status()).toBe(400);
+      expect(await refused.text()).toMatch(reason);
+    }
+    // A view the API refuses keeps its form's models, and the form shows the value it was refused for.
+    await page.goto(`${BASE}/?ion=Li&model=unknown@1`);
+    await page.getByText(/no model "unknown@1" here/).waitFor();
+    expect(await page.locator('select[name="model"]').inputValue()).toBe("unknown@1");
+    expect(await page.locator('select[name="model"] option', { hasText: /\(active\)/ }).count()).toBe(1);
+    // The caption says how the list is sorted (it said "Ranked by the lowest barrier" whatever the sort).
+    await page.goto(`${BASE}/?ion=Li&sort=formula`);
+    await shown();
+    expect(await page.getByTestId("ranking-caption").textContent()).toMatch(/^Sorted by formula; predictions by em@\d/);
+    expect(await page.locator('select[name="sort"]').inputValue()).toBe("FORMULA");
   });
 
   it("opens a material: facts, its hops with predictions and the 3D viewer with the paths", async () => {
@@ -195,6 +222,8 @@ describe("the dashboard (npm start, real browser)", () => {
     const malformed = await page.request.post(`${BASE}/api/import`, { data: { structures: [{ name: "a.cif" }], ion: "Li" } });
     expect(malformed.status()).toBe(400);
     expect(((await malformed.json()) as { error: string }).error).toBe("file 1: needs a name and its content as text");
+    const nullBody = await page.request.post(`${BASE}/api/import`, { headers: { "content-type": "application/json" }, data: "null" });
+    expect(nullBody.status()).toBe(400); // was a TypeError's 500
   });
 
   it("shows the model's applicability warning beside a hop's prediction", async () => {
@@ -240,5 +269,67 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("A");
+  });
+});
+
+// An API started without a model (IONRANK_MODEL=none) over structures imported without predictions, with its own
+// dashboard: the pages must say that nothing is predicted, not that the filters match nothing.
+describe("the dashboard over an API with no model", () => {
+  const data = join(dir, "no-model");
+  const api = `http://127.0.0.1:${API_PORT + 1}/graphql`;
+  const web = `http://127.0.0.1:${WEB_PORT + 1}`;
+  const servers: ChildProcess[] = [];
+  const env = { ...withoutDatabaseUrl(), IONRANK_DATA_DIR: data, IONRANK_MODEL: "none", IONRANK_API_PORT: String(API_PORT + 1) };
+
+  beforeAll(async () => {
+    // LiFePO4 with its Li hops (unpredicted), NaCl with no Li at all.
+    for (const f of ["LiFePO4.cif", "NaCl.cif"]) expect(ionrank(["import", join(FIXTURES, f), "--ion", "Li", "--quiet"], env).code).toBe(0);
+    const start = (args: string[], cwd: string, extra: NodeJS.ProcessEnv, ready: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const p = spawn("node", args, { cwd, env: { ...env, ...extra }, detached: true });
+        servers.push(p);
+        let log = "";
+        const on = (d: Buffer) => {
+          log += d.toString();
+          if (ready.test(log)) resolve();
+        };
+        p.stdout!.on("data", on);
+        p.stderr!.on("data", on);
+        p.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}:\n${log}`)));
+      });
+    await start([join(ROOT, "apps/api/dist/main.js")], ROOT, {}, /GraphQL API at http/);
+    await start([join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(WEB_PORT + 1)], join(ROOT, "apps/web"), { IONRANK_API_URL: api }, /Ready in/);
+  }, 120_000);
+
+  afterAll(() => {
+    for (const p of servers) {
+      try {
+        if (p.pid) process.kill(-p.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it("says nothing is ranked without a model, and lists the materials sorted by formula", async () => {
+    await page.goto(`${web}/?ion=Li`);
+    await page.getByText(/^Nothing is ranked: the API has no active model/).waitFor();
+    await page.goto(`${web}/?ion=Li&sort=FORMULA`);
+    await shown();
+    expect(await page.getByTestId("ranking-caption").textContent()).toBe("Sorted by formula; no model is active, so no barriers are predicted.");
+    expect(await page.getByTestId("rank-em").allTextContents()).toEqual(["—"]);
+    await page.goto(`${web}/model`);
+    await page.getByText("No model is active.", { exact: false }).waitFor();
+  });
+
+  it("shows a material's own mobile ion, and says when it has none of the ion asked for", async () => {
+    const res = await fetch(api, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ materials { edges { node { id reducedFormula } } } }" }) });
+    const ids = Object.fromEntries(((await res.json()) as { data: { materials: { edges: { node: { id: string; reducedFormula: string } }[] } } }).data.materials.edges.map((e) => [e.node.reducedFormula, e.node.id]));
+    // NaCl, no hops at all: its page is about Na, not Li (which it does not contain).
+    await page.goto(`${web}/materials/${ids.NaCl}`);
+    expect(await page.getByRole("heading", { name: "Ranking for Na" }).count()).toBe(1);
+    await page.goto(`${web}/materials/${ids.LiFePO4}?ion=Na`);
+    expect(await page.getByText("This material has no Na sites.").count()).toBe(1);
+    expect(await page.getByText(/No Na predictions for this material yet/).count()).toBe(0);
   });
 });

@@ -19,6 +19,8 @@ export interface RankingQuery {
   after: string | null;
   /** Rank of the first row shown (pages after the first carry it in the URL). */
   from: number;
+  /** URL parameters that are not valid values (e.g. first=abc): the view is not shown, rather than a different one. */
+  invalid: string[];
 }
 
 type Params = Record<string, string | string[] | undefined>;
@@ -30,31 +32,60 @@ const num = (s: string | null) => (s !== null && s !== "" && Number.isFinite(Num
 /** Element symbols in any case ("fe" is Fe); anything else goes to the API, which says what is wrong with it. */
 export const symbol = (x: string) => (/^[a-z]{1,3}$/i.test(x) ? x[0]!.toUpperCase() + x.slice(1).toLowerCase() : x);
 const list = (s: string | null) => (s ? s.split(/[\s,]+/).filter(Boolean).map(symbol) : []);
+/** A parameter's value as a message quotes it: cut, so a pasted blob does not fill the page. */
+const quote = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+const MAX_FIRST = 200;
 
 export function parseRanking(p: Params): RankingQuery {
-  const sort = one(p, "sort");
-  const first = num(one(p, "first"));
-  const hasDft = one(p, "hasDft");
+  const invalid: string[] = [];
+  const sortIn = one(p, "sort");
+  const sort = sortIn === null ? "EM" : SORTS.find((s) => s === sortIn.toUpperCase());
+  if (!sort) invalid.push(`sort: ${quote(sortIn!)} is not one of ${SORTS.join(", ")}`);
+  /** A whole number in lo … hi, or the default when absent. */
+  const whole = (k: string, lo: number, hi: number, fallback: number, what: string) => {
+    const s = one(p, k);
+    if (s === null) return fallback;
+    const n = Number(s);
+    if (/^\d+$/.test(s) && n >= lo && n <= hi) return n;
+    invalid.push(`${k}: ${quote(s)} is not ${what}`);
+    return fallback;
+  };
+  const ev = (k: string) => {
+    const s = one(p, k);
+    if (s !== null && num(s) === null) invalid.push(`${k}: ${quote(s)} is not a barrier in eV`);
+    return num(s);
+  };
+  const choice = <T>(k: string, values: Record<string, T>, fallback: T) => {
+    const s = one(p, k);
+    if (s === null) return fallback;
+    if (Object.hasOwn(values, s)) return values[s]!;
+    invalid.push(`${k}: ${quote(s)} is not one of ${Object.keys(values).join(", ")}`);
+    return fallback;
+  };
   return {
     ion: symbol(one(p, "ion") ?? "Li"),
-    emMin: num(one(p, "emMin")),
-    emMax: num(one(p, "emMax")),
-    goodOnly: one(p, "goodOnly") === "1",
+    emMin: ev("emMin"),
+    emMax: ev("emMax"),
+    goodOnly: choice("goodOnly", { "1": true, "0": false }, false),
     structureClass: one(p, "class"),
     elementsAll: list(one(p, "with")),
     elementsNone: list(one(p, "without")),
-    hasDft: hasDft === "yes" ? true : hasDft === "no" ? false : null,
+    hasDft: choice<boolean | null>("hasDft", { yes: true, no: false }, null),
     model: one(p, "model"),
-    sort: (SORTS as readonly string[]).includes(sort ?? "") ? (sort as RankingQuery["sort"]) : "EM",
-    first: first && first > 0 && first <= 200 ? Math.floor(first) : 25,
+    sort: sort ?? "EM",
+    first: whole("first", 1, MAX_FIRST, 25, `a page size (a whole number 1 … ${MAX_FIRST})`),
     after: one(p, "after"),
-    from: Math.max(1, Math.floor(num(one(p, "from")) ?? 1)),
+    from: whole("from", 1, Number.MAX_SAFE_INTEGER, 1, "a rank (a whole number from 1)"),
+    invalid,
   };
 }
 
-/** What is wrong with a view before asking the API, e.g. an Em range whose minimum is above its maximum. */
+/** What is wrong with a view before asking the API: invalid parameters, or an Em range whose minimum is above its maximum. */
 export function rankingProblems(q: RankingQuery): string[] {
-  return q.emMin !== null && q.emMax !== null && q.emMin > q.emMax ? [`the Em range's minimum ${q.emMin} eV is above its maximum ${q.emMax} eV: no material can match`] : [];
+  return [
+    ...q.invalid,
+    ...(q.emMin !== null && q.emMax !== null && q.emMin > q.emMax ? [`the Em range's minimum ${q.emMin} eV is above its maximum ${q.emMax} eV: no material can match`] : []),
+  ];
 }
 
 /** The URL query string of a view (the inverse of parseRanking), with some fields replaced. */

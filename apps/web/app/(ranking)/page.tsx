@@ -5,6 +5,9 @@ import { EmRange } from "@/components/EmRange";
 
 export const dynamic = "force-dynamic";
 
+/** A select's options, plus the URL's value when it is not one of them: the form shows the view it filters by. */
+const withValue = (options: readonly string[], value: string | null) => (value && !options.includes(value) ? [...options, value] : [...options]);
+
 export default async function RankingPage(props: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const q = parseRanking(await props.searchParams);
   let page: RankingPage | null = null;
@@ -12,18 +15,18 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
   let models: { tag: string; active: boolean }[] = [];
   let classes: string[] = [];
   const problems = rankingProblems(q);
-  try {
-    // A view that cannot match (the API would refuse it) still gets its form, with the models and classes.
-    const [ranking, meta] = await Promise.all([
-      problems.length ? null : fetchRanking(q),
-      gql<{ models: { tag: string; active: boolean }[]; stats: { byClass: { structureClass: string | null }[] } }>(`{ models { tag active } stats { byClass { structureClass } } }`),
-    ]);
-    page = ranking;
-    models = meta.models;
-    classes = meta.stats.byClass.map((c) => c.structureClass).filter((c): c is string => !!c);
-  } catch (e) {
-    error = e instanceof ApiError ? e.message : String(e);
-  }
+  // A view the API refuses (or that cannot match) still gets its form, with the models and classes.
+  const [ranking, meta] = await Promise.allSettled([
+    problems.length ? null : fetchRanking(q),
+    gql<{ models: { tag: string; active: boolean }[]; stats: { byClass: { structureClass: string | null }[] } }>(`{ models { tag active } stats { byClass { structureClass } } }`),
+  ]);
+  const reason = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
+  if (ranking.status === "fulfilled") page = ranking.value;
+  else error = reason(ranking.reason);
+  if (meta.status === "fulfilled") {
+    models = meta.value.models;
+    classes = meta.value.stats.byClass.map((c) => c.structureClass).filter((c): c is string => !!c);
+  } else if (!page) error ??= reason(meta.reason); // the rows, when they came, matter more than the form's options
   const start = q.after ? q.from : 1;
   return (
     <>
@@ -32,7 +35,7 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
         <label>
           Mobile ion
           <select name="ion" defaultValue={q.ion}>
-            {IONS.map((i) => (
+            {withValue(IONS, q.ion).map((i) => (
               <option key={i}>{i}</option>
             ))}
           </select>
@@ -45,7 +48,7 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
           Structure class
           <select name="class" defaultValue={q.structureClass ?? ""}>
             <option value="">any</option>
-            {classes.map((c) => (
+            {withValue(classes, q.structureClass).map((c) => (
               <option key={c}>{c}</option>
             ))}
           </select>
@@ -70,7 +73,7 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
           Model
           <select name="model" defaultValue={q.model ?? ""}>
             <option value="">active model</option>
-            {models.map((m) => (
+            {(q.model && !models.some((m) => m.tag === q.model) ? [...models, { tag: q.model, active: false }] : models).map((m) => (
               <option key={m.tag} value={m.tag}>
                 {m.tag}
                 {m.active ? " (active)" : ""}
@@ -107,14 +110,37 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
         <p className="error" role="alert">
           Could not load the ranking: {error}
         </p>
-      ) : !page || page.edges.length === 0 ? (
+      ) : !page ? null : page.edges.length === 0 ? (
         <p className="empty">
-          No materials match these filters{page?.model ? ` under ${page.model}` : ""}. Widen the filters, or <Link href="/import">import structures</Link>.
+          {!page.model && (q.sort === "EM" || q.sort === "PGOOD") ? (
+            <>
+              Nothing is ranked: the API has no active model, so no barrier is predicted (see <Link href="/model">Model</Link>). Sort by formula or newest to list
+              the stored materials.
+            </>
+          ) : (
+            <>
+              No materials match these filters{page.model ? ` under ${page.model}` : ""}. Widen the filters, or <Link href="/import">import structures</Link>.
+            </>
+          )}
         </p>
       ) : (
         <>
-          <p className="muted">
-            Ranked by the lowest barrier at which {q.ion} percolates (else the lowest hop), predicted by <b>{page.model}</b>.
+          <p className="muted" data-testid="ranking-caption">
+            {
+              {
+                EM: `Ranked by the lowest barrier at which ${q.ion} percolates (else the lowest hop)`,
+                PGOOD: `Sorted by the probability that ${q.ion} is a good conductor (Em < 0.65 eV)`,
+                FORMULA: "Sorted by formula",
+                DATE: "Newest first",
+              }[q.sort]
+            }
+            {page.model ? (
+              <>
+                ; predictions by <b>{page.model}</b>.
+              </>
+            ) : (
+              "; no model is active, so no barriers are predicted."
+            )}
           </p>
           <table aria-label="Ranking">
             <thead>

@@ -1,5 +1,5 @@
 import { ApiError } from "@/lib/api";
-import { fetchRanking, parseRanking, type RankingPage } from "@/lib/ranking";
+import { fetchRanking, parseRanking, rankingProblems, type RankingPage } from "@/lib/ranking";
 
 export const dynamic = "force-dynamic";
 
@@ -20,6 +20,9 @@ const cell = (v: unknown) => {
  */
 export async function GET(req: Request): Promise<Response> {
   const q = parseRanking(Object.fromEntries(new URL(req.url).searchParams));
+  // Invalid parameters would otherwise export a different view (first=abc, sort=bogus) as if it were this one.
+  const problems = rankingProblems(q);
+  if (problems.length) return new Response(`could not export the ranking: ${problems.join("; ")}\n`, { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
   let first: RankingPage;
   try {
     first = await fetchRanking(q, { first: PAGE, after: null });

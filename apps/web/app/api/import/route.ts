@@ -9,12 +9,14 @@ const MUTATION = `mutation ($s: [StructureInput!]!, $ion: String, $p: Boolean) {
 /** The import page's files, forwarded to the API with the dashboard's editor key (which the browser never sees). */
 export async function POST(req: Request): Promise<Response> {
   if (!webEnv().apiKey) return Response.json({ error: "this dashboard has no API key for imports (set IONRANK_WEB_API_KEY)" }, { status: 503 });
-  let body: { structures?: { name: string; content: string }[]; ion?: string | null };
+  let body: { structures?: { name: string; content: string }[]; ion?: string | null } | null;
   try {
     body = (await req.json()) as typeof body;
   } catch {
     return Response.json({ error: "request body is not JSON" }, { status: 400 });
   }
+  // JSON null (or a bare number) is valid JSON but no request of ours: a 400, not a TypeError's 500.
+  if (typeof body !== "object" || body === null) return Response.json({ error: "request body must be a JSON object { structures, ion }" }, { status: 400 });
   if (!Array.isArray(body.structures) || body.structures.length === 0) return Response.json({ error: "no files" }, { status: 400 });
   const bad = body.structures.findIndex((s) => typeof s?.name !== "string" || typeof s?.content !== "string");
   if (bad >= 0) return Response.json({ error: `file ${bad + 1}: needs a name and its content as text` }, { status: 400 });

@@ -2,7 +2,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { ApiError, ev, gql } from "@/lib/api";
 import { StructureViewer } from "@/components/StructureViewer";
-import { symbol } from "@/lib/ranking";
+import { IONS, symbol } from "@/lib/ranking";
 
 export const dynamic = "force-dynamic";
 
@@ -53,8 +53,9 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
   let ion = asked ? symbol(asked) : "Li";
   try {
     m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
-    // No ion asked for and no Li hops: show (and rank) the ion this material's hops are of.
-    const own = m?.pathways[0]?.ion;
+    // No ion asked for and no Li hops: show (and rank) the ion this material's hops are of, or (no hops at all)
+    // the first mobile ion it contains, so NaCl's page is not about Li.
+    const own = m?.pathways[0]?.ion ?? IONS.find((i) => m?.elements.includes(i));
     if (m && !asked && own && own !== ion && !m.pathways.some((p) => p.ion === ion)) {
       ion = own;
       m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
@@ -68,6 +69,8 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
   }
   if (!m) notFound();
   const hops = m.pathways.filter((p) => p.ion === ion);
+  // "No predictions yet" would promise some for an ion the structure does not even contain.
+  const absent = !m.elements.includes(ion) && hops.length === 0;
   const perc = m.ranking?.percolationEm ?? null;
   const l = m.lattice;
   // A hypothetical dataset pathway lives in a supercell: show it where it is, with the host's sites.
@@ -115,7 +118,7 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
               <dd>{m.ranking.model}</dd>
             </dl>
           ) : (
-            <p className="empty">No {ion} predictions for this material yet.</p>
+            <p className="empty">{absent ? `This material has no ${ion}: nothing to rank for ${ion}.` : `No ${ion} predictions for this material yet.`}</p>
           )}
         </section>
         <section aria-labelledby="view">
@@ -125,7 +128,7 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
       </div>
       <h2>{ion} hops</h2>
       {hops.length === 0 ? (
-        <p className="empty">No {ion} hops stored for this material.</p>
+        <p className="empty">{absent ? `This material has no ${ion} sites.` : `No ${ion} hops stored for this material.`}</p>
       ) : (
         <table aria-label="Hops">
           <thead>
