@@ -100,6 +100,8 @@ export const typeDefs = /* GraphQL */ `
   }
   type MaterialEdge {
     cursor: String!
+    "1-based position of this row in the whole list (its rank, when sorted by EM)."
+    position: Int!
     node: Material!
     "The ranking figures for the filter's ion, when it names one."
     ranking: MaterialRanking
@@ -112,6 +114,8 @@ export const typeDefs = /* GraphQL */ `
   }
   type PathwayEdge {
     cursor: String!
+    "1-based position of this row in the whole list."
+    position: Int!
     node: Pathway!
   }
   type PathwayConnection {

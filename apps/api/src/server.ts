@@ -196,7 +196,7 @@ function requirePredictor(ctx: Context): EmPredictor {
 const job = (j: ImportJob) => ({ ...j, createdAt: j.createdAt.toISOString(), finishedAt: j.finishedAt?.toISOString() ?? null });
 
 function connection(r: Awaited<ReturnType<typeof searchMaterials>>) {
-  return { edges: r.items.map((h) => ({ cursor: h.cursor, node: h.material, ranking: h.ranking })), pageInfo: r.pageInfo, model: r.model };
+  return { edges: r.items.map((h) => ({ cursor: h.cursor, position: h.position, node: h.material, ranking: h.ranking })), pageInfo: r.pageInfo, model: r.model };
 }
 
 const vec = (v: readonly number[] | null | undefined, field: string): [number, number, number] => {
@@ -215,7 +215,7 @@ const resolvers = {
     pathways: (_: unknown, a: { filter?: { materialId?: string; ion?: string; hasDft?: boolean }; first?: number; after?: string }, ctx: Context) =>
       guard(async () => {
         const r = await listPathways(ctx.db, { filter: a.filter ?? {}, ...(a.first != null ? { first: a.first } : {}), after: afterArg(a.after) });
-        return { edges: r.items.map((i) => ({ cursor: i.cursor, node: i.pathway })), pageInfo: r.pageInfo };
+        return { edges: r.items.map((i) => ({ cursor: i.cursor, position: i.position, node: i.pathway })), pageInfo: r.pageInfo };
       }),
     models: (_: unknown, __: unknown, ctx: Context) => ctx.db.prisma.model.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
     activeModel: (_: unknown, __: unknown, ctx: Context) => ctx.db.prisma.model.findFirst({ where: { active: true } }),

@@ -17,8 +17,6 @@ export interface RankingQuery {
   sort: (typeof SORTS)[number];
   first: number;
   after: string | null;
-  /** Rank of the first row shown (pages after the first carry it in the URL). */
-  from: number;
   /** URL parameters that are not valid values (e.g. first=abc): the view is not shown, rather than a different one. */
   invalid: string[];
 }
@@ -75,7 +73,6 @@ export function parseRanking(p: Params): RankingQuery {
     sort: sort ?? "EM",
     first: whole("first", 1, MAX_FIRST, 25, `a page size (a whole number 1 … ${MAX_FIRST})`),
     after: one(p, "after"),
-    from: whole("from", 1, Number.MAX_SAFE_INTEGER, 1, "a rank (a whole number from 1)"),
     invalid,
   };
 }
@@ -104,12 +101,13 @@ export function rankingSearch(q: RankingQuery, patch: Partial<RankingQuery> = {}
   s.set("sort", v.sort);
   if (v.first !== 25) s.set("first", String(v.first));
   if (v.after) s.set("after", v.after);
-  if (v.after && v.from > 1) s.set("from", String(v.from));
   return s.toString();
 }
 
 export interface RankingRow {
   cursor: string;
+  /** 1-based position in the whole view (the API counts it: pages after the first go on numbering). */
+  position: number;
   node: { id: string; name: string; formula: string; reducedFormula: string; spaceGroup: number | null; structureClass: string | null };
   ranking: { rankEm: number; emStd: number; pGood: number; percolationEm: number | null; percolationDim: number; lowestEm: number; hops: number; hasDft: boolean } | null;
 }
@@ -123,7 +121,7 @@ export interface RankingPage {
 const QUERY = `query Ranking($filter: MaterialFilter, $sort: MaterialSort, $first: Int, $after: String) {
   materials(filter: $filter, sort: $sort, first: $first, after: $after) {
     model
-    edges { cursor node { id name formula reducedFormula spaceGroup structureClass }
+    edges { cursor position node { id name formula reducedFormula spaceGroup structureClass }
             ranking { rankEm emStd pGood percolationEm percolationDim lowestEm hops hasDft } }
     pageInfo { endCursor hasNextPage }
   }

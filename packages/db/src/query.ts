@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Material, MaterialRanking, Pathway, Prisma } from "./generated/prisma/client.js";
 import { isElement } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
@@ -46,6 +47,8 @@ export interface MaterialHit {
   /** The ranking figures for (filter.ion, model), when the filter names an ion and they exist. */
   ranking: MaterialRanking | null;
   cursor: string;
+  /** 1-based position of this row in the whole list (the rank, when sorted by EM). */
+  position: number;
 }
 
 export interface SearchResult {
@@ -102,12 +105,27 @@ function materialWhere(f: MaterialFilter): Prisma.MaterialWhereInput {
   return and.length ? { AND: and } : {};
 }
 
-/** A keyset cursor: which list (materials or pathways), its sort, the last row's sort key and id. */
+/**
+ * A keyset cursor: which list (materials or pathways), its sort, the last row's sort key and id, the filter it
+ * was made under (a fingerprint: the same key means other rows under another filter, so a cursor carried over to
+ * another filter would skip rows silently), and the row's 1-based position (so later pages can number their rows).
+ */
 interface CursorData {
   l: "materials" | "pathways";
   s: MaterialSort;
   k: number | string | null;
   id: string;
+  f: string;
+  n: number;
+}
+
+/** A short fingerprint of a list's filter (with the model its rankings come from), for its cursors. */
+function filterPrint(filter: object): string {
+  const norm = Object.entries(filter)
+    .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => [k, Array.isArray(v) ? [...new Set(v as string[])].sort() : v] as const)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return createHash("sha256").update(JSON.stringify(norm)).digest("base64url").slice(0, 12);
 }
 
 function encode(c: CursorData): string {
@@ -115,7 +133,7 @@ function encode(c: CursorData): string {
 }
 
 /** Check every part of a cursor before it reaches a query: a bad one is the client's error, never a crash. */
-function decode(cursor: string, list: CursorData["l"], sort: MaterialSort): CursorData {
+function decode(cursor: string, list: CursorData["l"], sort: MaterialSort, filter: string): CursorData {
   let c: CursorData;
   try {
     c = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as CursorData;
@@ -134,6 +152,8 @@ function decode(cursor: string, list: CursorData["l"], sort: MaterialSort): Curs
           ? typeof c.k === "string"
           : typeof c.k === "number" && Number.isFinite(c.k);
   if (!validKey) throw new ValidationError("after", "not a cursor returned by this list (its sort key is malformed)");
+  if (c.f !== filter) throw new ValidationError("after", "this cursor belongs to another filter (or model): start again from the first page");
+  if (!Number.isInteger(c.n) || c.n < 1) throw new ValidationError("after", "not a cursor returned by this list (its position is malformed)");
   return c;
 }
 
@@ -161,7 +181,9 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
   await checkModel(db, f.model);
   const ranked = sort === "EM" || sort === "PGOOD" || f.emMin != null || f.emMax != null || f.goodOnly === true;
   const model = f.model ?? (await activeModel(db));
-  const after = o.after ? decode(o.after, "materials", sort) : null;
+  const print = filterPrint({ ...f, model, threshold });
+  const after = o.after ? decode(o.after, "materials", sort, print) : null;
+  const start = after ? after.n + 1 : 1;
 
   if (ranked) {
     if (!f.ion) throw new ValidationError("filter.ion", "ranking by predicted Em needs the mobile ion: a material's barrier depends on which ion moves");
@@ -200,10 +222,11 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
     }
     const rows = await db.prisma.materialRanking.findMany({ where: { AND: [where, keyset] }, orderBy, take: first + 1, include: { material: true } });
     const page = rows.slice(0, first);
-    const items = page.map(({ material, ...ranking }) => ({
+    const items = page.map(({ material, ...ranking }, i) => ({
       material,
       ranking,
-      cursor: encode({ l: "materials", s: sort, k: sort === "FORMULA" ? material.reducedFormula : sort === "DATE" ? material.createdAt.toISOString() : ranking[key], id: material.id }),
+      position: start + i,
+      cursor: encode({ l: "materials", s: sort, k: sort === "FORMULA" ? material.reducedFormula : sort === "DATE" ? material.createdAt.toISOString() : ranking[key], id: material.id, f: print, n: start + i }),
     }));
     return { items, pageInfo: { endCursor: items.at(-1)?.cursor ?? null, hasNextPage: rows.length > first }, model };
   }
@@ -225,10 +248,11 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
     ...(f.ion && model ? { include: { rankings: { where: { ion: f.ion, model } } } } : {}),
   });
   const page = rows.slice(0, first) as (Material & { rankings?: MaterialRanking[] })[];
-  const items = page.map(({ rankings, ...material }) => ({
+  const items = page.map(({ rankings, ...material }, i) => ({
     material,
     ranking: rankings?.[0] ?? null,
-    cursor: encode({ l: "materials", s: sort, k: sort === "FORMULA" ? material.reducedFormula : material.createdAt.toISOString(), id: material.id }),
+    position: start + i,
+    cursor: encode({ l: "materials", s: sort, k: sort === "FORMULA" ? material.reducedFormula : material.createdAt.toISOString(), id: material.id, f: print, n: start + i }),
   }));
   return { items, pageInfo: { endCursor: items.at(-1)?.cursor ?? null, hasNextPage: rows.length > first }, model };
 }
@@ -244,7 +268,10 @@ export async function listPathways(db: IonRankDb, o: { filter?: PathwayFilter; f
   const f = o.filter ?? {};
   const first = pageSize(o.first);
   checkIon("filter.ion", f.ion);
-  const afterId = o.after ? decode(o.after, "pathways", "DATE").id : null;
+  const print = filterPrint(f);
+  const after = o.after ? decode(o.after, "pathways", "DATE", print) : null;
+  const afterId = after?.id ?? null;
+  const start = after ? after.n + 1 : 1;
   const where: Prisma.PathwayWhereInput = {
     ...(f.materialId ? { materialId: f.materialId } : {}),
     ...(f.ion ? { ion: f.ion } : {}),
@@ -252,7 +279,7 @@ export async function listPathways(db: IonRankDb, o: { filter?: PathwayFilter; f
     ...(afterId ? { id: { gt: afterId } } : {}),
   };
   const rows: Pathway[] = await db.prisma.pathway.findMany({ where, orderBy: { id: "asc" }, take: first + 1 });
-  const items = rows.slice(0, first).map((p) => ({ pathway: p, cursor: encode({ l: "pathways", s: "DATE", k: null, id: p.id }) }));
+  const items = rows.slice(0, first).map((p, i) => ({ pathway: p, position: start + i, cursor: encode({ l: "pathways", s: "DATE", k: null, id: p.id, f: print, n: start + i }) }));
   return { items, pageInfo: { endCursor: items.at(-1)?.cursor ?? null, hasNextPage: rows.length > first } };
 }
 

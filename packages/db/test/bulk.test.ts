@@ -588,6 +588,11 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
     const page1 = await searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM", first: 1 });
     const page2 = await searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM", first: 5, after: page1.pageInfo.endCursor });
     expect(page2.items.map((h) => h.material.id)).toEqual(ranked.items.slice(1).map((h) => h.material.id));
+    // Positions go on across pages (the dashboard numbers ranks with them).
+    expect([...page1.items, ...page2.items].map((h) => h.position)).toEqual([1, 2, 3]);
+    // A cursor carried over to another filter or model would skip that list's rows before its sort key: refused.
+    const lp = await listPathways(db, { filter: { ion: "Li" }, first: 1 });
+    expect(lp.items[0]!.position).toBe(1);
     const pathwayCursor = (await listPathways(db, { first: 1 })).pageInfo.endCursor!;
     const dateCursor = (await searchMaterials(db, { first: 1 })).pageInfo.endCursor!;
     const forged = (c: object) => Buffer.from(JSON.stringify(c)).toString("base64url");
@@ -597,6 +602,10 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
       [() => searchMaterials(db, { first: 1, after: forged({ l: "materials", s: "DATE", k: "abc", id: "x" }) }), /sort key is malformed/],
       [() => searchMaterials(db, { filter: { ion: "Li", model: "stub@1" }, sort: "EM", after: forged({ l: "materials", s: "EM", k: "abc", id: "x" }) }), /sort key is malformed/],
       [() => searchMaterials(db, { first: 1, after: dateCursor.slice(0, 10) }), /not a cursor returned by this list/],
+      [() => searchMaterials(db, { filter: { ion: "Li", model: "stub@1", goodOnly: true }, sort: "EM", after: page1.pageInfo.endCursor }), /belongs to another filter \(or model\)/],
+      [() => searchMaterials(db, { filter: { ion: "Li", model: "stub@1", elementsNone: ["Fe"] }, sort: "EM", after: page1.pageInfo.endCursor }), /belongs to another filter/],
+      [() => listPathways(db, { filter: { ion: "Na" }, first: 1, after: lp.pageInfo.endCursor }), /belongs to another filter/],
+      [() => searchMaterials(db, { first: 1, after: forged({ l: "materials", s: "DATE", k: new Date().toISOString(), id: "x", f: JSON.parse(Buffer.from(dateCursor, "base64url").toString()).f, n: 0 }) }), /position is malformed/],
     ];
     for (const [call, message] of cases) {
       await expect(call()).rejects.toThrowError(message);

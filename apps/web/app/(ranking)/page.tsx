@@ -27,7 +27,6 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
     models = meta.value.models;
     classes = meta.value.stats.byClass.map((c) => c.structureClass).filter((c): c is string => !!c);
   } else if (!page) error ??= reason(meta.reason); // the rows, when they came, matter more than the form's options
-  const start = q.after ? q.from : 1;
   return (
     <>
       <h1>Candidates ranked by predicted migration barrier</h1>
@@ -158,9 +157,9 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
               </tr>
             </thead>
             <tbody>
-              {page.edges.map((e, i) => (
+              {page.edges.map((e) => (
                 <tr key={e.node.id} data-testid="ranking-row">
-                  <td className="num">{start + i}</td>
+                  <td className="num">{e.position}</td>
                   <td>
                     <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
                     {e.node.name !== e.node.reducedFormula && !/\.(cif|vasp|poscar|xyz|json)$/i.test(e.node.name) ? <small style={{ color: "var(--muted)" }}> {e.node.name}</small> : null}
@@ -180,8 +179,8 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
             </tbody>
           </table>
           <nav className="pager" aria-label="Pages">
-            {q.after ? <Link href={`/?${rankingSearch(q, { after: null, from: 1 })}`}>« First page</Link> : null}
-            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor, from: start + page.edges.length })}`}>Next page »</Link> : null}
+            {q.after ? <Link href={`/?${rankingSearch(q, { after: null })}`}>« First page</Link> : null}
+            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor })}`}>Next page »</Link> : null}
           </nav>
         </>
       )}

@@ -33,7 +33,6 @@ export async function GET(req: Request): Promise<Response> {
   }
   const encoder = new TextEncoder();
   let page: RankingPage | null = first;
-  let rank = 0;
   let header = true;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -48,7 +47,7 @@ export async function GET(req: Request): Promise<Response> {
       const p: RankingPage = page;
       const lines = p.edges.map((e) => {
         const r = e.ranking;
-        return [++rank, e.node.id, e.node.reducedFormula, e.node.spaceGroup, e.node.structureClass, q.ion, r?.rankEm, r?.emStd, r?.pGood, r?.percolationEm, r?.percolationDim, r?.lowestEm, r?.hasDft, p.model].map(cell).join(",") + "\n";
+        return [e.position, e.node.id, e.node.reducedFormula, e.node.spaceGroup, e.node.structureClass, q.ion, r?.rankEm, r?.emStd, r?.pGood, r?.percolationEm, r?.percolationDim, r?.lowestEm, r?.hasDft, p.model].map(cell).join(",") + "\n";
       });
       if (lines.length) controller.enqueue(encoder.encode(lines.join("")));
       // An end cursor that does not move would loop for ever: treat it as the end of the view's rows.
