@@ -288,6 +288,7 @@ describe("the dashboard over an API with no model", () => {
   beforeAll(async () => {
     // LiFePO4 with its Li hops (unpredicted), NaCl with no Li at all.
     for (const f of ["LiFePO4.cif", "NaCl.cif"]) expect(ionrank(["import", join(FIXTURES, f), "--ion", "Li", "--quiet"], env).code).toBe(0);
+    const key = ionrank(["apikey", "create", "--role", "editor"], env).stdout.trim().split("\n").at(-1)!;
     const start = (args: string[], cwd: string, extra: NodeJS.ProcessEnv, ready: RegExp) =>
       new Promise<void>((resolve, reject) => {
         const p = spawn("node", args, { cwd, env: { ...env, ...extra }, detached: true });
@@ -302,7 +303,7 @@ describe("the dashboard over an API with no model", () => {
         p.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}:\n${log}`)));
       });
     await start([join(ROOT, "apps/api/dist/main.js")], ROOT, {}, /GraphQL API at http/);
-    await start([join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(WEB_PORT + 1)], join(ROOT, "apps/web"), { IONRANK_API_URL: api }, /Ready in/);
+    await start([join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(WEB_PORT + 1)], join(ROOT, "apps/web"), { IONRANK_API_URL: api, IONRANK_WEB_API_KEY: key }, /Ready in/);
   }, 120_000);
 
   afterAll(() => {
@@ -324,6 +325,17 @@ describe("the dashboard over an API with no model", () => {
     expect(await page.getByTestId("rank-em").allTextContents()).toEqual(["—"]);
     await page.goto(`${web}/model`);
     await page.getByText("No model is active.", { exact: false }).waitFor();
+  });
+
+  it("imports with an ion although nothing can be predicted: the structures and hops are stored, each file says why", async () => {
+    const res = await page.request.post(`${web}/api/import`, { data: { structures: [{ name: "LiCoO2.cif", content: readFileSync(join(FIXTURES, "LiCoO2.cif"), "utf8") }], ion: "Li" } });
+    expect(res.status(), await res.text()).toBe(200);
+    const job = (await res.json()) as { status: string; imported: number; notices: { name: string; kind: string; message: string }[] };
+    expect(job).toMatchObject({ status: "DONE", imported: 1 });
+    expect(job.notices).toContainEqual({ name: "LiCoO2.cif", index: 0, kind: "UNPREDICTED", message: expect.stringMatching(/^not predicted: no model is loaded/) });
+    const q = await fetch(api, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: '{ pathways(filter: { ion: "Li" }, first: 500) { edges { node { material { reducedFormula } } } } }' }) });
+    const formulas = ((await q.json()) as { data: { pathways: { edges: { node: { material: { reducedFormula: string } } }[] } } }).data.pathways.edges.map((e) => e.node.material.reducedFormula);
+    expect(formulas).toContain("LiCoO2");
   });
 
   it("shows a material's own mobile ion, and says when it has none of the ion asked for", async () => {

@@ -20,9 +20,21 @@ export async function POST(req: Request): Promise<Response> {
   if (!Array.isArray(body.structures) || body.structures.length === 0) return Response.json({ error: "no files" }, { status: 400 });
   const bad = body.structures.findIndex((s) => typeof s?.name !== "string" || typeof s?.content !== "string");
   if (bad >= 0) return Response.json({ error: `file ${bad + 1}: needs a name and its content as text` }, { status: 400 });
+  const s = body.structures.map(({ name, content }) => ({ name, content }));
+  const ion = body.ion || null;
+  type Job = { notices: { name: string; index: number; kind: string; message: string }[] };
   try {
-    const data = await gql<{ importStructures: unknown }>(MUTATION, { s: body.structures.map(({ name, content }) => ({ name, content })), ion: body.ion || null, p: !!body.ion }, { key: true });
-    return Response.json(data.importStructures);
+    try {
+      // With an ion, the hops are predicted as they are stored.
+      return Response.json((await gql<{ importStructures: Job }>(MUTATION, { s, ion, p: !!ion }, { key: true })).importStructures);
+    } catch (e) {
+      if (!(ion && e instanceof ApiError && e.code === "MODEL_UNAVAILABLE")) throw e;
+      // The API has no model loaded: store the structures and their hops anyway, and say on each file why
+      // nothing was predicted (the whole import used to fail).
+      const job = (await gql<{ importStructures: Job }>(MUTATION, { s, ion, p: false }, { key: true })).importStructures;
+      const why = `not predicted: ${e.message}`;
+      return Response.json({ ...job, notices: [...job.notices, ...s.map((x, index) => ({ name: x.name, index, kind: "UNPREDICTED", message: why }))] });
+    }
   } catch (e) {
     // What the API refuses as bad input is the client's (400, with the reason); anything else is the API's (502).
     const status = e instanceof ApiError && e.code === "BAD_USER_INPUT" ? 400 : 502;
