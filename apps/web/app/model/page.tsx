@@ -59,7 +59,9 @@ export default async function ModelPage() {
       </p>
       <div className="grid2">
         <section aria-labelledby="cv">
-          <h2 id="cv">{card.cv.folds}-fold cross-validation (559 pathways)</h2>
+          <h2 id="cv">
+            {card.cv.folds}-fold cross-validation ({card.cv.pretrained.metrics.n} pathways)
+          </h2>
           <table aria-label="Cross-validation metrics">
             <thead>
               <tr>
@@ -86,7 +88,7 @@ export default async function ModelPage() {
               ...(scr ? [{ name: "from scratch", values: [scr.mae, scr.rmse, scr.r2, scr.accuracy], color: "#e69500" }] : []),
             ]}
           />
-          <Legend items={[{ name: "pre-trained", color: "#0b62c4" }, { name: "from scratch", color: "#e69500" }]} />
+          <Legend items={[{ name: "pre-trained", color: "#0b62c4" }, ...(scr ? [{ name: "from scratch", color: "#e69500" }] : [])]} />
         </section>
         <section aria-labelledby="parity">
           <h2 id="parity">Parity: held-out predictions vs DFT</h2>
