@@ -445,6 +445,11 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
     job = await db.prisma.importJob.findUnique({ where: { id: options.resumeJob } });
     if (!job) throw new ValidationError("resumeJob", `no import job ${options.resumeJob}`);
     if (job.status === "DONE") throw new ValidationError("resumeJob", `import job ${job.id} has already finished`);
+    // Resuming skips the items the job committed: from another source that would skip items never imported.
+    if (options.source && job.source && options.source !== job.source) {
+      throw new ValidationError("resumeJob", `import job ${job.id} imported ${job.source}, not ${options.source}: resume it with that path`);
+    }
+    if (job.kind !== "import") throw new ValidationError("resumeJob", `job ${job.id} is a ${job.kind} job, not an import`);
     await db.prisma.importJob.update({ where: { id: job.id }, data: { status: "RUNNING" } });
   } else {
     job = await db.prisma.importJob.create({ data: { status: "RUNNING", kind: "import", source: options.source ?? null } });

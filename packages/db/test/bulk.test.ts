@@ -438,11 +438,14 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
       }
     }
     let jobId = "";
-    await expect(importItems(db, dying(), { batchSize: 50, onStart: (id) => (jobId = id) })).rejects.toThrow("killed");
+    await expect(importItems(db, dying(), { batchSize: 50, onStart: (id) => (jobId = id), source: "/data/run1" })).rejects.toThrow("killed");
     const mid = await db.prisma.importJob.findUniqueOrThrow({ where: { id: jobId } });
     expect(mid).toMatchObject({ status: "FAILED", processed: 150, imported: 144, failed: 6 });
     expect(await db.prisma.material.count()).toBe(144);
-    const done = await importItems(db, items, { batchSize: 50, resumeJob: jobId });
+    // Resumed from another path, its first 150 items would be skipped unread: refused, nothing written.
+    await expect(importItems(db, items, { batchSize: 50, resumeJob: jobId, source: "/data/run2" })).rejects.toThrowError(/imported \/data\/run1, not \/data\/run2: resume it with that path/);
+    expect(await db.prisma.importJob.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ status: "FAILED", processed: 150 });
+    const done = await importItems(db, items, { batchSize: 50, resumeJob: jobId, source: "/data/run1" });
     expect(done).toMatchObject({ id: jobId, status: "DONE", processed: 250, imported: 240, duplicates: 0, failed: 10 });
     expect(done.errors.map((e) => e.index)).toEqual([24, 49, 74, 99, 124, 149, 174, 199, 224, 249]);
     expect(await db.prisma.material.count()).toBe(240);
