@@ -18,8 +18,10 @@ import {
   type Structure,
   type StructureFormat,
 } from "@ionrank/crystal";
-import { ConcurrentWriteError, ValidationError } from "./errors.js";
+import { ConcurrentWriteError, JobClaimedError, ValidationError } from "./errors.js";
 import { yieldToEventLoop } from "./event-loop.js";
+import { currentOwner, IMPORT_STALE_MS, jobLiveness, startHeartbeat } from "./job-owner.js";
+import type { ImportJob } from "./generated/prisma/client.js";
 import type { IonRankDb } from "./open.js";
 import { structureOf } from "./rankings.js";
 import { contentHash, isBarrier, isBusy, isUniqueViolation, lockMaterialWrites, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
@@ -350,14 +352,16 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
  * Write one batch, the job's counters and its errors in one transaction. Returns the ids of the pathways it
  * created and of every pathway in the batch (already stored ones included, so a re-import can predict them).
  */
-async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: JobCounts): Promise<{ created: string[]; all: string[]; owner: Map<string, Prepared> }> {
+async function commit(db: IonRankDb, jobId: string, owner: string, batch: Prepared[], counts: JobCounts): Promise<{ created: string[]; all: string[]; owner: Map<string, Prepared> }> {
   const good = batch.filter((b) => !b.error);
   const mHashes = [...new Set(good.flatMap((b) => b.materials.map((m) => m.contentHash)))];
   const pHashes = [...new Set(good.flatMap((b) => b.pathways.map((p) => p.contentHash)))];
   return db.prisma.$transaction(async (tx) => {
     // Write first: on SQLite this takes the write lock before anything is read, so a concurrent import makes
     // this wait (busy timeout) instead of failing on a stale snapshot when it gets to its inserts.
-    await tx.importJob.update({ where: { id: jobId }, data: { processed: { increment: batch.length } } });
+    // Only while this process owns the job: one that lost it to a resumer stops instead of counting items twice.
+    const mine = await tx.importJob.updateMany({ where: { id: jobId, owner }, data: { processed: { increment: batch.length } } });
+    if (mine.count === 0) throw new JobClaimedError(jobId);
     await lockMaterialWrites(tx, db.provider);
     const stored = await tx.material.findMany({ where: { contentHash: { in: mHashes } }, select: { id: true, name: true, contentHash: true } });
     const existingM = new Map(stored.map((m) => [m.contentHash, m.id]));
@@ -411,9 +415,9 @@ async function commit(db: IonRankDb, jobId: string, batch: Prepared[], counts: J
     counts.imported += imported;
     counts.duplicates += duplicates;
     counts.failed += errors.length;
-    const owner = new Map<string, Prepared>();
-    for (const b of good) for (const p of b.pathways) if (!owner.has(existingP.get(p.contentHash)!)) owner.set(existingP.get(p.contentHash)!, b);
-    return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!), owner };
+    const itemOf = new Map<string, Prepared>();
+    for (const b of good) for (const p of b.pathways) if (!itemOf.has(existingP.get(p.contentHash)!)) itemOf.set(existingP.get(p.contentHash)!, b);
+    return { created: newP.map((p) => p.id), all: pHashes.map((h) => existingP.get(h)!), owner: itemOf };
   }, COMMIT_TX);
 }
 
@@ -431,6 +435,18 @@ function storable<T extends object>(row: T): T {
 /** A batch of large structures can take longer than Prisma's default 5 s, and a concurrent import's commit is waited for. */
 const COMMIT_TX = { maxWait: 30_000, timeout: 120_000 };
 
+/** Run a write again while SQLite's write lock stays held past the busy timeout (the winning resumer's first commit). */
+async function whenNotBusy<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (!isBusy(e) || attempt === 5) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
 /**
  * Import a stream of items as one ImportJob (or continue `options.resumeJob`). Every item is validated; good
  * ones are stored once per content hash (a re-import creates nothing new), bad ones are recorded with their
@@ -440,6 +456,7 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
   if (options.ion != null && !isElement(options.ion)) throw new ValidationError("ion", `"${options.ion}" is not an element symbol`);
   const ion = (options.ion ?? null) as ElementSymbol | null;
   const batchSize = options.batchSize ?? 250;
+  const me = currentOwner();
   let job;
   if (options.resumeJob) {
     job = await db.prisma.importJob.findUnique({ where: { id: options.resumeJob } });
@@ -450,10 +467,50 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       throw new ValidationError("resumeJob", `import job ${job.id} imported ${job.source}, not ${options.source}: resume it with that path`);
     }
     if (job.kind !== "import") throw new ValidationError("resumeJob", `job ${job.id} is a ${job.kind} job, not an import`);
-    await db.prisma.importJob.update({ where: { id: job.id }, data: { status: "RUNNING" } });
+    if (job.status === "RUNNING") {
+      // Another process may still be importing it: both would skip the committed items and count the rest twice.
+      const live = jobLiveness(job);
+      if (live.alive) {
+        const wait = live.byHeartbeat ? `; if that process was stopped, the job can be resumed ${Math.max(1, Math.ceil((job.updatedAt.getTime() + IMPORT_STALE_MS - Date.now()) / 1000))} s from now, once its heartbeat is ${IMPORT_STALE_MS / 1000} s old` : "";
+        throw new ValidationError("resumeJob", `import job ${job.id} is still running (${live.by}, last heartbeat ${live.heartbeatAge} s ago): let it finish, or stop that process and resume it then${wait}`);
+      }
+    }
+    // Claim it by compare-and-set on what was read: of two resumers, the one whose update comes second matches no
+    // row and is refused. The new updatedAt differs from the one read even within the same millisecond.
+    const read = job;
+    const claimed = await whenNotBusy(() =>
+      db.prisma.importJob.updateMany({
+        where: { id: read.id, status: read.status, owner: read.owner, updatedAt: read.updatedAt },
+        data: { status: "RUNNING", owner: me, updatedAt: new Date(Math.max(Date.now(), read.updatedAt.getTime() + 1)) },
+      }),
+    );
+    if (claimed.count !== 1) throw new ValidationError("resumeJob", `import job ${job.id} changed while this process was resuming it (another process resumed it, or its own process is still running): check its status before resuming it again`);
   } else {
-    job = await db.prisma.importJob.create({ data: { status: "RUNNING", kind: "import", source: options.source ?? null } });
+    job = await db.prisma.importJob.create({ data: { status: "RUNNING", kind: "import", source: options.source ?? null, owner: me } });
   }
+  const heartbeat = startHeartbeat(db, job.id, me);
+  try {
+    return await runJob(db, items, options, job, me, ion, batchSize);
+  } catch (e) {
+    // Failed (a source that threw, a database error): resumable. Not when another process owns the job now
+    // (JobClaimedError), nor once it is DONE: that status is not this failure's to change.
+    await db.prisma.importJob.updateMany({ where: { id: job.id, owner: me, status: "RUNNING" }, data: { status: "FAILED", finishedAt: new Date() } }).catch(() => {});
+    throw e;
+  } finally {
+    await heartbeat.stop();
+  }
+}
+
+/** importItems() once this process owns the job (`job` as it was read before being claimed). */
+async function runJob(
+  db: IonRankDb,
+  items: AsyncIterable<SourceItem & { format?: string | null }> | Iterable<SourceItem & { format?: string | null }>,
+  options: ImportOptions,
+  job: ImportJob,
+  me: string,
+  ion: ElementSymbol | null,
+  batchSize: number,
+): Promise<ImportOutcome> {
   options.onStart?.(job.id);
   if (options.resumeJob && options.onPathways && job.processed > 0) {
     // The batch committed last before a kill may never have reached onPathways (e.g. its prediction): hand over
@@ -482,7 +539,7 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
     for (let attempt = 1; ; attempt++) {
       try {
         await adoptStoredStructures(db, batch, ion);
-        ids = await commit(db, job.id, batch, counts);
+        ids = await commit(db, job.id, me, batch, counts);
         break;
       } catch (e) {
         // A concurrent import held SQLite's write lock past the busy timeout, or stored a structure of this batch
@@ -504,25 +561,21 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
       if (notices.length) await db.prisma.importItemNotice.createMany({ data: notices });
     }
   };
-  try {
-    for await (const item of items) {
-      const i = index++;
-      if (i < skip) continue;
-      try {
-        batch.push({ index: i, ...prepare(item, ion) });
-      } catch (e) {
-        batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], blockErrors: [], error: (e as Error).message });
-      }
-      await yieldToEventLoop(); // parsing a large cell and enumerating its hops can take ~1 s
-      if (batch.length >= batchSize) await flush();
+  for await (const item of items) {
+    const i = index++;
+    if (i < skip) continue;
+    try {
+      batch.push({ index: i, ...prepare(item, ion) });
+    } catch (e) {
+      batch.push({ index: i, name: item.name, materials: [], pathways: [], notices: [], blockErrors: [], error: (e as Error).message });
     }
-    await flush();
-  } catch (e) {
-    await db.prisma.importJob.update({ where: { id: job.id }, data: { status: "FAILED", finishedAt: new Date() } }).catch(() => {});
-    throw e;
+    await yieldToEventLoop(); // parsing a large cell and enumerating its hops can take ~1 s
+    if (batch.length >= batchSize) await flush();
   }
+  await flush();
   const status = counts.imported === 0 && counts.failed > 0 ? "FAILED" : "DONE";
-  await db.prisma.importJob.update({ where: { id: job.id }, data: { status, total: index, finishedAt: new Date() } });
+  const finished = await db.prisma.importJob.updateMany({ where: { id: job.id, owner: me }, data: { status, total: index, finishedAt: new Date() } });
+  if (finished.count === 0) throw new JobClaimedError(job.id);
   const errors = await db.prisma.importItemError.findMany({ where: { jobId: job.id }, orderBy: { index: "asc" }, take: 1000 });
   // Up to 1000 of each: a re-imported folder's thousands of duplicates must not hide the other notices.
   const [others, dupes] = await Promise.all(

@@ -59,3 +59,14 @@ export class NotFoundError extends DbError {
 export class ConcurrentWriteError extends DbError {
   override readonly name = "ConcurrentWriteError";
 }
+
+/**
+ * Another process claimed (resumed) the import job this one was running, taking it for stopped: this one stops
+ * before its next batch, so the two never count the same items. Nothing of that batch was written.
+ */
+export class JobClaimedError extends DbError {
+  override readonly name = "JobClaimedError";
+  constructor(readonly jobId: string) {
+    super(`import job ${jobId} was resumed by another process: this one stopped (what it committed is kept)`);
+  }
+}

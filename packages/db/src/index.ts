@@ -28,7 +28,9 @@ export type {
   MaterialPage,
 } from "./repository.js";
 export { structureKey, structureKeyOfJson, backfillStructureKeys, STRUCTURE_KEY_STEPS, UNKEYABLE } from "./structure-key.js";
-export { DbError, DatabaseOpenError, MigrationError, ValidationError, NotFoundError, ConcurrentWriteError } from "./errors.js";
+export { DbError, DatabaseOpenError, MigrationError, ValidationError, NotFoundError, ConcurrentWriteError, JobClaimedError } from "./errors.js";
+export { currentOwner, jobLiveness, parseOwner, formatOwner, IMPORT_HEARTBEAT_MS, IMPORT_STALE_MS } from "./job-owner.js";
+export type { JobOwner, Liveness } from "./job-owner.js";
 export { PrismaClient } from "./generated/prisma/client.js";
 export type { Prisma, Material, MaterialRanking, Pathway, Prediction, Model, ImportJob, ImportItemError, ApiKey } from "./generated/prisma/client.js";
 

@@ -10,6 +10,7 @@ import {
   contentHash,
   defaultMigrationsDir,
   importItems,
+  IMPORT_STALE_MS,
   openDatabase,
   readMigrations,
   storedStructure,
@@ -157,7 +158,8 @@ describe("openDatabase", () => {
 
   it.each(["sqlite", "postgresql"] as const)("upgrading (%s) gives the notices written before kinds existed their kind, from their messages", async (provider) => {
     const { before, upgrade } = await databaseBefore("import_notice_kinds", provider);
-    const job = await before.prisma.importJob.create({ data: { status: "DONE", kind: "import" } });
+    // Only the id back: this client's ImportJob has a column (owner) that a database this old lacks.
+    const job = await before.prisma.importJob.create({ data: { status: "DONE", kind: "import" }, select: { id: true } });
     const messages = [
       "pathway 0b1c could not be predicted: Na is outside this model",
       "the structure has no Na sites; stored without Na pathways",
@@ -218,6 +220,22 @@ describe("openDatabase", () => {
       expect(old.structureKey).toBe(structureKeyOfJson(old.structure));
     } finally {
       await reopened.close();
+    }
+  });
+
+  it.each(["sqlite", "postgresql"] as const)("upgrading (%s) leaves the owner of jobs from before unknown: a running one is judged by its heartbeat", async (provider) => {
+    const { before, later, upgrade } = await databaseBefore("import_job_owner", provider);
+    // Only the ids back: this client's ImportJob has a column (owner) that the database lacks yet.
+    const [live, stale] = await Promise.all([new Date(), new Date(Date.now() - IMPORT_STALE_MS - 60_000)].map((updatedAt) => before.prisma.importJob.create({ data: { status: "RUNNING", kind: "import", updatedAt }, select: { id: true } })));
+    await before.close();
+    const after = await upgrade();
+    try {
+      expect(after.appliedMigrations).toEqual(later.map((m) => m.name));
+      expect((await after.prisma.importJob.findMany()).map((j) => j.owner)).toEqual([null, null]);
+      await expect(importItems(after, [], { resumeJob: live!.id })).rejects.toThrowError(/is still running \(an unknown process, last heartbeat \d+ s ago\)/);
+      expect(await importItems(after, [], { resumeJob: stale!.id })).toMatchObject({ id: stale!.id, status: "DONE" });
+    } finally {
+      await after.close();
     }
   });
 

@@ -17,8 +17,9 @@ Import structures into the IonRank database: files (CIF, POSCAR, extXYZ, JSON, N
 DFT barriers with them). Each structure is validated; good ones are written in transactions of --batch items
 (default 250), bad ones are listed with their file, index and reason while the rest continue. Re-importing
 the same content creates nothing new. If the process is killed, --resume JOB (the job id printed at the start)
-skips what was committed and finishes the job. --ion enumerates that ion's hops; --predict predicts them with
-the model (default the bundled one). The database is IONRANK_DATA_DIR/ionrank.db (default ./data), or
+skips what was committed and finishes the job; it refuses a job whose import is still running (e.g. in
+another terminal), and of two resumers of one job only one proceeds. --ion enumerates that ion's hops;
+--predict predicts them with the model (default the bundled one). The database is IONRANK_DATA_DIR/ionrank.db (default ./data), or
 DATABASE_URL when set. Exit status 1 when any item failed.`;
 
 export async function importCommand(argv: readonly string[], out: Output): Promise<number> {
