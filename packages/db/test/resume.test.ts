@@ -52,24 +52,30 @@ describe.each(BACKENDS)("resuming an import job that may still be running, on $n
     return jobId;
   }
 
-  const resume = (jobId: string) => importItems(db, items(100), { batchSize: 25, resumeJob: jobId, source: SOURCE });
-  const refusal = (jobId: string) => resume(jobId).then(() => null, (e: unknown) => e);
-  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
-
-  it("an import still running in this process is refused, and finishes with exact counts", async () => {
+  /** An import in this process that has committed its first batch and waits before item `pauseAt` until released. */
+  async function pausedImport(pauseAt: number) {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let committed!: () => void;
     const firstBatch = new Promise<void>((r) => (committed = r));
     async function* slow() {
       for (const [i, it] of items(100).entries()) {
-        if (i === 60) await gate;
+        if (i === pauseAt) await gate;
         yield it;
       }
     }
     let jobId = "";
     const first = importItems(db, slow(), { batchSize: 25, onStart: (id) => (jobId = id), onProgress: () => committed(), source: SOURCE });
     await firstBatch;
+    return { jobId, release, first };
+  }
+
+  const resume = (jobId: string) => importItems(db, items(100), { batchSize: 25, resumeJob: jobId, source: SOURCE });
+  const refusal = (jobId: string) => resume(jobId).then(() => null, (e: unknown) => e);
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+
+  it("an import still running in this process is refused, and finishes with exact counts", async () => {
+    const { jobId, release, first } = await pausedImport(60);
     const job = await db.prisma.importJob.findUniqueOrThrow({ where: { id: jobId } });
     expect(job).toMatchObject({ status: "RUNNING", owner: currentOwner() });
     const e = await refusal(jobId);
@@ -142,19 +148,8 @@ describe.each(BACKENDS)("resuming an import job that may still be running, on $n
   });
 
   it("an import whose job was claimed by another process stops at its next batch and leaves the job to that one", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let committed!: () => void;
-    const firstBatch = new Promise<void>((r) => (committed = r));
-    async function* slow() {
-      for (const [i, it] of items(100).entries()) {
-        if (i === 30) await gate;
-        yield it;
-      }
-    }
-    let jobId = "";
-    const first = importItems(db, slow(), { batchSize: 25, onStart: (id) => (jobId = id), onProgress: () => committed(), source: SOURCE }).catch((e: unknown) => e);
-    await firstBatch;
+    const { jobId, release, first: running } = await pausedImport(30);
+    const first = running.catch((e: unknown) => e);
     // As a resumer elsewhere does when this process's heartbeat looked stale to it.
     await db.prisma.importJob.update({ where: { id: jobId }, data: { owner: "build-7.example.org:4242:123456" } });
     release();
