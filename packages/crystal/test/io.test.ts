@@ -305,6 +305,9 @@ describe("POSCAR, extended XYZ and JSON details", () => {
     const text = '[{"sys_name": "a", "target": NaN, "note": "NaN \\" Infinity"}, {"sys_name": "b", "target": -Infinity}, {"target": Infinity}]';
     expect(parseJsonText(text, "d.json")).toEqual([{ sys_name: "a", target: "NaN", note: 'NaN " Infinity' }, { sys_name: "b", target: "-Infinity" }, { target: "Infinity" }]);
     expect(() => parseJsonText('[{"target": NaN},\n {"x": 1,,}]', "d.json")).toThrowError(/^d\.json, line 2: invalid JSON/);
+    // An unquoted key is no value Python wrote: the document stays invalid (quoting it would make it valid).
+    expect(() => parseJsonText('[{"target": NaN}, {NaN: 1}]', "d.json")).toThrowError(/^d\.json, line 1: invalid JSON/);
+    expect(() => parseJsonText('{"a": {Infinity\n : 2}}', "d.json")).toThrowError(/^d\.json, line 1: invalid JSON/);
     expect(() => readJsonStructures('[{"jid": "J1", "atoms": {"lattice_mat": [[1,0,0],[0,1,0],[0,0,1]], "coords": [[NaN,0,0]], "elements": ["Li"]}}]', { file: "d.json" })).toThrowError(/d\.json, block J1: /);
   });
 

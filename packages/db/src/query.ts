@@ -119,10 +119,14 @@ interface CursorData {
   n: number;
 }
 
-/** A short fingerprint of a list's filter (with the model its rankings come from), for its cursors. */
+/**
+ * A short fingerprint of a list's filter (with the model its rankings come from), for its cursors. Values that
+ * filter nothing are left out, so a filter given in another but equivalent form keeps its cursors: null, an empty
+ * list and an empty text (both ignored by the queries) are the same as absent.
+ */
 function filterPrint(filter: object): string {
   const norm = Object.entries(filter)
-    .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .filter(([, v]) => v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => [k, Array.isArray(v) ? [...new Set(v as string[])].sort() : v] as const)
     .sort(([a], [b]) => (a < b ? -1 : 1));
   return createHash("sha256").update(JSON.stringify(norm)).digest("base64url").slice(0, 12);
@@ -152,6 +156,8 @@ function decode(cursor: string, list: CursorData["l"], sort: MaterialSort, filte
           ? typeof c.k === "string"
           : typeof c.k === "number" && Number.isFinite(c.k);
   if (!validKey) throw new ValidationError("after", "not a cursor returned by this list (its sort key is malformed)");
+  // Cursors from before filters were fingerprinted carry none: say so, rather than blame the filter.
+  if (c.f === undefined) throw new ValidationError("after", "this cursor is from an older version of IonRank: start again from the first page");
   if (c.f !== filter) throw new ValidationError("after", "this cursor belongs to another filter (or model): start again from the first page");
   if (!Number.isInteger(c.n) || c.n < 1) throw new ValidationError("after", "not a cursor returned by this list (its position is malformed)");
   return c;
@@ -181,7 +187,8 @@ export async function searchMaterials(db: IonRankDb, o: SearchMaterialsOptions =
   await checkModel(db, f.model);
   const ranked = sort === "EM" || sort === "PGOOD" || f.emMin != null || f.emMax != null || f.goodOnly === true;
   const model = f.model ?? (await activeModel(db));
-  const print = filterPrint({ ...f, model, threshold });
+  // goodOnly: false filters nothing, as absent does (only true narrows the list).
+  const print = filterPrint({ ...f, goodOnly: f.goodOnly === true ? true : null, model, threshold });
   const after = o.after ? decode(o.after, "materials", sort, print) : null;
   const start = after ? after.n + 1 : 1;
 

@@ -608,11 +608,17 @@ describe.each(BACKENDS)("bulk import and rankings on $name", ({ open }) => {
       [() => searchMaterials(db, { filter: { ion: "Li", model: "stub@1", goodOnly: true }, sort: "EM", after: page1.pageInfo.endCursor }), /belongs to another filter \(or model\)/],
       [() => searchMaterials(db, { filter: { ion: "Li", model: "stub@1", elementsNone: ["Fe"] }, sort: "EM", after: page1.pageInfo.endCursor }), /belongs to another filter/],
       [() => listPathways(db, { filter: { ion: "Na" }, first: 1, after: lp.pageInfo.endCursor }), /belongs to another filter/],
+      [() => searchMaterials(db, { first: 1, after: forged({ l: "materials", s: "DATE", k: new Date().toISOString(), id: "x" }) }), /from an older version of IonRank/],
       [() => searchMaterials(db, { first: 1, after: forged({ l: "materials", s: "DATE", k: new Date().toISOString(), id: "x", f: JSON.parse(Buffer.from(dateCursor, "base64url").toString()).f, n: 0 }) }), /position is malformed/],
     ];
     for (const [call, message] of cases) {
       await expect(call()).rejects.toThrowError(message);
       await expect(call()).rejects.toBeInstanceOf(ValidationError);
     }
+    // The same filter in another form (goodOnly: false and an empty text filter nothing, as absent does) keeps its cursors.
+    const equivalent = await searchMaterials(db, { filter: { ion: "Li", model: "stub@1", goodOnly: false, structureClass: "", hasDft: null }, sort: "EM", first: 5, after: page1.pageInfo.endCursor });
+    expect(equivalent.items.map((h) => [h.material.id, h.position])).toEqual(page2.items.map((h) => [h.material.id, h.position]));
+    const lp2 = await listPathways(db, { filter: { ion: "Li", materialId: "" }, first: 1, after: lp.pageInfo.endCursor });
+    expect(lp2.items.map((i) => i.position)).toEqual([2]);
   });
 });

@@ -60,6 +60,13 @@ function nonFiniteAsStrings(text: string): string | null {
     }
     const m = /^-?(?:NaN|Infinity)/.exec(text.slice(i, i + 9));
     if (m) {
+      // A bare word before ":" is an unquoted key ({NaN: 1}), not a number Python wrote: left invalid.
+      let next = i + m[0].length;
+      while (/\s/.test(text[next] ?? "")) next++;
+      if (text[next] === ":") {
+        i = next - 1;
+        continue;
+      }
       out += text.slice(from, i) + `"${m[0]}"`;
       i += m[0].length - 1;
       from = i + 1;
