@@ -24,7 +24,7 @@ import { currentOwner, IMPORT_STALE_MS, jobLiveness, startHeartbeat } from "./jo
 import type { ImportJob } from "./generated/prisma/client.js";
 import type { IonRankDb } from "./open.js";
 import { structureOf } from "./rankings.js";
-import { contentHash, isBarrier, isBusy, isUniqueViolation, lockMaterialWrites, MAX_BARRIER_EV, pathwayHash, type StoredStructure } from "./repository.js";
+import { contentHash, isBarrier, isBusy, isUniqueViolation, lockMaterialWrites, MAX_BARRIER_EV, pathwayHash, retryWrite, type StoredStructure } from "./repository.js";
 import { STRUCTURE_KEY_STEPS, structureKey } from "./structure-key.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
@@ -435,17 +435,6 @@ function storable<T extends object>(row: T): T {
 /** A batch of large structures can take longer than Prisma's default 5 s, and a concurrent import's commit is waited for. */
 const COMMIT_TX = { maxWait: 30_000, timeout: 120_000 };
 
-/** Run a write again while SQLite's write lock stays held past the busy timeout (the winning resumer's first commit). */
-async function whenNotBusy<T>(write: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (e) {
-      if (!isBusy(e) || attempt === 5) throw e;
-      await new Promise((r) => setTimeout(r, 100 * attempt));
-    }
-  }
-}
 
 /**
  * Import a stream of items as one ImportJob (or continue `options.resumeJob`). Every item is validated; good
@@ -478,11 +467,15 @@ export async function importItems(db: IonRankDb, items: AsyncIterable<SourceItem
     // Claim it by compare-and-set on what was read: of two resumers, the one whose update comes second matches no
     // row and is refused. The new updatedAt differs from the one read even within the same millisecond.
     const read = job;
-    const claimed = await whenNotBusy(() =>
-      db.prisma.importJob.updateMany({
-        where: { id: read.id, status: read.status, owner: read.owner, updatedAt: read.updatedAt },
-        data: { status: "RUNNING", owner: me, updatedAt: new Date(Math.max(Date.now(), read.updatedAt.getTime() + 1)) },
-      }),
+    // Run again while SQLite's write lock stays held past the busy timeout (the winning resumer's first commit).
+    const claimed = await retryWrite(
+      () =>
+        db.prisma.importJob.updateMany({
+          where: { id: read.id, status: read.status, owner: read.owner, updatedAt: read.updatedAt },
+          data: { status: "RUNNING", owner: me, updatedAt: new Date(Math.max(Date.now(), read.updatedAt.getTime() + 1)) },
+        }),
+      isBusy,
+      (_, attempt) => 100 * attempt,
     );
     if (claimed.count !== 1) throw new ValidationError("resumeJob", `import job ${job.id} changed while this process was resuming it (another process resumed it, or its own process is still running): check its status before resuming it again`);
   } else {
@@ -535,19 +528,16 @@ async function runJob(
     if (batch.length === 0) return;
     // Two imports storing the same content at once (PostgreSQL): the later insert hits the unique key and its
     // whole transaction rolls back; run again, it finds the other's rows and counts them as duplicates.
-    let ids: Awaited<ReturnType<typeof commit>>;
-    for (let attempt = 1; ; attempt++) {
-      try {
+    // A concurrent import held SQLite's write lock past the busy timeout, or stored a structure of this batch since
+    // it was adopted: the batch rolled back, run it again (after a pause only for the lock).
+    const ids = await retryWrite(
+      async () => {
         await adoptStoredStructures(db, batch, ion);
-        ids = await commit(db, job.id, me, batch, counts);
-        break;
-      } catch (e) {
-        // A concurrent import held SQLite's write lock past the busy timeout, or stored a structure of this batch
-        // since it was adopted: the batch rolled back, run it again.
-        if (!(isUniqueViolation(e) || isBusy(e) || e instanceof ConcurrentWriteError) || attempt === 5) throw e;
-        if (isBusy(e)) await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
-    }
+        return commit(db, job.id, me, batch, counts);
+      },
+      (e) => isUniqueViolation(e) || isBusy(e) || e instanceof ConcurrentWriteError,
+      (e, attempt) => (isBusy(e) ? 100 * attempt : 0),
+    );
     pathways += ids.created.length;
     batch = [];
     options.onProgress?.({ ...counts });

@@ -145,6 +145,22 @@ export function isBusy(error: unknown): boolean {
   return /^SQLITE_BUSY/.test(String(meta?.driverAdapterError?.cause?.originalCode ?? ""));
 }
 
+/**
+ * Runs a write, and again (up to 5 tries in all) while it fails in a way that rolled it back whole and may pass on
+ * a second try — `retryable` says which; `pause` is how long to wait before try `attempt + 1` (0: at once).
+ */
+export async function retryWrite<T>(write: () => Promise<T>, retryable: (error: unknown) => boolean, pause: (error: unknown, attempt: number) => number): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!retryable(error) || attempt === 5) throw error;
+      const ms = pause(error, attempt);
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    }
+  }
+}
+
 /** Inserts unless a row with `hash` exists; survives a concurrent insert of the same hash. */
 async function insertOnce(
   find: () => Promise<{ id: string } | null>,
@@ -213,9 +229,9 @@ export async function upsertMaterial(db: IonRankDb, input: MaterialInput): Promi
   // Look and insert in one transaction (under the lock on PostgreSQL), so a concurrent writer of the same crystal
   // is seen. A unique-key clash (a writer without the lock) or SQLite refusing a stale snapshot rolls it back whole:
   // run again, it finds the other's row.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.prisma.$transaction(async (tx) => {
+  return retryWrite(
+    () =>
+      db.prisma.$transaction(async (tx) => {
         await lockMaterialWrites(tx, db.provider);
         const existing = await findStoredMaterial(tx, hash, key);
         if (existing) return { id: existing.id, created: false };
@@ -237,12 +253,10 @@ export async function upsertMaterial(db: IonRankDb, input: MaterialInput): Promi
           select: { id: true },
         });
         return { id, created: true };
-      });
-    } catch (error) {
-      if (!(isUniqueViolation(error) || isBusy(error)) || attempt === 5) throw error;
-      await new Promise((r) => setTimeout(r, 20 * attempt));
-    }
-  }
+      }),
+    (error) => isUniqueViolation(error) || isBusy(error),
+    (_, attempt) => 20 * attempt,
+  );
 }
 
 /** Stores a pathway once per content hash. A DFT barrier must say where it came from (emDftSource). */
