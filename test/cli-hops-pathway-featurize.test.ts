@@ -116,4 +116,30 @@ describe("npx ionrank featurize", () => {
     expect(bad.stderr).toMatch(/--image-bonds must be one of all, host, probe, not "images"/);
     expect(existsSync(join(dir, "bad"))).toBe(false);
   });
+
+  it("--crop-radius takes a plain decimal, and no value may be empty: usage errors, not another crop or folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    writeFileSync(join(dir, "em.json"), JSON.stringify(JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")).slice(0, 2)));
+    // Number() reads "" and " " as 0 (an uncropped dataset) and "0x4" as 4.
+    for (const value of ["", " ", "0x4", "Infinity", "-1"]) {
+      const r = ionrank("featurize", "--data", join(dir, "em.json"), "--out", join(dir, "out"), `--crop-radius=${value}`, "--quiet");
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toContain(`--crop-radius must be a distance in Å ≥ 0 (got "${value}")`);
+      expect(existsSync(join(dir, "out"))).toBe(false);
+    }
+    // Empty values (unset shell variables): "" as --out would be the current folder.
+    for (const [flags, message] of [
+      [["--data", join(dir, "em.json"), "--out="], "--out needs a folder name, not an empty value"],
+      [["--data=", "--out", join(dir, "out")], "--data needs a file name, not an empty value"],
+      [["--data", join(dir, "em.json"), "--out", join(dir, "out"), "--property="], "--property needs a name, not an empty value"],
+    ] as const) {
+      const r = ionrank("featurize", ...flags, "--quiet");
+      expect(r.code, message).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(existsSync(join(dir, "out"))).toBe(false);
+    }
+    const ok = ionrank("featurize", "--data", join(dir, "em.json"), "--out", join(dir, "out"), "--crop-radius", "3.5", "--quiet");
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).featurizerVersion).toMatch(/-crop3\.5$/);
+  });
 });

@@ -53,6 +53,7 @@ const GRAPH_SCHEME = 1;
  * tensors changes the version.
  */
 export function featurizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
+  checkFeaturizerConfig(config);
   const bonds = imageBondsOf(config);
   return bulkFeaturizerVersion(config) + (cropOf(config) > 0 ? `-crop${cropOf(config)}` : "") + (bonds === "all" ? "" : `-i${bonds}`);
 }
@@ -62,6 +63,7 @@ export function featurizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_
  * pre-trained on bulk structures can be fine-tuned on cropped path structures.
  */
 export function bulkFeaturizerVersion(config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): string {
+  checkFeaturizerConfig(config);
   const h = createHash("sha256");
   h.update(JSON.stringify({ scheme: GRAPH_SCHEME, ...canonical(config), featureLength: ELEMENT_FEATURE_LENGTH }));
   h.update(new Uint8Array(ELEMENT_FEATURES.buffer, ELEMENT_FEATURES.byteOffset, ELEMENT_FEATURES.byteLength));
@@ -84,6 +86,26 @@ export function imageBondsOf(c: FeaturizerConfig): ImageBonds {
   return v;
 }
 
+/**
+ * Throw FeaturizerConfigError unless every setting is one graphs can be built with. Out-of-range values would
+ * not fail later: a negative or NaN tieTolerance cuts ties by site order, a negative or NaN cropRadius means
+ * "no crop", an unknown feature set is ignored — each a silently different graph under a version that names it.
+ */
+export function checkFeaturizerConfig(c: FeaturizerConfig): void {
+  const bad = (what: string, v: unknown, want: string) => {
+    throw new FeaturizerConfigError(`${what} is ${typeof v === "number" ? String(v) : JSON.stringify(v)}; it must be ${want}`);
+  };
+  if (c === null || typeof c !== "object") throw new FeaturizerConfigError(`a featurizer config is an object, not ${JSON.stringify(c)}`);
+  if (!(Number.isInteger(c.k) && c.k >= 1)) bad("k", c.k, "a positive integer");
+  if (!(typeof c.cutoff === "number" && Number.isFinite(c.cutoff) && c.cutoff > 0)) bad("cutoff", c.cutoff, "a positive, finite distance in Å");
+  if (c.features !== "cgcnn92+image") bad("features", c.features, '"cgcnn92+image", the only feature set this IonRank knows');
+  if (!(Number.isInteger(c.images) && c.images >= 2)) bad("images", c.images, "an integer ≥ 2");
+  if (!(typeof c.tieTolerance === "number" && Number.isFinite(c.tieTolerance) && c.tieTolerance >= 0)) bad("tieTolerance", c.tieTolerance, "a finite distance ≥ 0 Å");
+  const crop = cropOf(c);
+  if (!(typeof crop === "number" && Number.isFinite(crop) && crop >= 0)) bad("cropRadius", crop, "a finite distance ≥ 0 Å (0: no crop)");
+  imageBondsOf(c);
+}
+
 /** A featurizer setting (from a card, a dataset or a caller) that this IonRank does not know. */
 export class FeaturizerConfigError extends Error {
   override name = "FeaturizerConfigError";
@@ -103,6 +125,13 @@ export class FeaturizerMismatchError extends Error {
 
 /** Throw unless `version` is exactly the running featurizer's version. */
 export function assertFeaturizerVersion(version: string, what = "the model", config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): void {
-  const running = featurizerVersion(config);
+  let running: string;
+  try {
+    running = featurizerVersion(config);
+  } catch (e) {
+    // Name the model (or dataset) whose settings they are.
+    if (e instanceof FeaturizerConfigError) throw new FeaturizerConfigError(`${what} has featurizer settings this IonRank cannot use: ${e.message}`);
+    throw e;
+  }
   if (version !== running) throw new FeaturizerMismatchError(version, running, what);
 }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile, unwritableLocation } from "@ionrank/crystal";
-import { bulkFeaturizerVersion, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
+import { bulkFeaturizerVersion, checkFeaturizerConfig, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
 import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, MAX_ATOMIC_NUMBER } from "./encoding.js";
 import { pathwayGraph, structureGraph, type CrystalGraph } from "./graph.js";
 
@@ -55,7 +55,15 @@ function propertyName(file: string): string {
 }
 
 function loadEntries(file: string): { entries: Entry[]; sha256: string } {
-  const { raw, text } = readTextFile(file);
+  let read: { raw: Buffer; text: string };
+  try {
+    read = readTextFile(file);
+  } catch (e) {
+    // Node cannot hold more than ~512 MiB of text in one string: a bigger (or inflated) file is no crash.
+    if ((e as NodeJS.ErrnoException).code === "ERR_STRING_TOO_LONG") throw new ParseError("too large to read as one JSON text (over 512 MiB): split it into several files", { file });
+    throw e;
+  }
+  const { raw, text } = read;
   const sha256 = createHash("sha256").update(raw).digest("hex");
   const doc = parseJsonText(text, file);
   if (!Array.isArray(doc)) throw new ParseError("a dataset is a JSON list of entries {id, target, atoms}", { file });
@@ -64,10 +72,18 @@ function loadEntries(file: string): { entries: Entry[]; sha256: string } {
     const o = raw as Record<string, unknown> | null;
     if (o === null || typeof o !== "object" || Array.isArray(o)) throw new ParseError(`entry ${i} is not an object`, { file, block: `entry ${i}` });
     const idRaw = o.id ?? o.sys_name ?? o.jid;
-    const id = typeof idRaw === "string" || typeof idRaw === "number" ? String(idRaw) : `entry ${i}`;
+    // An id that is there but unusable ({}, "") would silently become "entry i": the entry could not be found by it.
+    if (idRaw !== undefined && idRaw !== null && !((typeof idRaw === "string" && idRaw.trim() !== "") || typeof idRaw === "number")) {
+      throw new ParseError(`the id is ${JSON.stringify(idRaw).slice(0, 40)}, not a name or number`, { file, block: `entry ${i}` });
+    }
+    const id = idRaw === undefined || idRaw === null ? `entry ${i}` : String(idRaw);
     const t = o.target;
     if (t !== undefined && t !== null && (typeof t !== "number" || !Number.isFinite(t))) {
       throw new ParseError(`target is ${typeof t === "number" ? String(t) : JSON.stringify(t)}, not a finite number`, { file, block: id });
+    }
+    // Targets are stored as float32: a larger value would be stored as ±Infinity.
+    if (typeof t === "number" && !Number.isFinite(Math.fround(t))) {
+      throw new ParseError(`target is ${t}, beyond the float32 range (±3.4e38) the dataset stores targets in`, { file, block: id });
     }
     if (o.atoms === undefined) throw new ParseError("entry has no atoms", { file, block: id });
     return { id, target: typeof t === "number" ? t : null, atoms: o.atoms };
@@ -88,9 +104,34 @@ function checkOutput(out: string): string {
   if (!statSync(at).isDirectory()) throw new DatasetError(`${out}: ${at} is a file, not a folder`);
   if (existsSync(target)) {
     if (!statSync(target).isDirectory()) throw new DatasetError(`${out} is a file: give a folder for the dataset`);
-    if (readdirSync(target).length > 0 && !existsSync(join(target, "manifest.json"))) throw new DatasetError(`${out} exists and is not an IonRank dataset: refusing to overwrite it`);
+    const names = readdirSync(target);
+    if (names.length === 0) return target;
+    // The whole folder is replaced: only a folder that holds an IonRank dataset and nothing else may go (any other
+    // program's manifest.json, or the input file itself, inside it would be deleted with it).
+    const own = datasetFiles(target);
+    if (!own) throw new DatasetError(`${out} exists and is not an IonRank dataset: refusing to overwrite it`);
+    const foreign = names.filter((n) => !own.has(n));
+    if (foreign.length > 0) {
+      const list = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ` (and ${foreign.length - 3} more)` : "");
+      throw new DatasetError(`${out} holds ${list} besides an IonRank dataset: refusing to overwrite it (give an empty or new folder)`);
+    }
   }
   return target;
+}
+
+/** The file names of the IonRank dataset in `dir` (manifest and arrays), or null when its manifest.json is not one. */
+function datasetFiles(dir: string): Set<string> | null {
+  const path = join(dir, "manifest.json");
+  if (!existsSync(path) || !statSync(path).isFile()) return null;
+  let m: { format?: unknown; arrays?: unknown };
+  try {
+    m = JSON.parse(readTextFile(path).text) as typeof m;
+  } catch {
+    return null;
+  }
+  if (m === null || typeof m !== "object" || m.format !== DATASET_FORMAT || m.arrays === null || typeof m.arrays !== "object") return null;
+  const files = Object.values(m.arrays as Record<string, { file?: unknown } | null>).map((a) => a?.file);
+  return new Set(["manifest.json", ...files.filter((f): f is string => typeof f === "string")]);
 }
 
 /** Temporary folders left by runs that were killed while writing (their process is gone). */
@@ -142,6 +183,7 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
   if (endianness() !== "LE") throw new DatasetError("featurized datasets are little-endian; this machine is big-endian");
   if (inputs.length === 0) throw new DatasetError("no input files");
   const config = options.config ?? DEFAULT_FEATURIZER_CONFIG;
+  checkFeaturizerConfig(config);
   const target = checkOutput(out);
   const loaded = inputs.map((inp) => ({ ...inp, ...loadEntries(inp.file), property: inp.property ?? propertyName(inp.file) }));
   // The same file twice would put every graph in the dataset twice (and across cross-validation folds).
@@ -149,6 +191,19 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
     const first = loaded.findIndex((m) => m.sha256 === l.sha256);
     if (first !== i) throw new DatasetError(`${l.file} has the same content as ${loaded[first]!.file}: give each input once`);
   });
+  // Ids name the graphs (cross-validation folds and parity entries in model cards are keyed by them): two entries
+  // with one id would be one entry downstream.
+  const seen = new Map<string, string>();
+  for (const l of loaded) {
+    for (const e of l.entries) {
+      const first = seen.get(e.id);
+      if (first !== undefined) {
+        const where = first === l.file ? "an earlier entry" : `an entry of ${first}`;
+        throw new DatasetError(`${l.file}, entry ${e.id}: ${where} has the same id: give every entry its own id (entries without one are named by position)`);
+      }
+      seen.set(e.id, l.file);
+    }
+  }
   const properties = [...new Set(loaded.map((l) => l.property))];
   const total = loaded.reduce((n, l) => n + l.entries.length, 0);
 
@@ -170,12 +225,16 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
 
   loaded.forEach((l, fileIndex) => {
     const structures = l.entries.map((e) => {
+      let found;
       try {
-        return readJsonStructures(e.atoms as never, { file: l.file })[0]!;
+        found = readJsonStructures(e.atoms as never, { file: l.file });
       } catch (err) {
         const reason = err instanceof ParseError ? err.reason : (err as Error).message;
         throw new DatasetError(`${l.file}, entry ${e.id}: ${reason}`);
       }
+      // atoms may be a list or an OPTIMADE response; all but the first structure would be dropped silently.
+      if (found.length !== 1) throw new DatasetError(`${l.file}, entry ${e.id}: atoms holds ${found.length} structures; an entry is one structure`);
+      return found[0]!;
     });
     // "auto": a file is pathways when its entries are path structures, bulk when none is; a file where some are
     // and some are not is an error naming them (one bad path must not turn the whole file into bulk crystals).

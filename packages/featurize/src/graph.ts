@@ -1,5 +1,5 @@
 import { atomicNumber, CrystalError, nearestNeighbours, type Pathway, type Structure } from "@ionrank/crystal";
-import { DEFAULT_FEATURIZER_CONFIG, imageBondsOf, type FeaturizerConfig } from "./config.js";
+import { checkFeaturizerConfig, DEFAULT_FEATURIZER_CONFIG, imageBondsOf, type FeaturizerConfig } from "./config.js";
 import { MAX_ATOMIC_NUMBER } from "./encoding.js";
 
 /**
@@ -41,9 +41,13 @@ export class UnsupportedElementError extends CrystalError {
 
 /** Build the atom graph of a structure. `isImage` marks path images (defaults to none). */
 export function structureGraph(structure: Structure, isImage?: Uint8Array, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  checkFeaturizerConfig(config);
   structure.assertOrdered("Building a crystal graph");
   const n = structure.length;
   if (isImage && isImage.length !== n) throw new CrystalError(`image flags cover ${isImage.length} atoms but the structure has ${n}`);
+  // A flag of 2 would be copied into the model's is_image input as 2.0 while the bond rules test for 1.
+  const odd = isImage ? isImage.findIndex((f) => f !== 0 && f !== 1) : -1;
+  if (odd >= 0) throw new CrystalError(`image flag ${odd} is ${isImage![odd]}; flags are 1 for a path image and 0 for a host atom`);
   const z = new Int32Array(n);
   structure.sites.forEach((s, i) => {
     const zi = atomicNumber(s.element)!;
@@ -72,6 +76,7 @@ export function structureGraph(structure: Structure, isImage?: Uint8Array, confi
 
 /** The graph of a migration pathway's path structure (images first, flagged), cropped per `config.cropRadius`. */
 export function pathwayGraph(pathway: Pathway, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  checkFeaturizerConfig(config);
   const p = pathway.images.length === config.images ? pathway : pathway.withImages(config.images);
   const { structure, isImage } = p.toPathStructure();
   return pathStructureGraph(structure, isImage, config);
@@ -83,12 +88,18 @@ export function pathwayGraph(pathway: Pathway, config: FeaturizerConfig = DEFAUL
  * some path image are kept, with the bonds among them. Atom order is kept, so images stay first.
  */
 export function pathStructureGraph(structure: Structure, isImage: Uint8Array, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  checkFeaturizerConfig(config);
+  // The model reads exactly `images` path images per graph: its readout reshapes the batch's flagged atoms to
+  // graphs × images, so another count fails the whole batch or, when counts even out, hands one graph's images
+  // to the next. (Where they are listed is free: the readout finds them by their flags.)
+  const images: number[] = [];
+  isImage.forEach((f, i) => f && images.push(i));
+  if (images.length !== config.images) {
+    throw new CrystalError(`a path structure has ${config.images} path images; its flags mark ${images.length}${images.length > 0 && images.length <= 8 ? ` (atoms ${images.join(", ")})` : ""}`);
+  }
   const g = structureGraph(structure, isImage, config);
   const radius = config.cropRadius ?? 0;
   if (!(radius > 0)) return g;
-  const images: number[] = [];
-  isImage.forEach((f, i) => f && images.push(i));
-  if (images.length === 0) throw new CrystalError("cannot crop a path structure that has no path images");
   const lattice = structure.lattice;
   const keep = new Int32Array(g.numAtoms).fill(-1);
   let kept = 0;

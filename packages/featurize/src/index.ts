@@ -5,6 +5,7 @@ export {
   featurizerVersion,
   assertFeaturizerVersion,
   bulkFeaturizerVersion,
+  checkFeaturizerConfig,
   FeaturizerConfigError,
   FeaturizerMismatchError,
   IMAGE_BONDS,

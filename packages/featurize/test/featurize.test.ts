@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -16,9 +17,11 @@ import {
   ENCODING_SEGMENTS,
   featurizeDataset,
   featurizerVersion,
+  checkFeaturizerConfig,
   FeaturizerConfigError,
   FeaturizerMismatchError,
   lineGraph,
+  pathStructureGraph,
   pathwayGraph,
   structureGraph,
   type CrystalGraph,
@@ -368,5 +371,113 @@ print(json.dumps({"count": m["count"], "natoms7": int(a1 - a0), "edges7": int(e1
     mkdirSync(stale);
     expect(featurizeDataset([{ file: five }], join(dir, "out")).graphs).toBe(5);
     expect(existsSync(stale)).toBe(false);
+  });
+});
+
+describe("what the featurizer refuses instead of guessing", () => {
+  it("an output folder is replaced only when it holds an IonRank dataset and nothing else", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const five = join(dir, "five.json");
+    writeFileSync(five, JSON.stringify(train.slice(0, 5)));
+    // Another program's manifest.json (a web app) must not pass for a dataset: the folder would be deleted.
+    const app = join(dir, "app");
+    mkdirSync(join(app, "src"), { recursive: true });
+    writeFileSync(join(app, "manifest.json"), JSON.stringify({ name: "my app", icons: [] }));
+    writeFileSync(join(app, "src", "index.js"), "precious");
+    expect(() => featurizeDataset([{ file: five }], app)).toThrowError(/app exists and is not an IonRank dataset: refusing to overwrite it/);
+    expect(readFileSync(join(app, "src", "index.js"), "utf8")).toBe("precious");
+    writeFileSync(join(app, "manifest.json"), "{ not json");
+    expect(() => featurizeDataset([{ file: five }], app)).toThrowError(/not an IonRank dataset/);
+    // A real dataset with the input file (or anything else) put inside it is not replaced either.
+    const out = join(dir, "out");
+    expect(featurizeDataset([{ file: five }], out).graphs).toBe(5);
+    writeFileSync(join(out, "five.json"), readFileSync(five));
+    expect(() => featurizeDataset([{ file: join(out, "five.json") }], out)).toThrowError(/out holds five\.json besides an IonRank dataset: refusing to overwrite it/);
+    expect(existsSync(join(out, "five.json"))).toBe(true);
+    // Only the dataset's own files: an earlier dataset is replaced as before.
+    rmSync(join(out, "five.json"));
+    expect(featurizeDataset([{ file: five }], out, { config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5 } }).featurizerVersion).toMatch(/-crop3\.5$/);
+  });
+
+  it("entries with one id, an unusable id, several structures or a target float32 cannot hold are named", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const entries = (train.slice(0, 3) as { sys_name: string; target: number; atoms: unknown }[]).map((e) => structuredClone(e));
+    const write = (name: string, list: unknown[]) => {
+      writeFileSync(join(dir, name), JSON.stringify(list));
+      return join(dir, name);
+    };
+    const dup = write("dup.json", [entries[0], entries[1], { ...entries[2]!, sys_name: entries[0]!.sys_name }]);
+    expect(() => featurizeDataset([{ file: dup }], join(dir, "out"))).toThrowError(new RegExp(`dup\\.json, entry ${entries[0]!.sys_name}: an earlier entry has the same id`));
+    // Across files too (a multi-property dataset's ids name its graphs); entries without ids are named by position.
+    const a = write("a.json", [{ target: 1, atoms: entries[0]!.atoms }]);
+    const b = write("b.json", [{ target: 2, atoms: entries[1]!.atoms }]);
+    expect(() => featurizeDataset([{ file: a }, { file: b }], join(dir, "out"))).toThrowError(/b\.json, entry entry 0: an entry of .*a\.json has the same id/);
+    const objId = write("objid.json", [{ id: { a: 1 }, sys_name: "x", target: 1, atoms: entries[0]!.atoms }]);
+    expect(() => featurizeDataset([{ file: objId }], join(dir, "out"))).toThrowError(/objid\.json, block entry 0: the id is \{"a":1\}, not a name or number/);
+    const two = write("two.json", [{ id: "pair", target: 1, atoms: [entries[0]!.atoms, entries[1]!.atoms] }]);
+    expect(() => featurizeDataset([{ file: two }], join(dir, "out"))).toThrowError(/two\.json, entry pair: atoms holds 2 structures; an entry is one structure/);
+    const big = write("big.json", [{ id: "huge", target: 1e39, atoms: entries[0]!.atoms }]);
+    expect(() => featurizeDataset([{ file: big }], join(dir, "out"))).toThrowError(/big\.json, block huge: target is 1e\+39, beyond the float32 range/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("a file too large for one JavaScript string (a gzip that inflates past 512 MiB) is a ParseError naming it, not a crash", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const text = Buffer.alloc(0x20000000, 0x20);
+    text[0] = 0x5b; // "[" … "]" around 512 MiB of blanks: 500 kB gzipped
+    text[text.length - 1] = 0x5d;
+    writeFileSync(join(dir, "huge.json.gz"), gzipSync(text, { level: 1 }));
+    expect(() => featurizeDataset([{ file: join(dir, "huge.json.gz") }], join(dir, "out"))).toThrowError(/huge\.json\.gz: too large to read as one JSON text \(over 512 MiB\)/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("a path structure's image flags must mark exactly `images` atoms (the readout reshapes them per graph)", () => {
+    const { structure, isImage } = Pathway.fromImageStructure(readJsonStructures(train[0] as never)[0]!).toPathStructure();
+    const flags = (marked: number[]) => Uint8Array.from(isImage, (_, i) => (marked.includes(i) ? 1 : 0));
+    expect(pathStructureGraph(structure, isImage).numAtoms).toBe(structure.length);
+    // Four here and six in the next graph of a batch would even out and shift one graph's images onto the other.
+    expect(() => pathStructureGraph(structure, flags([0, 1, 2, 3]))).toThrowError(/a path structure has 5 path images; its flags mark 4 \(atoms 0, 1, 2, 3\)$/);
+    expect(() => pathStructureGraph(structure, flags([0, 1, 2, 3, 4, 5]))).toThrowError(/its flags mark 6 \(atoms 0, 1, 2, 3, 4, 5\)$/);
+    expect(() => pathStructureGraph(structure, flags([]), { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5 })).toThrowError(/its flags mark 0$/);
+    expect(pathStructureGraph(structure, flags([0, 1, 2]), { ...DEFAULT_FEATURIZER_CONFIG, images: 3 }).numAtoms).toBe(structure.length);
+    // A flag other than 0 or 1 would reach the model's is_image input as that number.
+    const two = Uint8Array.from(isImage, (f) => 2 * f);
+    expect(() => structureGraph(structure, two)).toThrowError(/image flag 0 is 2; flags are 1 for a path image and 0 for a host atom/);
+    expect(() => pathStructureGraph(structure, two)).toThrowError(/image flag 0 is 2/);
+    // The images may be listed anywhere (the inference service takes them after the host too).
+    const n = structure.length;
+    const order = [...Array.from({ length: n - 5 }, (_, i) => i + 5), 0, 1, 2, 3, 4];
+    const last = pathStructureGraph(structure.permuted(order), Uint8Array.from(order, (o) => isImage[o]!), { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5 });
+    expect(Array.from(last.isImage.slice(-5))).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it("featurizer settings out of range are refused, not built into a silently different graph", () => {
+    const s = new Structure(Lattice.cubic(4), [{ element: "Li", frac: [0, 0, 0] }, { element: "Cl", frac: [0.5, 0.5, 0.5] }]);
+    const p = Pathway.fromImageStructure(readJsonStructures(train[0] as never)[0]!);
+    const bad: [Partial<Record<string, unknown>>, RegExp][] = [
+      [{ tieTolerance: -1 }, /tieTolerance is -1; it must be a finite distance ≥ 0 Å/],
+      [{ tieTolerance: NaN }, /tieTolerance is NaN/],
+      [{ cropRadius: -1 }, /cropRadius is -1/],
+      [{ cropRadius: NaN }, /cropRadius is NaN/],
+      [{ cutoff: Infinity }, /cutoff is Infinity/],
+      [{ images: 1 }, /images is 1; it must be an integer ≥ 2/],
+      [{ k: 2.5 }, /k is 2\.5; it must be a positive integer/],
+      [{ features: "cgcnn92" }, /features is "cgcnn92"/],
+    ];
+    for (const [change, message] of bad) {
+      const config = { ...DEFAULT_FEATURIZER_CONFIG, ...change } as never;
+      expect(() => structureGraph(s, undefined, config)).toThrowError(message);
+      expect(() => checkFeaturizerConfig(config)).toThrowError(FeaturizerConfigError);
+      expect(() => pathwayGraph(p, config)).toThrowError(message);
+      expect(() => featurizerVersion(config)).toThrowError(message);
+      expect(() => assertFeaturizerVersion(featurizerVersion(), "model em@9", config)).toThrowError(/^model em@9 has featurizer settings this IonRank cannot use: /);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    writeFileSync(join(dir, "one.json"), JSON.stringify(train.slice(0, 1)));
+    expect(() => featurizeDataset([{ file: join(dir, "one.json") }], join(dir, "out"), { config: { ...DEFAULT_FEATURIZER_CONFIG, tieTolerance: -1 } })).toThrowError(FeaturizerConfigError);
+    // The shipped card's settings (written before imageBonds existed) and the defaults pass.
+    const card = JSON.parse(readFileSync(new URL("../../../models/em.card.json", import.meta.url), "utf8")) as { featurizer: { version: string; config: never } };
+    expect(() => assertFeaturizerVersion(card.featurizer.version, "em", card.featurizer.config)).not.toThrow();
+    expect(() => checkFeaturizerConfig(DEFAULT_FEATURIZER_CONFIG)).not.toThrow();
   });
 });

@@ -1,5 +1,5 @@
 import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, IMAGE_BONDS, type DatasetKind, type ImageBonds } from "@ionrank/featurize";
-import { parseArgs } from "../args.js";
+import { numberFlag, parseArgs } from "../args.js";
 import { progressBar } from "../progress.js";
 import { UsageError, type Output } from "../io.js";
 
@@ -21,12 +21,15 @@ export async function featurize(argv: readonly string[], out: Output): Promise<n
   if (files.length === 0) throw new UsageError("featurize needs --data FILE");
   if (typeof dir !== "string") throw new UsageError("featurize needs --out DIR");
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  // An empty value (an unset shell variable) is a mistake: "" as --out is the current folder, which would be replaced.
+  if (dir.trim() === "") throw new UsageError("--out needs a folder name, not an empty value");
+  if (files.some((f) => f.trim() === "")) throw new UsageError("--data needs a file name, not an empty value");
   const kind = (args.flags.get("kind") ?? "auto") as string;
   if (!["auto", "pathway", "bulk"].includes(kind)) throw new UsageError(`--kind must be auto, pathway or bulk, not "${kind}"`);
   const property = args.flags.get("property");
-  const crop = args.flags.get("crop-radius");
-  const cropRadius = typeof crop === "string" ? Number(crop) : 0;
-  if (!Number.isFinite(cropRadius) || cropRadius < 0) throw new UsageError(`--crop-radius must be a distance in Å ≥ 0, not "${String(crop)}"`);
+  if (typeof property === "string" && property.trim() === "") throw new UsageError("--property needs a name, not an empty value");
+  // A plain decimal only: Number() reads "" and " " as 0 (no crop) and "0x10" as 16, silently another featurizer.
+  const cropRadius = numberFlag(args, "crop-radius", 0, (v) => v >= 0, "a distance in Å ≥ 0");
   const imageBonds = (args.flags.get("image-bonds") ?? "all") as ImageBonds;
   if (!IMAGE_BONDS.includes(imageBonds)) throw new UsageError(`--image-bonds must be one of ${IMAGE_BONDS.join(", ")}, not "${imageBonds}"`);
   if (typeof property === "string" && files.length > 1) throw new UsageError("--property names the target of a single --data file");
