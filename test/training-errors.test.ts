@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -31,5 +31,46 @@ describe("ionrank train on bad input: one error line, the right exit code, no tr
     expect(errors).toEqual([`error: em.json: entry ${String(entries[2]!.sys_name)} has no target (missing or null): every em entry needs a label to train on`]);
     expect(r.stderr).not.toMatch(/Traceback|IONRANK_ERROR/);
     expect(r.stdout).toBe("");
+  });
+
+  it("refuses blank, hexadecimal or path-like values before any work, instead of reading them as 0, 16 or a path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-errors-"));
+    for (const [flags, message] of [
+      // Number("") is 0: an empty --crop-radius silently featurized whole path structures.
+      [["--crop-radius="], '--crop-radius must be a distance in Å ≥ 0 (got "")'],
+      [["--limit="], '--limit must be an integer ≥ 0 (got "")'],
+      [["--hidden", "0x10"], '--hidden must be an integer ≥ 1 (got "0x10")'],
+      [["--noise="], '--noise must be a distance in Å in [0, 1] (got "")'],
+      // The name becomes file names in --out: "../x" wrote the card beside --out, "" a file named ".card.json".
+      [["--name", "../x"], '--name must be a plain file name (letters, digits, ".", "_", "-"; got "../x")'],
+      [["--name="], '--name must be a plain file name (letters, digits, ".", "_", "-"; got "")'],
+    ] as const) {
+      const r = ionrank(dir, "--em", join(SHARED, "em/train.json"), "--work", "w", "--out", "m", "--stage", "featurize", ...flags);
+      expect(r.status, flags.join(" ")).toBe(2);
+      expect(r.stderr).toContain(`error: ${message}`);
+      expect(existsSync(join(dir, "w")), flags.join(" ")).toBe(false);
+    }
+  });
+
+  it("an --out where nothing can be written is refused before training, not by the export at the end", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-errors-"));
+    writeFileSync(join(dir, "em.json"), JSON.stringify(JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")).slice(0, 4)));
+    const r = ionrank(dir, "--em", "em.json", "--work", "w", "--out", "/proc/ionrank-models", "--hidden", "8", "--epochs", "1", "--folds", "2");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("error: --out /proc/ionrank-models is on a kernel file system (/proc, /sys): give a folder on a disk for the model\n");
+    expect(existsSync(join(dir, "w"))).toBe(false);
+  });
+
+  it("a negative barrier is refused naming file and entry, not clamped and trained on", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-errors-"));
+    const entries = (JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as Record<string, unknown>[]).slice(0, 4);
+    writeFileSync(join(dir, "em.json"), JSON.stringify(entries.map((e, i) => (i === 1 ? { ...e, target: -2 } : e))));
+    const r = ionrank(dir, "--em", "em.json", "--work", "w", "--out", "m", "--hidden", "8", "--epochs", "1", "--folds", "2", "--target", "log1p");
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error:"))).toEqual([
+      `error: em.json: entry ${String(entries[1]!.sys_name)} has target -2: a migration barrier (eV) cannot be negative`,
+    ]);
+    expect(r.stderr).not.toMatch(/Traceback|IONRANK_ERROR/);
+    expect(existsSync(join(dir, "m"))).toBe(false);
   });
 });

@@ -2,13 +2,14 @@
 (`npx ionrank train` drives these stages from TypeScript)."""
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
 import time
 import traceback
 
-from .data import check_folds, load_dataset, require_labels
+from .data import check_em_entries, check_folds, load_dataset, require_labels
 from .errors import ERROR_PREFIX, OptionError, TrainingCoreError, read_json
 from .model import READOUTS, TARGETS
 from .train import cross_validate, pretrain, set_threads
@@ -108,13 +109,35 @@ def write_traceback(path):
     return "(no file could be written)"
 
 
+# Option ranges, checked before any work: out of range, each failed deep inside torch as an "unexpected error"
+# (--epochs 0, --batch-size 0, --lr -1) or, worse, ran (--hidden 0 trained a constant model, --limit -3 used no data).
+INT_OPTIONS = {"epochs": 1, "batch_size": 1, "hidden": 1, "alignn_layers": 0, "gcn_layers": 0, "line_k": 0, "limit": 0, "seed": 0,
+               "init_seed": 0, "folds": 2, "freeze": 0, "parity": 0}
+FLOAT_OPTIONS = {"lr": (lambda v: v > 0, "a learning rate > 0"), "weight_decay": (lambda v: v >= 0, "≥ 0"),
+                 "dropout": (lambda v: 0 <= v < 1, "a probability in [0, 1)"), "noise": (lambda v: v >= 0, "a distance in Å ≥ 0"),
+                 "budget_seconds": (lambda v: v >= 0, "a number of seconds ≥ 0")}
+
+
+def check_options(a):
+    for name, least in INT_OPTIONS.items():
+        v = getattr(a, name, None)
+        if v is not None and v < least:
+            raise OptionError("--" + name.replace("_", "-"), f"must be an integer ≥ {least} (got {v})")
+    for name, (ok, what) in FLOAT_OPTIONS.items():
+        v = getattr(a, name, None)
+        if v is not None and not (math.isfinite(v) and ok(v)):
+            raise OptionError("--" + name.replace("_", "-"), f"must be {what} (got {v})")
+
+
 def run(a):
+    check_options(a)
     set_threads()
     ds = load_dataset(a.data, kind=None if a.cmd == "pretrain" else "pathway")
     if getattr(a, "limit", 0):
         ds = ds.subset(range(a.limit))
     if a.cmd == "check":
         require_labels(ds)
+        check_em_entries(ds)
         check_folds(ds, a.folds)
         print(json.dumps({"entries": ds.count}))
         return
@@ -131,7 +154,9 @@ def run(a):
 
         variants = {}
         for v in a.variant:
-            key, path = v.split("=", 1)
+            key, eq, path = v.partition("=")
+            if not (key and eq and path):
+                raise OptionError("--variant", f"must be NAME=CV_DIR (got {v!r})")
             variants[key] = read_json(f"{path}/cv.json", f"variant {key}")
         if a.design_notes and not os.path.isfile(a.design_notes):
             raise OptionError(a.design_notes, "missing (--design-notes)")

@@ -176,14 +176,44 @@ def require_labels(ds: GraphDataset, prop: int = 0):
     missing = np.flatnonzero(ds.mask()[:, prop] == 0)
     if len(missing):
         i = int(missing[0])
-        src = ds.manifest["sources"][int(ds.arrays["graph_source"][i])].get("file", ds.path)
+        src = source_file(ds, i)
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise DatasetError(src, f"entry {ds.ids()[i]}{more} has no target (missing or null): every {ds.properties[prop]} entry needs a label to train on")
 
 
+def source_file(ds: GraphDataset, i: int) -> str:
+    """The input file graph i was featurized from (as the manifest names it)."""
+    return ds.manifest["sources"][int(ds.arrays["graph_source"][i])].get("file", ds.path)
+
+
+def check_em_entries(ds: GraphDataset):
+    """What cross-validated Em training needs beyond labels: each entry once, and barriers ≥ 0.
+
+    A repeated entry (one file given twice under other names, or overlapping files) lands in two folds, so CV
+    holds out one copy while training on the other and reports too good a figure; the card, keyed by id, would
+    also list fewer entries than were trained on. A negative barrier is not physical, and log1p cannot take
+    one ≤ −1 (model.to_target_space clamps it, silently)."""
+    first = {}
+    for i, e in enumerate(ds.ids()):
+        if e in first:
+            j = first[e]
+            where = "earlier in the same file" if source_file(ds, i) == source_file(ds, j) else f"also in {source_file(ds, j)}"
+            raise DatasetError(source_file(ds, i), f"entry {e} appears twice ({where}): cross-validation would train on one copy and "
+                                                   "hold out the other; give each entry once")
+        first[e] = i
+    y, mk = ds.targets()[:, 0], ds.mask()[:, 0].astype(bool)
+    bad = np.flatnonzero(mk & (y < 0))
+    if len(bad):
+        i = int(bad[0])
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise DatasetError(source_file(ds, i), f"entry {ds.ids()[i]}{more} has target {float(y[i]):.6g}: a migration barrier (eV) cannot be negative")
+
+
 def check_folds(ds: GraphDataset, folds: int):
     """Folds are dealt round-robin, so each holds out at least one entry exactly when folds ≤ entries."""
-    if not 2 <= folds <= ds.count:
+    if folds < 2:
+        raise OptionError(ds.path, f"--folds {folds}: cross-validation needs at least 2 folds")
+    if folds > ds.count:
         raise OptionError(ds.path, f"--folds {folds} needs at least {folds} labelled entries (each fold holds out one or more); the dataset has {ds.count}")
 
 

@@ -214,7 +214,9 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
     # last: a failed export never half-replaces an existing model of the same name.
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
-    stage = os.path.join(parent, f".{os.path.basename(os.path.abspath(out_dir))}.{name}.partial-{os.getpid()}")
+    prefix = f".{os.path.basename(os.path.abspath(out_dir))}.{name}.partial-"
+    stage = os.path.join(parent, f"{prefix}{os.getpid()}")
+    remove_stale_stages(parent, prefix)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
     try:
@@ -231,6 +233,22 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         os.remove(os.path.join(out_dir, f"{name}.member{k}.onnx"))
         k += 1
     return card
+
+
+def remove_stale_stages(parent: str, prefix: str):
+    """Staging folders of exports that were killed (their process is gone): hidden, full of ONNX files, and
+    beside --out (often the repository root), they would otherwise stay forever."""
+    for entry in os.listdir(parent):
+        pid = entry[len(prefix):]
+        if not entry.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # another export of this model is running: leave its folder alone
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+        except OSError:
+            continue  # alive, but another user's
 
 
 def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,

@@ -1,5 +1,6 @@
 """Training loops: masked multi-property pre-training, fine-tuning with k-fold cross-validation,
 resumable checkpoints, metrics and ensemble calibration."""
+import hashlib
 import json
 import math
 import os
@@ -9,7 +10,7 @@ import time
 import numpy as np
 import torch
 
-from .data import GraphDataset, check_folds, make_batch, require_labels
+from .data import GraphDataset, check_em_entries, check_folds, make_batch, require_labels
 from .errors import CheckpointError, OptionError, read_json, save_torch, write_json
 from .model import EmNet, model_inputs, to_tensors
 
@@ -47,6 +48,14 @@ def check_settings(path: str, written: dict, asked: dict, keys=None):
         if k in written and k in asked and written[k] != asked[k]:
             name = k.replace("_", " ")
             raise CheckpointError(path, f"was written with {name} {written[k]}; this run asks for {asked[k]}: use another --work or delete it")
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def device_name() -> str:
@@ -103,11 +112,13 @@ def jitter_positions(t: dict, sigma: float) -> torch.Tensor:
     return t["nbr_vector"] + (d[t["nbr_index"]] - d.unsqueeze(1)) * t["nbr_mask"].unsqueeze(-1)
 
 
-def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, checkpoint, log, weight_decay=1e-5, noise=0.0):
+def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, checkpoint, log, weight_decay=1e-5, noise=0.0, settings=None):
     """Train with AdamW + one-cycle LR and masked L1 loss. Checkpoints after every epoch (model, optimiser,
     scheduler, RNG state, history); a run restarted with the same arguments resumes after the last
     completed epoch and ends with the same weights as an uninterrupted run. `noise` > 0 jitters atom
-    positions (Å, see jitter_positions) in training batches only: augmentation against over-fitting."""
+    positions (Å, see jitter_positions) in training batches only: augmentation against over-fitting.
+    `settings`: what else the caller's result depends on (fold assignment, starting weights, frozen layers),
+    recorded in the checkpoint and checked on resume like the rest."""
     dev = next(model.parameters()).device
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = max(1, math.ceil(len(train_idx) / batch_size)) * epochs
@@ -116,17 +127,24 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
     start = 0
     # What else fixes the result: resuming under other values would silently mix two runs.
     run = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "weight_decay": weight_decay, "noise": noise,
-           "train_size": len(train_idx), "validation_size": len(val_idx)}
+           "train_size": len(train_idx), "validation_size": len(val_idx), **(settings or {})}
     if checkpoint and os.path.exists(checkpoint):
         ck = load_checkpoint(checkpoint)
         check_settings(checkpoint, ck["config"], model.config)
         check_settings(checkpoint, ck.get("run", {}), run)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        torch.set_rng_state(ck["torch_rng"])
-        history = ck["history"]
-        start = ck["epoch"] + 1
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            # load_checkpoint maps every tensor to the training device; the CPU generator only takes a CPU state.
+            torch.set_rng_state(ck["torch_rng"].cpu())
+            history = ck["history"]
+            start = ck["epoch"] + 1
+        except (KeyError, AttributeError, RuntimeError, ValueError, TypeError) as e:
+            # Same settings, but not a per-epoch checkpoint of fit (e.g. a pretrained.pt copied in): no optimiser
+            # state to resume from.
+            what = f"no {e.args[0]}" if isinstance(e, KeyError) else (str(e).splitlines() or [type(e).__name__])[0][:200]
+            raise CheckpointError(checkpoint, f"is not a resumable training checkpoint ({what}): delete it to redo that step") from None
         log(f"resumed from {checkpoint} after epoch {start}")
     for epoch in range(start, epochs):
         t0 = time.time()
@@ -292,10 +310,13 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
     on the same folds measure what more members per fold would buy."""
     init_seed = seed if init_seed is None else init_seed
     require_labels(ds)
+    check_em_entries(ds)
     check_folds(ds, folds)
     trunk = None
+    start_from = "none"
     if pretrained:
         trunk = load_checkpoint(pretrained)
+        start_from = f"{os.path.basename(pretrained)}@{file_sha256(pretrained)[:16]}"
         # Only the trunk is carried over: its shape must match, the head's need not.
         check_settings(pretrained, trunk["config"], cfg, keys=["hidden", "alignn_layers", "gcn_layers", "line_k"])
         # Pre-training graphs are bulk structures, never cropped: compare the bulk part of the versions.
@@ -324,7 +345,10 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
                     p.requires_grad_(False)
         log(f"fold {k + 1}/{folds}: {len(train)} train, {len(val)} validation")
         fit(model, ds, train, val, [0], epochs=epochs, batch_size=batch_size, lr=lr, seed=init_seed + k,
-            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log, weight_decay=weight_decay, noise=noise)
+            checkpoint=os.path.join(out, f"fold{k}.pt"), log=log, weight_decay=weight_decay, noise=noise,
+            # A fold resumed (or reused when complete) under other folds, another trunk or other frozen layers
+            # would be reported as if trained with this run's: the held-out figures would be wrong, silently.
+            settings={"fold_seed": seed, "folds": folds, "pretrained": start_from, "freeze": freeze})
         heldout[val] = predict(model, ds, val, [0])[:, 0]
         members.append(os.path.join(out, f"fold{k}.pt"))
     # Spread of the whole ensemble at every point, for calibration against the held-out errors.

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
+import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, featurizerVersion, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
 import { runTrainingCore, TrainingError } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
@@ -20,6 +20,9 @@ export interface ModelSize {
   /** Dropout in the Em head while training (0 = none). */
   dropout?: number;
 }
+
+/** What a model's name may be: it becomes file names in `out` (NAME.card.json, NAME.member0.onnx). */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export type Readout = "mean" | "path";
 export const READOUTS: readonly Readout[] = ["mean", "path"];
@@ -76,6 +79,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
       if (o.stages?.includes(s)) throw new TrainingError(`stage ${s} needs pre-training data (--pretrain FILE …): without it there is ${s === "pretrain" ? "nothing to pre-train" : "no pre-trained model to compare with"}`);
     }
   }
+  if (!MODEL_NAME.test(o.name)) throw new TrainingError(`model name "${o.name}" must be a plain file name (letters, digits, ".", "_", "-"): it names ${o.name}.card.json in ${o.out}`);
   checkFolder(o.work, "--work", "the working folder");
   checkFolder(o.out, "--out", "the model");
   const card = join(o.out, `${o.name}.card.json`);
@@ -163,17 +167,27 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   return { card };
 }
 
-/** --work and --out are folders (or not there yet, inside a folder): a file there would only fail after training. */
+/**
+ * --work and --out are folders (or not there yet, inside a writable folder): a file or a read-only place there
+ * would only fail after training, when the export writes the model.
+ */
 function checkFolder(dir: string, flag: string, what: string): void {
+  // Kernel file systems take mkdir in odd ways (Node's recursive mkdir spins under /proc): refuse them by name.
+  if (/^\/(proc|sys)(\/|$)/.test(dir)) throw new TrainingError(`${flag} ${dir} is on a kernel file system (/proc, /sys): give a folder on a disk for ${what}`);
   let at = dir;
   while (!existsSync(at)) at = dirname(at);
   if (!statSync(at).isDirectory()) throw new TrainingError(at === dir ? `${flag} ${dir} is a file: give a folder for ${what}` : `${flag} ${dir}: ${at} is a file, not a folder`);
+  try {
+    accessSync(at, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw new TrainingError(`${flag} ${dir}: ${at} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a folder you can write to`);
+  }
 }
 
 type Fields = { [key: string]: unknown };
 
-/** A dataset's inputs as its manifest records them: each file's name and SHA-256, and the featurizer config. */
-function dataInputs(inputs: readonly DatasetInput[], config: FeaturizerConfig): { files: string; config: Fields } {
+/** A dataset's inputs as its manifest records them: each file's name and SHA-256, the featurizer config and version. */
+function dataInputs(inputs: readonly DatasetInput[], config: FeaturizerConfig): { files: string; config: Fields; version: string } {
   const files = inputs.map((i) => {
     let raw: Buffer;
     try {
@@ -183,21 +197,32 @@ function dataInputs(inputs: readonly DatasetInput[], config: FeaturizerConfig): 
     }
     return `${basename(i.file)}@${createHash("sha256").update(raw).digest("hex").slice(0, 16)}`;
   });
-  return { files: files.join(", "), config: { ...config } };
+  let version: string;
+  try {
+    version = featurizerVersion(config);
+  } catch (e) {
+    throw new TrainingError(`featurizer settings: ${(e as Error).message}`); // e.g. a crop radius that is not a distance
+  }
+  return { files: files.join(", "), config: { ...config }, version };
 }
 
-/** An existing featurized dataset must come from the same files (by content) and featurizer config. */
-function checkData(dir: string, want: { files: string; config: Fields }): void {
+/**
+ * An existing featurized dataset must come from the same files (by content), featurizer config and featurizer
+ * version: the version also changes with the graph scheme and element table (a newer IonRank), which the config
+ * does not show, and a model trained on stale graphs is refused when the service loads its card.
+ */
+function checkData(dir: string, want: { files: string; config: Fields; version: string }): void {
   const path = join(dir, "manifest.json");
   if (!existsSync(path)) return;
-  let m: { sources?: { file: string; sha256: string }[]; featurizer?: { config?: Fields } };
+  let m: { sources?: { file: string; sha256: string }[]; featurizer?: { config?: Fields; version?: string } };
   try {
     m = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     throw new TrainingError(`${path}: not valid JSON (${(e as Error).message}): delete ${dir} to featurize again`);
   }
   const had = { files: (m.sources ?? []).map((s) => `${s.file}@${String(s.sha256).slice(0, 16)}`).join(", "), config: { ...DEFAULT_FEATURIZER_CONFIG, ...m.featurizer?.config } }; // absent options had their defaults
-  refuseChange(dir, "was featurized", { files: had.files, ...prefixed("featurizer ", had.config) }, { files: want.files, ...prefixed("featurizer ", want.config) });
+  refuseChange(dir, "was featurized", { files: had.files, ...prefixed("featurizer ", had.config), "featurizer version": m.featurizer?.version },
+    { files: want.files, ...prefixed("featurizer ", want.config), "featurizer version": want.version });
 }
 
 function prefixed(prefix: string, o: Fields): Fields {

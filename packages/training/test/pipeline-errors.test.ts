@@ -86,4 +86,29 @@ describe("the training pipeline on bad input", () => {
     expect(e.message).toMatch(/edge_vector\.bin: has 120 bytes; the manifest's shape \[\d+, 3\] implies \d+ \(truncated or from another dataset\)$/);
     expect(e.message).not.toContain("\n");
   });
+
+  it("featurized data in --work from another featurizer version (same settings, older IonRank) is refused, not trained on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-pipeline-"));
+    writeFileSync(join(dir, "em.json"), JSON.stringify(entries.slice(0, 4)));
+    const o = options(dir, { work: join(dir, "w"), out: join(dir, "m") });
+    await trainPipeline({ ...o, stages: ["featurize"] }, () => {});
+    const manifest = join(dir, "w/data-em/manifest.json");
+    const m = JSON.parse(readFileSync(manifest, "utf8"));
+    const current = m.featurizer.version as string;
+    m.featurizer.version = current.replace(/^ionrank-fz\d+/, "ionrank-fz0");
+    writeFileSync(manifest, JSON.stringify(m));
+    const e = await failure(trainPipeline(o, () => {}));
+    expect(e.message).toBe(`${join(dir, "w/data-em")} was featurized with featurizer version ${m.featurizer.version as string}; this run asks for ${current}: use another --work, or delete ${join(dir, "w/data-em")} to redo it`);
+    expect(existsSync(join(dir, "w/cv-pretrained"))).toBe(false);
+  });
+
+  it("a model name that is not a plain file name, or an --out under /proc, is refused before any work", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-pipeline-"));
+    writeFileSync(join(dir, "em.json"), JSON.stringify(entries.slice(0, 4)));
+    const run = (over: Partial<TrainOptions>) => failure(trainPipeline(options(dir, { work: join(dir, "w"), out: join(dir, "m"), ...over }), () => {}));
+    expect((await run({ name: "../em" })).message).toBe(`model name "../em" must be a plain file name (letters, digits, ".", "_", "-"): it names ../em.card.json in ${join(dir, "m")}`);
+    expect((await run({ name: "" })).message).toMatch(/^model name "" must be a plain file name/);
+    expect((await run({ out: "/proc/ionrank-m" })).message).toBe("--out /proc/ionrank-m is on a kernel file system (/proc, /sys): give a folder on a disk for the model");
+    expect(existsSync(join(dir, "w"))).toBe(false);
+  });
 });

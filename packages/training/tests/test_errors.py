@@ -5,6 +5,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 from contextlib import redirect_stdout
@@ -108,6 +109,14 @@ class BadInput(unittest.TestCase):
         os.truncate(fold0, 500)
         with self.assertRaisesRegex(CheckpointError, "fold0.pt: cannot be read .*truncated or not a checkpoint"):
             self.cv(self.ds, "a", epochs=1)
+        # A checkpoint of the same settings that is not a per-epoch one (a bare trunk): nothing to resume from.
+        self.cv(self.ds, "c", epochs=1)
+        os.remove(os.path.join(self.tmp, "c", "cv.json"))
+        fold0 = os.path.join(self.tmp, "c", "fold0.pt")
+        ck = torch.load(fold0)
+        torch.save({"model": ck["model"], "config": ck["config"]}, fold0)
+        with self.assertRaisesRegex(CheckpointError, "fold0.pt: is not a resumable training checkpoint \\(no optimizer\\): delete it to redo that step"):
+            self.cv(self.ds, "c", epochs=1)
         # A pre-trained trunk of another width, or from another featurizer.
         pre = os.path.join(self.tmp, "pre")
         pretrain(self.ds, pre, dict(CFG, hidden=16), epochs=1, batch_size=4, lr=1e-3, seed=0, **QUIET)
@@ -118,6 +127,65 @@ class BadInput(unittest.TestCase):
         with self.assertRaisesRegex(CheckpointError, "was pre-trained on featurizer ionrank-fz0-other; the dataset uses"):
             cross_validate(self.ds, os.path.join(self.tmp, "b"), dict(CFG, hidden=16), pretrained=os.path.join(pre, "pretrained.pt"), folds=2,
                            epochs=1, batch_size=4, lr=1e-3, seed=0, freeze=0, **QUIET)
+
+    def test_repeated_entries_and_negative_barriers_are_refused_by_entry(self):
+        # Overlapping Em files: a copy of an entry in another fold leaks it into its own training set.
+        d = self.copy()
+        self.edit_manifest(d, lambda m: m["ids"].__setitem__(4, m["ids"][1]))
+        ds = load_dataset(d).subset(range(6))
+        with self.assertRaises(DatasetError) as e:
+            self.cv(ds)
+        self.assertEqual(e.exception.reason, f"entry {ds.ids()[1]} appears twice (earlier in the same file): cross-validation would train on one "
+                                             "copy and hold out the other; give each entry once")
+        self.assertEqual(e.exception.file, ds.manifest["sources"][0]["file"])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "cv", "cv.json")))
+        # A negative barrier: log1p would clamp it and train on it silently.
+        d = self.copy()
+        t = np.fromfile(os.path.join(d, "targets.bin"), dtype="<f4")
+        t[3] = -2.0
+        t.tofile(os.path.join(d, "targets.bin"))
+        ds = load_dataset(d).subset(range(6))
+        with self.assertRaisesRegex(DatasetError, f"entry {ds.ids()[3]} has target -2: a migration barrier \\(eV\\) cannot be negative"):
+            self.cv(ds)
+        code, out = self.main(["check", "--data", d, "--folds", "2"])
+        self.assertEqual((code, json.loads(out[len(ERROR_PREFIX):])["type"]), (1, "DatasetError"))
+
+    def test_resuming_folds_under_other_folds_trunk_or_freeze_is_refused(self):
+        # Complete fold checkpoints are reused as they are: they must have been made the way this run asks for.
+        self.cv(self.ds, "a")
+        os.remove(os.path.join(self.tmp, "a", "cv.json"))
+        pre = os.path.join(self.tmp, "pre")
+        pretrain(self.ds, pre, CFG, epochs=1, batch_size=4, lr=1e-3, seed=0, **QUIET)
+        for kw, message in [(dict(pretrained=os.path.join(pre, "pretrained.pt")), "was written with pretrained none; this run asks for pretrained.pt@"),
+                            (dict(freeze=1), "was written with freeze 0; this run asks for 1"),
+                            (dict(seed=1, init_seed=0), "was written with fold seed 0; this run asks for 1")]:
+            with self.subTest(**{k: str(v) for k, v in kw.items()}):
+                with self.assertRaisesRegex(CheckpointError, "fold0.pt: " + message):
+                    self.cv(self.ds, "a", **kw)
+                self.assertFalse(os.path.exists(os.path.join(self.tmp, "a", "cv.json")))
+
+    def test_options_out_of_range_are_named_before_any_work(self):
+        out = os.path.join(self.tmp, "cv")
+        for flag, value, reason in [("--epochs", "0", "must be an integer ≥ 1 (got 0)"), ("--batch-size", "0", "must be an integer ≥ 1 (got 0)"),
+                                    ("--lr", "-1", "must be a learning rate > 0 (got -1.0)"), ("--lr", "nan", "must be a learning rate > 0 (got nan)"),
+                                    ("--hidden", "0", "must be an integer ≥ 1 (got 0)"), ("--limit", "-3", "must be an integer ≥ 0 (got -3)"),
+                                    ("--folds", "1", "must be an integer ≥ 2 (got 1)"), ("--dropout", "2", "must be a probability in [0, 1) (got 2.0)")]:
+            with self.subTest(flag=flag, value=value):
+                code, text = self.main(["cv", "--data", DATA, "--out", out, "--folds", "2", flag, value])
+                self.assertEqual(code, 1)
+                rec = json.loads(text[len(ERROR_PREFIX):])
+                self.assertEqual((rec["type"], rec["file"], rec["reason"]), ("OptionError", flag, reason))
+                self.assertFalse(os.path.exists(out))
+        code, text = self.main(["export", "--data", DATA, "--cv", out, "--out", os.path.join(self.tmp, "m"), "--variant", "freeze1"])
+        self.assertEqual(json.loads(text[len(ERROR_PREFIX):])["message"], "--variant: must be NAME=CV_DIR (got 'freeze1')")
+        with self.assertRaisesRegex(OptionError, "--folds 1: cross-validation needs at least 2 folds"):
+            self.cv(self.ds, folds=1)
+
+    def main(self, argv):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            code = cli.main(argv)
+        return code, buf.getvalue()
 
     def test_results_are_written_atomically_and_never_hold_nan(self):
         path = os.path.join(self.tmp, "cv.json")
@@ -149,6 +217,16 @@ class BadInput(unittest.TestCase):
         export_ensemble(self.ds, os.path.join(self.tmp, "cv"), out, "em", "1.0.0", None, None, 4)
         before = {f: open(os.path.join(out, f), "rb").read() for f in os.listdir(out)}
         self.assertEqual(sorted(before), ["em.card.json", "em.member0.onnx", "em.member1.onnx"])
+        # A staging folder left by an export that was killed (its process is gone) is cleared by the next export.
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        stale = os.path.join(self.tmp, f".models.em.partial-{dead.pid}")
+        os.makedirs(stale)
+        with open(os.path.join(stale, "em.member0.onnx"), "wb") as f:
+            f.write(b"half")
+        export_ensemble(self.ds, os.path.join(self.tmp, "cv"), out, "em", "1.0.0", None, None, 4)
+        self.assertEqual([f for f in os.listdir(self.tmp) if "partial" in f], [])
+        before = {f: open(os.path.join(out, f), "rb").read() for f in os.listdir(out)}
         os.truncate(os.path.join(self.tmp, "cv", "fold1.pt"), 500)  # the second member fails to load
         with self.assertRaisesRegex(CheckpointError, "fold1.pt: cannot be read"):
             export_ensemble(self.ds, os.path.join(self.tmp, "cv"), out, "em", "2.0.0", None, None, 4)

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { IMAGE_BONDS, type ImageBonds } from "@ionrank/featurize";
-import { READOUTS, TARGET_SPACES, type TargetSpace, STAGES, trainPipeline, TrainingError, type Readout, type Stage } from "@ionrank/training";
-import { parseArgs } from "../args.js";
+import { MODEL_NAME, READOUTS, TARGET_SPACES, type TargetSpace, STAGES, trainPipeline, TrainingError, type Readout, type Stage } from "@ionrank/training";
+import { numberFlag, parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
 export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
@@ -26,12 +26,9 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const em = args.lists.get("em") ?? [];
   if (em.length === 0) throw new UsageError("train needs --em FILE (the 5-image Em dataset)");
-  const int = (name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
-    const v = args.flags.get(name);
-    const n = v === undefined ? dflt : Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ""}`);
-    return n;
-  };
+  // numberFlag, not Number(): Number("") is 0 and Number("0x10") 16, so "--crop-radius=" would silently mean no crop.
+  const int = (name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number =>
+    numberFlag(args, name, dflt, (n) => Number.isInteger(n) && n >= min && n <= max, `an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ""}`);
   const stages = (args.lists.get("stage") ?? []) as Stage[];
   for (const s of stages) if (!STAGES.includes(s)) throw new UsageError(`unknown --stage ${s}; stages are ${STAGES.join(", ")}`);
   const pretrain = args.lists.get("pretrain") ?? [];
@@ -44,11 +41,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
     if (!allowed.includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
     return v;
   };
-  const num = (name: string, dflt: number, ok: (v: number) => boolean, what: string): number => {
-    const v = Number(args.flags.get(name) ?? dflt);
-    if (!ok(v)) throw new UsageError(`--${name} must be ${what}`);
-    return v;
-  };
+  const num = (name: string, dflt: number, ok: (v: number) => boolean, what: string): number => numberFlag(args, name, dflt, ok, what);
   const limit = int("limit", 0);
   const cropRadius = num("crop-radius", 3.5, (v) => Number.isFinite(v) && v >= 0, "a distance in Å ≥ 0");
   const readout = oneOf<Readout>("readout", "path", READOUTS);
@@ -56,6 +49,11 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   const dropout = num("dropout", 0, (v) => v >= 0 && v < 1, "a probability in [0, 1)");
   const positionNoise = num("noise", 0.05, (v) => v >= 0 && v <= 1, "a distance in Å in [0, 1]");
   const imageBonds = oneOf<ImageBonds>("image-bonds", "all", IMAGE_BONDS);
+  // The name becomes file names in --out (NAME.card.json, NAME.member0.onnx): "../x" or "" would write elsewhere.
+  const name = str("name", "em");
+  if (!MODEL_NAME.test(name)) throw new UsageError(`--name must be a plain file name (letters, digits, ".", "_", "-"; got "${name}"): the model is written as NAME.card.json in --out`);
+  const version = str("model-version", "1.0.0");
+  if (!/^\S+$/.test(version)) throw new UsageError(`--model-version must be a version without blanks, e.g. 1.0.0 (got "${version}")`);
   try {
     const { card } = await trainPipeline(
       {
@@ -63,8 +61,8 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
         pretrain: pretrain.map((file) => ({ file })),
         work: str("work", join(".data", "training")),
         out: str("out", "models"),
-        name: str("name", "em"),
-        version: str("model-version", "1.0.0"),
+        name,
+        version,
         size: { hidden: int("hidden", 64, 1), alignnLayers: int("alignn-layers", 2), gcnLayers: int("gcn-layers", 2), lineK: int("line-k", 8), readout, target, dropout },
         cropRadius,
         imageBonds,
