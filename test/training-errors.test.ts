@@ -21,6 +21,25 @@ describe("ionrank train on bad input: one error line, the right exit code, no tr
     }
   });
 
+  it("a model already in --out under --name is overwritten only with --replace (the defaults name the bundled model)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-errors-"));
+    // From the repository root with the defaults, --out models --name em is the bundled model itself.
+    const card = readFileSync(join(ROOT, "models/em.card.json"), "utf8");
+    const bundled = ionrank(ROOT, "--em", join(dir, "missing.json"));
+    expect(bundled.status).toBe(2);
+    expect(bundled.stderr.split("\n")[0]).toBe('error: --out models already holds a model named "em" (models/em.card.json): give --replace to overwrite it, or another --out or --name');
+    expect(readFileSync(join(ROOT, "models/em.card.json"), "utf8")).toBe(card);
+    // Stages that do not export may run beside it; --replace lets the whole run start (here it then fails on the missing file).
+    writeFileSync(join(dir, "em.card.json"), "{}");
+    const featurizeOnly = ionrank(dir, "--em", "missing.json", "--out", ".", "--stage", "featurize");
+    expect(featurizeOnly.stderr).not.toContain("already holds");
+    const replaced = ionrank(dir, "--em", "missing.json", "--out", ".", "--replace");
+    expect(replaced.stderr).not.toContain("already holds");
+    expect(replaced.stderr).toContain("missing.json");
+    expect(replaced.status).toBe(1);
+    expect(readFileSync(join(dir, "em.card.json"), "utf8")).toBe("{}");
+  });
+
   it("an unlabelled entry fails with exit 1 and one line naming file and entry, relative to the user's cwd", () => {
     const dir = mkdtempSync(join(tmpdir(), "ionrank-train-errors-"));
     const entries = (JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as Record<string, unknown>[]).slice(0, 4);

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { IMAGE_BONDS, type ImageBonds } from "@ionrank/featurize";
 import { MODEL_NAME, READOUTS, TARGET_SPACES, type TargetSpace, STAGES, trainPipeline, TrainingError, type Readout, type Stage } from "@ionrank/training";
@@ -8,6 +9,7 @@ export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work 
               [--hidden 64] [--alignn-layers 2] [--gcn-layers 2] [--line-k 8] [--readout path|mean]
               [--target identity|log1p] [--dropout 0] [--noise 0.05] [--crop-radius 3.5] [--image-bonds all|host|probe]
               [--pretrain-epochs 4] [--epochs 60] [--folds 5] [--batch-size 32] [--seed 0] [--limit N] [--stage S ...]
+              [--replace]
 
 The whole Em pipeline: featurize → pre-train on the --pretrain files (multi-property, masked) →
 fine-tune with k-fold cross-validation (the fold models are the ensemble) → the same network from scratch
@@ -18,11 +20,12 @@ fine-tune with k-fold cross-validation (the fold models are the ensemble) → th
 --target log1p takes the fine-tuning loss on log(1 + Em); --dropout adds dropout to the Em head while training;
 --noise S jitters every atom by S Å (standard deviation) in each fine-tuning batch (augmentation; 0.05 = em@2.3.0).
 Stages: ${STAGES.join(", ")}; each resumes from its checkpoints in --work, so a killed run
-continues where it stopped. Needs Debian's python3-torch.`;
+continues where it stopped. A model already in --out under --name (the bundled models/em.card.json by
+default) is only overwritten with --replace. Needs Debian's python3-torch.`;
 
 export async function train(argv: readonly string[], out: Output): Promise<number> {
   const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "target", "dropout", "noise", "crop-radius", "image-bonds", "pretrain-epochs", "epochs", "folds", "batch-size", "seed", "limit", "stage"];
-  const args = parseArgs(argv, { values, booleans: [], repeatable: ["em", "pretrain", "stage"] });
+  const args = parseArgs(argv, { values, booleans: ["replace"], repeatable: ["em", "pretrain", "stage"] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const em = args.lists.get("em") ?? [];
   if (em.length === 0) throw new UsageError("train needs --em FILE (the 5-image Em dataset)");
@@ -54,27 +57,33 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   if (!MODEL_NAME.test(name)) throw new UsageError(`--name must be a plain file name (letters, digits, ".", "_", "-"; got "${name}"): the model is written as NAME.card.json in --out`);
   const version = str("model-version", "1.0.0");
   if (!/^\S+$/.test(version)) throw new UsageError(`--model-version must be a version without blanks, e.g. 1.0.0 (got "${version}")`);
+  const options = {
+    em: em.map((file) => ({ file, property: "em" })),
+    pretrain: pretrain.map((file) => ({ file })),
+    work: str("work", join(".data", "training")),
+    out: str("out", "models"),
+    name,
+    version,
+    size: { hidden: int("hidden", 64, 1), alignnLayers: int("alignn-layers", 2), gcnLayers: int("gcn-layers", 2), lineK: int("line-k", 8), readout, target, dropout },
+    cropRadius,
+    imageBonds,
+    pretrainEpochs: int("pretrain-epochs", 4, 1),
+    finetuneEpochs: int("epochs", 60, 1),
+    positionNoise,
+    folds: int("folds", 5, 2),
+    batchSize: int("batch-size", 32, 1),
+    seed: int("seed", 0, 0, 2 ** 32 - 1), // numpy and torch seeds are 32-bit
+    ...(limit > 0 ? { limit } : {}),
+    ...(stages.length > 0 ? { stages } : {}),
+  };
+  // The defaults (--out models --name em) are the bundled model: hours of training would end by overwriting it.
+  const existing = join(options.out, `${name}.card.json`);
+  if ((stages.length === 0 || stages.includes("export")) && existsSync(existing) && !args.flags.has("replace")) {
+    throw new UsageError(`--out ${options.out} already holds a model named "${name}" (${existing}): give --replace to overwrite it, or another --out or --name`);
+  }
   try {
     const { card } = await trainPipeline(
-      {
-        em: em.map((file) => ({ file, property: "em" })),
-        pretrain: pretrain.map((file) => ({ file })),
-        work: str("work", join(".data", "training")),
-        out: str("out", "models"),
-        name,
-        version,
-        size: { hidden: int("hidden", 64, 1), alignnLayers: int("alignn-layers", 2), gcnLayers: int("gcn-layers", 2), lineK: int("line-k", 8), readout, target, dropout },
-        cropRadius,
-        imageBonds,
-        pretrainEpochs: int("pretrain-epochs", 4, 1),
-        finetuneEpochs: int("epochs", 60, 1),
-        positionNoise,
-        folds: int("folds", 5, 2),
-        batchSize: int("batch-size", 32, 1),
-        seed: int("seed", 0, 0, 2 ** 32 - 1), // numpy and torch seeds are 32-bit
-        ...(limit > 0 ? { limit } : {}),
-        ...(stages.length > 0 ? { stages } : {}),
-      },
+      options,
       (line) => out.stderr(`train: ${line}\n`),
     );
     out.stdout(JSON.stringify({ card }) + "\n");
