@@ -264,6 +264,18 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.getByTestId("em-histogram").locator("rect").count()).toBeGreaterThan(10);
     expect(await page.getByTestId("bars").count()).toBe(2);
     expect(await page.getByText("same network from scratch").count()).toBe(1);
+    // Each design says what it was, not only its lab shorthand; the shipped model sits among them by its MAE.
+    const designs = page.getByTestId("design-row");
+    const card = JSON.parse(readFileSync(join(ROOT, "models/em.card.json"), "utf8")) as { version: string; cv: { variants: object } };
+    expect(await designs.count()).toBe(Object.keys(card.cv.variants).length + 2);
+    const shipped = designs.filter({ hasText: "shipped" });
+    expect(await shipped.count()).toBe(1);
+    expect(await shipped.locator("td").first().textContent()).toContain(`em@${card.version}`);
+    expect(await shipped.locator("td.design").textContent()).toMatch(/^hidden 64, 2\+2 layers, crop 3\.5 Å, pre-trained, jitter 0\.05 Å, 60 epochs/);
+    expect(await designs.filter({ hasText: "S-h128-batch16" }).locator("td.design").textContent()).toMatch(/^hidden 128, 3\+3 layers/);
+    for (const text of await designs.locator("td.design").allTextContents()) expect(text.trim()).not.toBe("—");
+    const maes = (await designs.locator("td:nth-child(3)").allTextContents()).map(Number);
+    expect(maes).toEqual([...maes].sort((a, b) => a - b));
     await shot("model");
   });
 
@@ -273,6 +285,30 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("A");
+  });
+
+  it("fits a phone's width: wide tables scroll in their box, the page itself never scrolls sideways", async () => {
+    const phone = await context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${BASE}/?ion=Li`);
+      await shown(phone);
+      const material = await phone.getByRole("link", { name: "LiFePO4", exact: true }).getAttribute("href");
+      for (const path of ["/?ion=Li", material!, "/model", "/import"]) {
+        await phone.goto(`${BASE}${path}`);
+        await phone.locator("main").waitFor({ state: "visible" });
+        if (path !== "/import") await phone.locator("table").first().waitFor({ state: "visible" });
+        const width = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+        expect(width.page, `${path} is ${width.page} px wide on a ${width.screen} px screen`).toBeLessThanOrEqual(width.screen);
+      }
+      // The ranking's columns are all still there, reachable by scrolling the table's own box.
+      await phone.goto(`${BASE}/?ion=Li`);
+      await shown(phone);
+      const box = await phone.locator(".table-scroll").first().evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      expect(box.scroll).toBeGreaterThan(box.client);
+    } finally {
+      await phone.close();
+    }
   });
 });
 

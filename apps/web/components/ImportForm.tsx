@@ -125,7 +125,7 @@ export function ImportForm() {
         </label>
         {files.length > 0 ? <p>{files.length} file(s): {files.map((f) => f.name).join(", ")}</p> : null}
       </div>
-      <p style={{ display: "flex", gap: 12, alignItems: "center" }}>
+      <p style={{ display: "flex", flexWrap: "wrap", gap: 12, alignItems: "center" }}>
         <label>
           Mobile ion{" "}
           <select value={ion} onChange={(e) => setIon(e.target.value)}>

@@ -141,43 +141,45 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
               "; no model is active, so no barriers are predicted."
             )}
           </p>
-          <table aria-label="Ranking">
-            <thead>
-              <tr>
-                <th className="num">#</th>
-                <th>Material</th>
-                <th className="num">Space group</th>
-                <th>Class</th>
-                <th className="num">Em (eV)</th>
-                <th className="num">± σ</th>
-                <th className="num">P(good)</th>
-                <th className="num">Percolates</th>
-                <th className="num">Lowest hop (eV)</th>
-                <th>DFT</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.edges.map((e) => (
-                <tr key={e.node.id} data-testid="ranking-row">
-                  <td className="num">{e.position}</td>
-                  <td>
-                    <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
-                    {e.node.name !== e.node.reducedFormula && !/\.(cif|vasp|poscar|xyz|json)$/i.test(e.node.name) ? <small style={{ color: "var(--muted)" }}> {e.node.name}</small> : null}
-                  </td>
-                  <td className="num">{e.node.spaceGroup ?? "—"}</td>
-                  <td>{e.node.structureClass ?? "—"}</td>
-                  <td className="num" data-testid="rank-em">{ev(e.ranking?.rankEm)}</td>
-                  <td className="num">{ev(e.ranking?.emStd)}</td>
-                  <td className="num">
-                    {e.ranking ? `${Math.round(e.ranking.pGood * 100)} %` : "—"} {e.ranking && e.ranking.rankEm < 0.65 ? <span className="pill good">good</span> : null}
-                  </td>
-                  <td className="num">{e.ranking ? (e.ranking.percolationEm !== null ? `${e.ranking.percolationDim}D` : "no") : "—"}</td>
-                  <td className="num">{ev(e.ranking?.lowestEm)}</td>
-                  <td>{e.ranking?.hasDft ? <span className="pill dft">DFT</span> : ""}</td>
+          <div className="table-scroll">
+            <table aria-label="Ranking">
+              <thead>
+                <tr>
+                  <th className="num">#</th>
+                  <th>Material</th>
+                  <th className="num">Space group</th>
+                  <th>Class</th>
+                  <th className="num">Em (eV)</th>
+                  <th className="num">± σ</th>
+                  <th className="num">P(good)</th>
+                  <th className="num">Percolates</th>
+                  <th className="num">Lowest hop (eV)</th>
+                  <th>DFT</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {page.edges.map((e) => (
+                  <tr key={e.node.id} data-testid="ranking-row">
+                    <td className="num">{e.position}</td>
+                    <td>
+                      <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
+                      {e.node.name !== e.node.reducedFormula && !/\.(cif|vasp|poscar|xyz|json)$/i.test(e.node.name) ? <small style={{ color: "var(--muted)" }}> {e.node.name}</small> : null}
+                    </td>
+                    <td className="num">{e.node.spaceGroup ?? "—"}</td>
+                    <td>{e.node.structureClass ?? "—"}</td>
+                    <td className="num" data-testid="rank-em">{ev(e.ranking?.rankEm)}</td>
+                    <td className="num">{ev(e.ranking?.emStd)}</td>
+                    <td className="num">
+                      {e.ranking ? `${Math.round(e.ranking.pGood * 100)} %` : "—"} {e.ranking && e.ranking.rankEm < 0.65 ? <span className="pill good">good</span> : null}
+                    </td>
+                    <td className="num">{e.ranking ? (e.ranking.percolationEm !== null ? `${e.ranking.percolationDim}D` : "no") : "—"}</td>
+                    <td className="num">{ev(e.ranking?.lowestEm)}</td>
+                    <td>{e.ranking?.hasDft ? <span className="pill dft">DFT</span> : ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <nav className="pager" aria-label="Pages">
             {q.after ? <Link href={`/?${rankingSearch(q, { after: null })}`}>« First page</Link> : null}
             {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor })}`}>Next page »</Link> : null}

@@ -1,9 +1,9 @@
 import { ApiError, ev, gql } from "@/lib/api";
 import { Bars, Histogram, Legend, ParityPlot } from "@/components/charts";
+import { designRows, type Metrics, type Variant } from "@/lib/designs";
 
 export const dynamic = "force-dynamic";
 
-type Metrics = { n: number; mae: number; rmse: number; r2: number; accuracy: number; precision: number; recall: number };
 interface Card {
   name: string;
   version: string;
@@ -15,11 +15,12 @@ interface Card {
   threshold: { good_conductor_below_ev: number };
   cv: {
     folds: number;
-    pretrained: { metrics: Metrics };
-    scratch: { metrics: Metrics } | null;
+    pretrained: Partial<Variant> & { metrics: Metrics };
+    scratch: (Partial<Variant> & { metrics: Metrics }) | null;
     heldout?: { em_dft: number[]; em_predicted: number[] };
-    variants: Record<string, { metrics: Metrics }>;
+    variants?: Record<string, Partial<Variant> & { metrics: Metrics }>;
   };
+  hyperparameters?: Variant["hyperparameters"] & { freeze?: number };
   pretraining: { validation_mae: Record<string, number>; epochs: number; device?: string } | null;
 }
 
@@ -40,6 +41,13 @@ export default async function ModelPage() {
   const scr = card.cv.scratch?.metrics ?? null;
   const h = card.cv.heldout;
   const cal = card.calibration;
+  const designs = designRows(card.cv, tag, {
+    model: card.architecture,
+    featurizer: card.featurizer.version,
+    pretrained: true,
+    freeze: card.hyperparameters?.freeze,
+    hyperparameters: card.hyperparameters,
+  });
   const metricRows: [string, (m: Metrics) => string][] = [
     ["MAE (eV)", (m) => ev(m.mae, 3)],
     ["RMSE (eV)", (m) => ev(m.rmse, 3)],
@@ -62,24 +70,26 @@ export default async function ModelPage() {
           <h2 id="cv">
             {card.cv.folds}-fold cross-validation ({card.cv.pretrained.metrics.n} pathways)
           </h2>
-          <table aria-label="Cross-validation metrics">
-            <thead>
-              <tr>
-                <th />
-                <th className="num">pre-trained + fine-tuned</th>
-                <th className="num">same network from scratch</th>
-              </tr>
-            </thead>
-            <tbody>
-              {metricRows.map(([name, f]) => (
-                <tr key={name}>
-                  <td>{name}</td>
-                  <td className="num">{f(pre)}</td>
-                  <td className="num">{scr ? f(scr) : "—"}</td>
+          <div className="table-scroll">
+            <table aria-label="Cross-validation metrics">
+              <thead>
+                <tr>
+                  <th />
+                  <th className="num">pre-trained + fine-tuned</th>
+                  <th className="num">same network from scratch</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {metricRows.map(([name, f]) => (
+                  <tr key={name}>
+                    <td>{name}</td>
+                    <td className="num">{f(pre)}</td>
+                    <td className="num">{scr ? f(scr) : "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <Bars
             label="MAE, RMSE and R² with and without pre-training"
             groups={["MAE", "RMSE", "R²", "accuracy"]}
@@ -135,28 +145,37 @@ export default async function ModelPage() {
         </>
       ) : null}
       <h2>Designs compared on the same folds</h2>
-      <table aria-label="Design variants">
-        <thead>
-          <tr>
-            <th>Variant</th>
-            <th className="num">MAE (eV)</th>
-            <th className="num">R²</th>
-            <th className="num">Accuracy</th>
-          </tr>
-        </thead>
-        <tbody>
-          {Object.entries(card.cv.variants)
-            .sort((a, b) => a[1].metrics.mae - b[1].metrics.mae)
-            .map(([k, v]) => (
-              <tr key={k}>
-                <td>{k}</td>
-                <td className="num">{ev(v.metrics.mae, 3)}</td>
-                <td className="num">{ev(v.metrics.r2, 3)}</td>
-                <td className="num">{(v.metrics.accuracy * 100).toFixed(1)} %</td>
+      <p>Every design below was scored by the same {card.cv.folds}-fold cross-validation as the shipped model; best MAE first.</p>
+      <div className="table-scroll">
+        <table aria-label="Design variants">
+          <thead>
+            <tr>
+              <th>Variant</th>
+              <th>Design</th>
+              <th className="num">MAE (eV)</th>
+              <th className="num">RMSE (eV)</th>
+              <th className="num">R²</th>
+              <th className="num">Accuracy</th>
+              <th>Trained on</th>
+            </tr>
+          </thead>
+          <tbody>
+            {designs.map((d) => (
+              <tr key={d.name} data-testid="design-row" className={d.shipped ? "shipped" : undefined}>
+                <td>
+                  {d.name} {d.shipped ? <span className="pill good">shipped</span> : null}
+                </td>
+                <td className="design">{d.design}</td>
+                <td className="num">{ev(d.metrics.mae, 3)}</td>
+                <td className="num">{ev(d.metrics.rmse, 3)}</td>
+                <td className="num">{ev(d.metrics.r2, 3)}</td>
+                <td className="num">{(d.metrics.accuracy * 100).toFixed(1)} %</td>
+                <td>{d.device ?? "—"}</td>
               </tr>
             ))}
-        </tbody>
-      </table>
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }

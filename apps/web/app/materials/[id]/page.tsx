@@ -130,34 +130,36 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
       {hops.length === 0 ? (
         <p className="empty">{absent ? `This material has no ${ion} sites.` : `No ${ion} hops stored for this material.`}</p>
       ) : (
-        <table aria-label="Hops">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th className="num">Length (Å)</th>
-              <th className="num">Multiplicity</th>
-              <th className="num">Predicted Em (eV)</th>
-              <th className="num">P(good)</th>
-              <th>DFT Em (eV)</th>
-              <th>Percolating network</th>
-              <th>Model warnings</th>
-            </tr>
-          </thead>
-          <tbody>
-            {hops.map((h, i) => (
-              <tr key={h.id} data-testid="hop-row">
-                <td>{i + 1}</td>
-                <td className="num">{h.hopLength.toFixed(3)}</td>
-                <td className="num">{h.multiplicity ?? "—"}</td>
-                <td className="num">{h.prediction ? `${ev(h.prediction.emPredicted)} ± ${ev(h.prediction.emStd)}` : "—"}</td>
-                <td className="num">{h.prediction ? `${Math.round(h.prediction.pGood * 100)} %` : "—"}</td>
-                <td title={h.emDftSource ?? undefined}>{h.emDft !== null ? `${ev(h.emDft)} (${h.emDftSource})` : "—"}</td>
-                <td>{perc !== null && h.prediction && h.prediction.emPredicted <= perc + 1e-9 ? <span className="pill good">percolates</span> : ""}</td>
-                <td className="warnings" data-testid="hop-warnings">{h.prediction?.warnings.join("; ")}</td>
+        <div className="table-scroll">
+          <table aria-label="Hops">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th className="num">Length (Å)</th>
+                <th className="num">Multiplicity</th>
+                <th className="num">Predicted Em (eV)</th>
+                <th className="num">P(good)</th>
+                <th>DFT Em (eV)</th>
+                <th>Percolating network</th>
+                <th>Model warnings</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {hops.map((h, i) => (
+                <tr key={h.id} data-testid="hop-row">
+                  <td>{i + 1}</td>
+                  <td className="num">{h.hopLength.toFixed(3)}</td>
+                  <td className="num">{h.multiplicity ?? "—"}</td>
+                  <td className="num">{h.prediction ? `${ev(h.prediction.emPredicted)} ± ${ev(h.prediction.emStd)}` : "—"}</td>
+                  <td className="num">{h.prediction ? `${Math.round(h.prediction.pGood * 100)} %` : "—"}</td>
+                  <td title={h.emDftSource ?? undefined}>{h.emDft !== null ? `${ev(h.emDft)} (${h.emDftSource})` : "—"}</td>
+                  <td>{perc !== null && h.prediction && h.prediction.emPredicted <= perc + 1e-9 ? <span className="pill good">percolates</span> : ""}</td>
+                  <td className="warnings" data-testid="hop-warnings">{h.prediction?.warnings.join("; ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </>
   );
