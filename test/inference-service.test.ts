@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lattice, Pathway, readJsonStructures, Structure } from "@ionrank/crystal";
 import { pathwayGraph, type FeaturizerConfig } from "@ionrank/featurize";
-import { EmModel, EmPredictor, ModelCardError, pathInput, PredictionError, type PathInput } from "@ionrank/inference";
+import { EmModel, EmPredictor, ModelCardError, pathInput, PredictionError, type EmResult, type PathInput } from "@ionrank/inference";
 import { FIXTURES, ionrank, ROOT, SHARED } from "./helpers.js";
 
 const MODEL = join(ROOT, "models/em.card.json");
@@ -226,7 +227,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     await expect(load((c) => (c.outputs.spread = { dtype: "float32", shape: ["graphs"] }))).rejects.toThrowError(
       new RegExp(`^${join(dir, "em.card.json")}: cannot load the model: .*em\\.member0\\.onnx declares outputs \\[em\\], the card says \\[em, spread\\]$`),
     );
-    await expect(load((c) => (c.inputs.nbr_vector.shape = ["atoms", "neighbours"]))).rejects.toThrowError(/declares input nbr_vector as float32 of rank 3, the card says float32 of rank 2/);
+    await expect(load((c) => (c.inputs.nbr_vector.shape = ["atoms", "neighbours"]))).rejects.toThrowError(/input nbr_vector has rank 2; this service feeds rank 3/);
     await expect(load((c) => (c.inputs.atomic_number.dtype = "int32"))).rejects.toThrowError(/input atomic_number is int32; this service feeds int64/);
     await expect(load((c) => delete c.inputs.atom_counts)).rejects.toThrowError(/the card's inputs lack atom_counts/);
     const error = await load((c) => (c.outputs.spread = { dtype: "float32", shape: [] })).catch((e: unknown) => e);
@@ -253,6 +254,159 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     await expect(batched.predict({ structure: new Structure(bare.structure.lattice, images), isImage: new Uint8Array(images.length).fill(1) })).rejects.toThrowError(
       /the path structure has no host atoms, only the moving ion's images/,
     );
+  });
+
+  it("a bad item in the middle of a worker's request leaves its neighbours their own results, bit for bit", async () => {
+    const svc = await EmPredictor.load(MODEL, { workers: 1, cacheSize: 0, log: () => {} }); // one request to one worker
+    try {
+      const good = [0, 1, 2, 3].map((i) => pathInput(path(i)));
+      const b = pathInput(path(5));
+      // One image: it once failed after its graph was kept, shifting every later item onto its neighbour's graph.
+      const oneImage: PathInput = { structure: b.structure, isImage: Uint8Array.from(b.isImage, (_, i) => (i === 0 ? 1 : 0)) };
+      // A flag of 2: an image to part of the featurizer and not to the rest.
+      const flagTwo: PathInput = { structure: b.structure, isImage: Uint8Array.from(b.isImage, (f) => 2 * f) };
+      const res = await Promise.allSettled([svc.predict(good[0]!), svc.predict(oneImage), svc.predict(good[1]!), svc.predict(flagTwo), svc.predict(good[2]!), svc.predict(good[3]!)]);
+      expect(svc.stats.batches).toBe(1);
+      expect(res.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      expect((res[1] as PromiseRejectedResult).reason).toBeInstanceOf(PredictionError);
+      expect(String((res[1] as PromiseRejectedResult).reason)).toMatch(/the path structure has 1 path image\(s\), the model reads 5/);
+      expect(String((res[3] as PromiseRejectedResult).reason)).toMatch(/image flag 0 is 2; flags are 1 for a path image and 0 for a host atom/);
+      const alone = await single.predictMany(good);
+      [0, 2, 4, 5].forEach((k, i) => expect((res[k] as PromiseFulfilledResult<EmResult>).value.members).toEqual((alone[i] as EmResult).members));
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("a straight hop given with another number of images is resampled to the model's, and fails no other pathway", async () => {
+    const neighbours = [pathInput(path(0)), pathInput(path(2))];
+    const [a, seven, three, c] = await Promise.all([neighbours[0]!, pathInput(path(1).withImages(7)), pathInput(path(1).withImages(3)), neighbours[1]!].map((x) => batched.predict(x)));
+    // The same hop with the model's 5 images, as pathwayGraph resamples it.
+    const five = await single.predict(pathInput(path(1).withImages(5)));
+    expect(seven!.members).toEqual(five.members);
+    expect(three!.members).toEqual(five.members);
+    expect(a!.members).toEqual((await single.predict(neighbours[0]!)).members);
+    expect(c!.members).toEqual((await single.predict(neighbours[1]!)).members);
+    // Images that are not a straight hop cannot be resampled: that item's error, by reason.
+    const bent = pathInput(path(1).withImages(7));
+    const sites = bent.structure.sites.map((s, i) => (i === 3 ? { ...s, frac: [s.frac[0] + 0.05, s.frac[1], s.frac[2]] as [number, number, number] } : s));
+    await expect(batched.predict({ structure: new Structure(bent.structure.lattice, sites), isImage: bent.isImage })).rejects.toThrowError(
+      /the path structure has 7 path image\(s\), the model reads 5, and they cannot be resampled: image/,
+    );
+  });
+
+  it("a member that answers NaN or Infinity fails each pathway by name instead of reporting a number", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-nan-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    const real = card.ensemble.members[0];
+    copyFileSync(join(ROOT, "models", real.file), join(dir, real.file));
+    for (const kind of ["nan", "inf"] as const) {
+      const bytes = brokenEmModel(kind);
+      writeFileSync(join(dir, `${kind}.onnx`), bytes);
+      card.ensemble.members = [real, { file: `${kind}.onnx`, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 1 }];
+      writeFileSync(join(dir, `${kind}.card.json`), JSON.stringify(card));
+      const svc = await EmPredictor.load(join(dir, `${kind}.card.json`), { workers: 1, log: () => {} });
+      try {
+        const res = await svc.predictMany([pathInput(path(0)), pathInput(path(1))]);
+        for (const r of res) {
+          expect(r).toBeInstanceOf(PredictionError);
+          expect((r as Error).message).toMatch(new RegExp(`ONNX model .*${kind}\\.onnx gave Em = ${kind === "nan" ? "NaN" : "Infinity"} for this pathway, not a number of eV`));
+        }
+      } finally {
+        await svc.close();
+      }
+    }
+  });
+
+  it("a member whose em output has more numbers than graphs fails its runs by name instead of reading the first ones as Em", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-wide-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    const bytes = brokenEmModel("wide");
+    writeFileSync(join(dir, "wide.onnx"), bytes);
+    card.ensemble.members = [{ file: "wide.onnx", sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 0 }];
+    writeFileSync(join(dir, "wide.card.json"), JSON.stringify(card));
+    const svc = await EmPredictor.load(join(dir, "wide.card.json"), { workers: 1, log: () => {} });
+    try {
+      const res = await svc.predictMany([pathInput(path(0)), pathInput(path(1))]);
+      for (const r of res) {
+        expect(r).toBeInstanceOf(PredictionError);
+        expect((r as Error).message).toMatch(/ONNX model .*wide\.onnx gave em of shape \[\d+, \d+\] for \d+ graphs; the card says one Em per graph/);
+      }
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("warns about the mobile ion and hop length wherever the path images are listed, not only first", async () => {
+    const host = path(0).host;
+    const odd = pathInput(Pathway.fromPositions(host, "Cs", [0.1, 0.1, 0.1], [0.15, 0.1, 0.1]));
+    const n = odd.isImage.reduce((a, f) => a + f, 0);
+    const sites = [...odd.structure.sites.slice(n), ...odd.structure.sites.slice(0, n)];
+    const imagesLast: PathInput = { structure: new Structure(odd.structure.lattice, sites), isImage: Uint8Array.from(sites, (_, i) => (i >= sites.length - n ? 1 : 0)) };
+    const [first, last] = await Promise.all([batched.predict(odd), batched.predict(imagesLast)]);
+    expect(first.warnings.join("; ")).toMatch(/mobile ion Cs absent from the Em training data/);
+    expect(last.warnings.filter((w) => !w.startsWith("host "))).toEqual(first.warnings.filter((w) => !w.startsWith("host ")));
+  });
+
+  it("refuses at load time an input rank other than the one fed, even when the card and its members agree on it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-rank-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    const bytes = brokenEmModel("nan", { atomic_number: ["atoms", 1] });
+    writeFileSync(join(dir, "m.onnx"), bytes);
+    card.ensemble.members = [{ file: "m.onnx", sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 0 }];
+    const load = (shape: (string | number)[]) => {
+      card.inputs.atomic_number.shape = shape;
+      writeFileSync(join(dir, "m.card.json"), JSON.stringify(card));
+      return EmPredictor.load(join(dir, "m.card.json"), { workers: 1, log: () => {} });
+    };
+    // Card and member agree on rank 2, the service feeds rank 1: this used to load and fail every run.
+    const error = await load(["atoms", 1]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelCardError);
+    expect((error as Error).message).toMatch(/m\.card\.json: input atomic_number has rank 2; this service feeds rank 1$/);
+    // The card right and the member not: the member is named.
+    await expect(load(["atoms"])).rejects.toThrowError(/m\.onnx declares input atomic_number as int64 of rank 2, the card says int64 of rank 1/);
+  });
+
+  it("a member file rewritten after load is not opened by a crashed worker's replacement: calls fail by name, none hangs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-swap-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    for (const m of card.ensemble.members) copyFileSync(join(ROOT, "models", m.file), join(dir, m.file));
+    writeFileSync(join(dir, "em.card.json"), JSON.stringify(card));
+    const svc = await EmPredictor.load(join(dir, "em.card.json"), { workers: 1, cacheSize: 0, log: () => {} });
+    try {
+      const x = pathInput(path(0));
+      const before = await svc.predict(x);
+      // A new export over the old files (another model under the same card version), then a worker crash.
+      copyFileSync(join(ROOT, "models", card.ensemble.members[1].file), join(dir, card.ensemble.members[0].file));
+      const pool = (svc as unknown as { pool: { workers: { terminate(): Promise<number> }[] } }).pool;
+      await pool.workers[0]!.terminate();
+      const after = await Promise.race([svc.predict(x).catch((e: unknown) => e), new Promise<"hung">((r) => setTimeout(() => r("hung"), 20_000))]);
+      expect(after, `served ${JSON.stringify((after as EmResult).members)} after ${JSON.stringify(before.members)}`).toBeInstanceOf(Error);
+      expect((after as Error).message).toMatch(/em\.member0\.onnx now has SHA-256 .*, the card says .* \(changed since the card was loaded\)/);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("refuses at once a cell too thin or too crowded to be a crystal, instead of holding a worker for its neighbour search", async () => {
+    const images = [0, 1, 2, 3, 4].map((k) => ({ element: "Li" as const, frac: [0.1 * k, 0, 0] as [number, number, number] }));
+    const flags = Uint8Array.from([1, 1, 1, 1, 1, 0]);
+    const thin = { structure: new Structure(Lattice.cubic(0.06), [...images, { element: "O", frac: [0.5, 0.5, 0.5] }]), isImage: flags };
+    // 2,000 host atoms in a 10 Å cube: 2 per Å³, eleven times diamond's density.
+    const crowded = new Structure(Lattice.cubic(10), [...images, ...Array.from({ length: 2_000 }, (_, k) => ({ element: "O" as const, frac: [((k * 0.618) % 1), ((k * 0.414) % 1), ((k * 0.732) % 1)] as [number, number, number] }))]);
+    const res = await Promise.allSettled([batched.predict(thin), batched.predict({ structure: crowded, isImage: Uint8Array.from(crowded.sites, (_, i) => (i < 5 ? 1 : 0)) })]);
+    expect(res.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect((res[0] as PromiseRejectedResult).reason).toBeInstanceOf(PredictionError);
+    expect(String((res[0] as PromiseRejectedResult).reason)).toMatch(/the cell is only 0\.060 Å thick between lattice planes, less than 0\.5 Å: not a crystal/);
+    expect(String((res[1] as PromiseRejectedResult).reason)).toMatch(/the host has 2\.00 atoms per Å³, more than 1\.5: not a crystal/);
+  });
+
+  it("a closed service answers no call, not even one it has cached", async () => {
+    const svc = await EmPredictor.load(MODEL, { workers: 1, log: () => {} });
+    const x = pathInput(path(0));
+    await svc.predict(x);
+    await svc.close();
+    await expect(svc.predict(x)).rejects.toThrowError(/^the inference service is closed$/);
   });
 
   it("a crowd of concurrent calls is served in batches of maxBatchSize: the first results come before the last batch runs", async () => {
@@ -315,6 +469,56 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
 function pathwayGraphOf(x: PathInput) {
   const n = x.isImage.reduce((a, b) => a + b, 0);
   return pathwayGraph(Pathway.fromImageStructure(x.structure, n), CARD_CONFIG);
+}
+
+/**
+ * A minimal ONNX model with the service's seven inputs and an em output of rank 2, broken as `kind` says: 0/0
+ * (NaN) or n/0 (Infinity) for every graph, or "wide": the [atoms, k] neighbour mask, more numbers than graphs.
+ * Written by hand in ONNX's protobuf encoding, so the test needs no Python.
+ */
+function brokenEmModel(kind: "nan" | "inf" | "wide", dims: Record<string, (string | number)[]> = {}): Uint8Array {
+  const varint = (n: bigint): number[] => {
+    const out: number[] = [];
+    let v = BigInt.asUintN(64, n);
+    do {
+      const b = Number(v & 0x7fn);
+      v >>= 7n;
+      out.push(v ? b | 0x80 : b);
+    } while (v);
+    return out;
+  };
+  const int = (no: number, n: number | bigint) => [...varint(BigInt(no << 3)), ...varint(BigInt(n))];
+  const bytes = (no: number, b: number[]) => [...varint(BigInt((no << 3) | 2)), ...varint(BigInt(b.length)), ...b];
+  const str = (no: number, s: string) => bytes(no, [...Buffer.from(s)]);
+  const tensorType = (elem: number, dims: (string | number)[]) =>
+    bytes(2, bytes(1, [...int(1, elem), ...bytes(2, dims.flatMap((d) => bytes(1, typeof d === "number" ? int(1, d) : str(2, d))))]));
+  const FLOAT = 1;
+  const INT64 = 7;
+  const inputs: [string, number, (string | number)[]][] = [
+    ["atomic_number", INT64, ["atoms"]],
+    ["is_image", FLOAT, ["atoms"]],
+    ["nbr_index", INT64, ["atoms", "k"]],
+    ["nbr_vector", FLOAT, ["atoms", "k", 3]],
+    ["nbr_mask", FLOAT, ["atoms", "k"]],
+    ["graph_index", INT64, ["atoms"]],
+    ["atom_counts", FLOAT, ["graphs"]],
+  ];
+  const node = (op: string, ins: string[], outs: string[]) => bytes(1, [...ins.flatMap((i) => str(1, i)), ...outs.flatMap((o) => str(2, o)), ...str(4, op)]);
+  const shape = bytes(5, [...int(1, 2), ...int(2, INT64), ...bytes(7, [...varint(-1n), ...varint(1n)]), ...str(8, "shape")]); // int64 [-1, 1]
+  const graph = [
+    ...(kind === "wide"
+      ? node("Identity", ["nbr_mask"], ["em"])
+      : [
+          ...node("Sub", ["atom_counts", "atom_counts"], ["zero"]),
+          ...node("Div", [kind === "nan" ? "zero" : "atom_counts", "zero"], ["value"]),
+          ...node("Reshape", ["value", "shape"], ["em"]),
+        ]),
+    ...str(2, "broken"),
+    ...shape,
+    ...inputs.flatMap(([name, elem, d]) => bytes(11, [...str(1, name), ...tensorType(elem, dims[name] ?? d)])),
+    ...bytes(12, [...str(1, "em"), ...tensorType(FLOAT, ["graphs", 1])]),
+  ];
+  return Uint8Array.from([...int(1, 8), ...bytes(8, [...str(1, ""), ...int(2, 13)]), ...bytes(7, graph)]);
 }
 
 function stdev(v: number[]): number {

@@ -11,10 +11,14 @@ export interface SessionOptions {
   provider?: Provider;
   /** Intra-op threads (default: ONNX Runtime's choice). */
   threads?: number;
+  /** The model's bytes, already read (and checked) by the caller; `path` then only names it in errors. */
+  bytes?: Uint8Array;
 }
 
 /** A loaded ONNX model behind a small typed API (ONNX Runtime stays inside this file). */
 export interface OnnxModel {
+  /** The file it was opened from (named in errors). */
+  readonly path: string;
   readonly provider: Provider;
   /** Why CUDA was asked for and not used (null when it was not asked for, or is used). */
   readonly cudaFailure: string | null;
@@ -62,7 +66,8 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
       const level = ort.env.logLevel;
       ort.env.logLevel = "fatal";
       try {
-        session = await ort.InferenceSession.create(path, { ...base, executionProviders: ["cuda"], logSeverityLevel: 4 });
+        const opts: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ["cuda"], logSeverityLevel: 4 };
+        session = await (options.bytes ? ort.InferenceSession.create(options.bytes, opts) : ort.InferenceSession.create(path, opts));
       } finally {
         ort.env.logLevel = level;
       }
@@ -74,7 +79,8 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
     }
   }
   try {
-    session ??= await ort.InferenceSession.create(path, { ...base, executionProviders: ["cpu"] });
+    const opts: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ["cpu"] };
+    session ??= await (options.bytes ? ort.InferenceSession.create(options.bytes, opts) : ort.InferenceSession.create(path, opts));
   } catch (e) {
     throw new OnnxRuntimeError(`cannot load ONNX model ${path}: ${(e as Error).message}`);
   }
@@ -82,6 +88,7 @@ export async function openOnnxModel(path: string, options: SessionOptions = {}):
   const types = (meta: readonly ort.InferenceSession.ValueMetadata[]) =>
     Object.fromEntries(meta.map((m) => [m.name, m.isTensor ? { type: String(m.type), rank: m.shape.length } : { type: "non-tensor", rank: 0 }]));
   return {
+    path,
     provider,
     cudaFailure,
     inputNames: s.inputNames,

@@ -88,8 +88,10 @@ export function loadModelCard(path: string): LoadedCard {
     let bytes: Buffer;
     try {
       bytes = readFileSync(p);
-    } catch {
-      throw new ModelCardError(`${path}: member file ${m.file} is missing`);
+    } catch (e) {
+      // Missing is the usual case; a folder or an unreadable file of that name is said as such.
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ModelCardError(`${path}: member file ${m.file} ${code === "ENOENT" ? "is missing" : `cannot be read: ${(e as Error).message}`}`);
     }
     const sum = createHash("sha256").update(bytes).digest("hex");
     if (sum !== m.sha256.toLowerCase()) throw new ModelCardError(`${path}: member file ${m.file} has SHA-256 ${sum.slice(0, 12)}…, the card says ${m.sha256.slice(0, 12)}…`);
@@ -141,4 +143,31 @@ function checkCard(card: unknown, path: string): asserts card is ModelCard {
   if (!isFiniteNumber(scale) || scale <= 0) bad(`calibration.scale must be a positive number, not ${JSON.stringify(scale)}`);
   const t = isObject(c.threshold) ? c.threshold.good_conductor_below_ev : undefined;
   if (!isFiniteNumber(t) || t <= 0) bad(`threshold.good_conductor_below_ev must be a positive number (eV), not ${JSON.stringify(t)}`);
+  if (c.applicability !== undefined) checkApplicability(c.applicability, bad);
+}
+
+/**
+ * The optional applicability block, as far as the predictor's warnings read it: checked at load, because a
+ * malformed one used to load and then fail every prediction with a TypeError that named no card.
+ */
+function checkApplicability(a: unknown, bad: (why: string) => never): void {
+  const strings = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === "string");
+  const numberOrNull = (x: unknown) => x === null || isFiniteNumber(x);
+  if (!isObject(a)) bad(`"applicability" must be an object`);
+  const app = a as Record<string, unknown>;
+  for (const field of ["elements", "ions"]) if (!strings(app[field])) bad(`applicability.${field} must be a list of element symbols, not ${JSON.stringify(app[field])}`);
+  const hop = app.hop_length_angstrom;
+  const range = (x: unknown): x is [number, number] => Array.isArray(x) && x.length === 2 && x.every(isFiniteNumber) && x[0]! <= x[1]!;
+  if (hop !== null && hop !== undefined && !range(hop))
+    bad(`applicability.hop_length_angstrom must be null or [shortest, longest] in Å, not ${JSON.stringify(hop)}`);
+  if (app.clearance === undefined) return;
+  const cl = app.clearance;
+  if (!isObject(cl)) bad(`applicability.clearance must be an object`);
+  const c = cl as Record<string, unknown>;
+  if (!isFiniteNumber(c.warn_below_angstrom) || c.warn_below_angstrom <= 0) bad(`applicability.clearance.warn_below_angstrom must be a positive number (Å), not ${JSON.stringify(c.warn_below_angstrom)}`);
+  if (!(Number.isInteger(c.n_below) && (c.n_below as number) >= 0)) bad(`applicability.clearance.n_below must be a count, not ${JSON.stringify(c.n_below)}`);
+  if (!isFiniteNumber(c.heldout_mae_all_ev)) bad(`applicability.clearance.heldout_mae_all_ev must be a number (eV), not ${JSON.stringify(c.heldout_mae_all_ev)}`);
+  for (const field of ["heldout_mae_below_ev", "heldout_mean_error_below_ev"]) {
+    if (!numberOrNull(c[field])) bad(`applicability.clearance.${field} must be a number (eV) or null, not ${JSON.stringify(c[field])}`);
+  }
 }

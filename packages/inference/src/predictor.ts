@@ -4,9 +4,9 @@ import DataLoader from "dataloader";
 import { atomicNumber, ELEMENT_SYMBOLS as ELEMENTS, type Pathway, type Structure } from "@ionrank/crystal";
 import { ensembleSummary, loadModelCard, type ModelCard } from "./card.js";
 import type { Provider } from "./backend.js";
-import { InferenceOptionsError, ModelCardError, PredictionError } from "./errors.js";
+import { InferenceError, InferenceOptionsError, ModelCardError, PredictionError } from "./errors.js";
 import { WorkerPool } from "./pool.js";
-import { MODEL_INPUT_TYPES } from "./tensors.js";
+import { MODEL_INPUT_RANKS, MODEL_INPUT_TYPES } from "./tensors.js";
 import type { SerializedPath } from "./protocol.js";
 
 /** A path structure to predict: the N images first, then the host, with image flags. */
@@ -69,9 +69,27 @@ export function pathInput(p: Pathway): PathInput {
   return p.toPathStructure();
 }
 
+/** Thinnest cell predicted, Å (crystal's MIN_SEPARATION: closer than this, atoms are not separate atoms). */
+const MIN_CELL_SPACING = 0.5;
+/** Densest host predicted, atoms per Å³: 8× diamond's 0.18 (the Em training hosts reach 0.12). */
+const MAX_HOST_DENSITY = 1.5;
+
 function serialize(p: PathInput): SerializedPath {
   const s = p.structure;
   s.assertOrdered("Predicting a migration barrier");
+  // Checked here, where the caller's array still is: Uint8Array.from would wrap 256 to 0, and a flag of 2 is
+  // an image to some of the featurizer and not to the rest.
+  if (p.isImage.length !== s.length) throw new PredictionError(`image flags cover ${p.isImage.length} atoms but the structure has ${s.length}`, "InvalidInput");
+  const flag = Array.prototype.findIndex.call(p.isImage, (f: unknown) => f !== 0 && f !== 1);
+  if (flag >= 0) throw new PredictionError(`image flag ${flag} is ${String(p.isImage[flag])}; flags are 1 for a path image and 0 for a host atom`, "InvalidInput");
+  // Every atom has a periodic copy one plane spacing away: below MIN_CELL_SPACING no crystal, and the neighbour
+  // search covers (cutoff / spacing)³ cells: 6 atoms in a 0.08 Å cube held a worker for 2 s, 0.01 Å for ~1,000×.
+  const thinnest = Math.min(...s.lattice.planeSpacings);
+  if (thinnest < MIN_CELL_SPACING) throw new PredictionError(`the cell is only ${thinnest.toFixed(3)} Å thick between lattice planes, less than ${MIN_CELL_SPACING} Å: not a crystal`, "InvalidInput");
+  // Likewise atoms crowded into a cell: the search's work grows with the atoms within the cutoff of each one.
+  const host = p.isImage.reduce((a: number, f) => a + (f === 1 ? 0 : 1), 0);
+  const density = host / s.lattice.volume;
+  if (density > MAX_HOST_DENSITY) throw new PredictionError(`the host has ${density.toPrecision(3)} atoms per Å³, more than ${MAX_HOST_DENSITY}: not a crystal`, "InvalidInput");
   const frac = new Float64Array(3 * s.length);
   s.sites.forEach((site, i) => frac.set(site.frac, 3 * i));
   return {
@@ -134,6 +152,7 @@ export class EmPredictor {
   readonly stats = { batches: 0, runs: 0, items: 0 };
   private readonly loader: DataLoader<SerializedPath, EmResult, string>;
   private readonly cache: LruMap<string, Promise<EmResult>> | null;
+  private closed = false;
 
   private constructor(
     readonly card: ModelCard,
@@ -162,12 +181,15 @@ export class EmPredictor {
     // The card's inputs must be exactly what this service feeds (the members are checked against the card).
     for (const [n, t] of Object.entries(loaded.card.inputs)) {
       if (MODEL_INPUT_TYPES[n] !== t.dtype) throw new ModelCardError(`${cardPath}: input ${n} is ${t.dtype}; this service feeds ${MODEL_INPUT_TYPES[n] ? MODEL_INPUT_TYPES[n] : "no such input"}`);
+      // The rank too: a card and members that agree on another one would load, then fail every run.
+      if (t.shape.length !== MODEL_INPUT_RANKS[n]) throw new ModelCardError(`${cardPath}: input ${n} has rank ${t.shape.length}; this service feeds rank ${MODEL_INPUT_RANKS[n]}`);
     }
     const missing = Object.keys(MODEL_INPUT_TYPES).filter((n) => !(n in loaded.card.inputs));
     if (missing.length) throw new ModelCardError(`${cardPath}: the card's inputs lack ${missing.join(", ")}, which this service feeds`);
     const workers = options.workers ?? availableParallelism();
     const pool = await WorkerPool.start(workers, {
       memberPaths: loaded.memberPaths,
+      memberSha256: loaded.card.ensemble.members.map((m) => m.sha256.toLowerCase()),
       provider: options.provider ?? "cpu",
       threads: options.threadsPerWorker ?? 1,
       cardPath,
@@ -200,6 +222,8 @@ export class EmPredictor {
 
   /** Predict one path structure (batched with concurrent calls). */
   predict(input: PathInput): Promise<EmResult> {
+    // Also for a cached pathway: a closed service answers nothing, rather than some calls and not others.
+    if (this.closed) return Promise.reject(new InferenceError("the inference service is closed"));
     let s: SerializedPath;
     try {
       s = serialize(input);
@@ -274,11 +298,13 @@ export class EmPredictor {
     const seen = new Set<number>(p.atomicNumber);
     const unknown = [...seen].map((z) => symbolOf(z)).filter((s) => !known.has(s));
     if (unknown.length > 0) w.push(`element(s) ${unknown.join(", ")} absent from the Em training data`);
-    const ion = p.isImage[0] ? symbolOf(p.atomicNumber[0]!) : null;
+    // The images wherever they are flagged: a caller may list them after the host.
+    const first = p.isImage.indexOf(1);
+    const last = p.isImage.lastIndexOf(1);
+    const ion = first >= 0 ? symbolOf(p.atomicNumber[first]!) : null;
     if (ion && !app.ions.includes(ion)) w.push(`mobile ion ${ion} absent from the Em training data (trained on ${app.ions.join(", ")})`);
-    const images = p.isImage.reduce((a, b) => a + b, 0);
-    if (app.hop_length_angstrom && images >= 2) {
-      const d = hopLength(p, images);
+    if (app.hop_length_angstrom && last > first) {
+      const d = hopLength(p, first, last);
       const [lo, hi] = app.hop_length_angstrom;
       if (d < lo - 0.05 || d > hi + 0.05) w.push(`hop length ${d.toFixed(2)} Å outside the training range ${lo.toFixed(2)}–${hi.toFixed(2)} Å`);
     }
@@ -296,6 +322,7 @@ export class EmPredictor {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool.close();
   }
 }
@@ -327,8 +354,8 @@ function symbolOf(z: number): string {
   return ELEMENTS[z - 1] ?? `Z=${z}`;
 }
 
-function hopLength(p: SerializedPath, images: number): number {
-  const d = [0, 1, 2].map((a) => p.frac[3 * (images - 1) + a]! - p.frac[a]!);
+function hopLength(p: SerializedPath, first: number, last: number): number {
+  const d = [0, 1, 2].map((a) => p.frac[3 * last + a]! - p.frac[3 * first + a]!);
   const l = p.lattice;
   const c = [0, 1, 2].map((j) => d[0]! * l[j]! + d[1]! * l[3 + j]! + d[2]! * l[6 + j]!);
   return Math.hypot(c[0]!, c[1]!, c[2]!);

@@ -11,6 +11,8 @@ export interface SerializedPath {
 
 export interface WorkerInit {
   memberPaths: string[];
+  /** Each member's SHA-256 from the card: a worker checks the bytes it opens (a replacement may start long after load). */
+  memberSha256: string[];
   provider: "cpu" | "cuda";
   threads: number;
   /** The model card's path (named in load errors) and its input and output spec: dtype and rank per tensor. */

@@ -9,6 +9,7 @@
 import { Lattice, Structure, type ElementSymbol } from "@ionrank/crystal";
 import { collate, pathStructureGraph, type CrystalGraph, type FeaturizerConfig } from "@ionrank/featurize";
 import type { OnnxModel } from "./backend.js";
+import { OnnxRuntimeError } from "./errors.js";
 import { modelInputs } from "./tensors.js";
 
 /** Most graph atoms in one ONNX run (see above); a larger graph runs alone. */
@@ -62,6 +63,12 @@ export function planRuns<T extends { graph: CrystalGraph }>(items: readonly T[])
 export async function runMembers(members: readonly OnnxModel[], graphs: readonly CrystalGraph[], tail: CrystalGraph): Promise<Float32Array[]> {
   const feeds = modelInputs(collate([...graphs, tail]));
   const out: Float32Array[] = [];
-  for (const m of members) out.push((await m.run(feeds)).em!.data.subarray(0, graphs.length));
+  const n = graphs.length + 1;
+  for (const m of members) {
+    const em = (await m.run(feeds)).em;
+    // One Em per graph or nothing: reading the first n numbers of a wider output would report other numbers as Em.
+    if (!em || em.dims[0] !== n || em.data.length !== n) throw new OnnxRuntimeError(`ONNX model ${m.path} gave em of shape [${em?.dims.join(", ") ?? "none"}] for ${n} graphs; the card says one Em per graph`);
+    out.push(em.data.subarray(0, graphs.length));
+  }
   return out;
 }

@@ -12,6 +12,17 @@ export const MODEL_INPUT_TYPES: Readonly<Record<string, "int64" | "float32">> = 
   atom_counts: "float32",
 };
 
+/** The rank of each input modelInputs() feeds (atoms; atoms × neighbours; atoms × neighbours × 3; graphs). */
+export const MODEL_INPUT_RANKS: Readonly<Record<string, number>> = {
+  atomic_number: 1,
+  is_image: 1,
+  nbr_index: 2,
+  nbr_vector: 3,
+  nbr_mask: 2,
+  graph_index: 1,
+  atom_counts: 1,
+};
+
 /**
  * The model's inputs for a collated batch, in the dense fixed-k layout (see models/*.card.json "inputs"):
  * every atom gets K = batch.maxDegree neighbour slots, padded with index 0 and mask 0. This is the same

@@ -1,7 +1,9 @@
 // Inference worker: featurizes path structures and runs every ensemble member off the main thread,
 // because onnxruntime-node's run() blocks the event loop while it computes.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { ELEMENT_SYMBOLS, Lattice, pathClearance, Structure, type Vec3 } from "@ionrank/crystal";
+import { ELEMENT_SYMBOLS, Lattice, pathClearance, Pathway, Structure, type PathStructure, type Vec3 } from "@ionrank/crystal";
 import { pathStructureGraph, type CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel } from "./backend.js";
 import { planRuns, runMembers, tailGraph } from "./runs.js";
@@ -33,6 +35,25 @@ function structureOf(p: SerializedPath): Structure {
   return new Structure(lattice, sites);
 }
 
+/**
+ * The path structure with the number of path images the model reads (its readout reshapes the images of every
+ * graph to that count, so another count would fail the whole ONNX run, every pathway in it): a straight hop
+ * given with another count is resampled, as `pathwayGraph` does; anything else is this item's error.
+ */
+function withModelImages(p: PathStructure): PathStructure {
+  const want = init.featurizer.images;
+  const n = p.isImage.reduce((a, f) => a + (f === 1 ? 1 : 0), 0);
+  if (n === want) return p;
+  const why = `the path structure has ${n} path image(s), the model reads ${want}`;
+  // Pathway.fromImageStructure reads the images as the first atoms; elsewhere they cannot be resampled.
+  if (n < 2 || p.isImage.subarray(0, n).some((f) => f !== 1)) throw new Error(`${why} (a straight hop with its images first is resampled)`);
+  try {
+    return Pathway.fromImageStructure(p.structure, n).withImages(want).toPathStructure();
+  } catch (e) {
+    throw new Error(`${why}, and they cannot be resampled: ${(e as Error).message}`);
+  }
+}
+
 /** A member's declared tensors against the card's spec: what does not match, or null. */
 function specMismatch(what: string, declared: OnnxModel["inputTypes"], spec: WorkerInit["inputs"]): string | null {
   const names = Object.keys(declared).sort();
@@ -49,10 +70,20 @@ async function main(): Promise<void> {
   const members: OnnxModel[] = [];
   let reason: string;
   try {
-    for (const path of init.memberPaths) {
+    for (const [i, path] of init.memberPaths.entries()) {
+      // The bytes opened are the bytes checked: a member rewritten since the card was loaded (a new export over
+      // the old files) would otherwise be served under the old model version, by a replacement worker too.
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(path);
+      } catch (e) {
+        throw new LoadFailure("card", `member file ${path} cannot be read: ${(e as Error).message}`);
+      }
+      const sum = createHash("sha256").update(bytes).digest("hex");
+      if (sum !== init.memberSha256[i]) throw new LoadFailure("card", `member file ${path} now has SHA-256 ${sum.slice(0, 12)}…, the card says ${init.memberSha256[i]!.slice(0, 12)}… (changed since the card was loaded)`);
       // The first member decides the provider; the others follow it, so the ensemble never runs half on CUDA.
       const provider = members[0]?.provider ?? init.provider;
-      const m = await openOnnxModel(path, { provider, threads: init.threads });
+      const m = await openOnnxModel(path, { provider, threads: init.threads, bytes });
       if (members.length > 0 && provider === "cuda" && m.provider !== "cuda") throw new LoadFailure("onnx", `${path} could not open on CUDA (${m.cudaFailure}) while the members before it did`);
       const bad = specMismatch("inputs", m.inputTypes, init.inputs) ?? specMismatch("outputs", m.outputTypes, init.outputs);
       if (bad) throw new LoadFailure("card", `${path} declares ${bad}`);
@@ -75,13 +106,19 @@ async function main(): Promise<void> {
     const overlaps: (string | null)[] = [];
     req.items.forEach((item, k) => {
       try {
-        const structure = structureOf(item);
+        const given = structureOf(item);
         // Only the moving ion's images and nothing around them: there is no host for the model to read.
         if (item.isImage.every((f) => f === 1)) throw new Error("the path structure has no host atoms, only the moving ion's images");
-        graphs.push(pathStructureGraph(structure, item.isImage, init.featurizer));
-        clearances.push(pathClearance({ structure, isImage: item.isImage }));
+        const { structure, isImage } = withModelImages({ structure: given, isImage: item.isImage });
+        const graph = pathStructureGraph(structure, isImage, init.featurizer);
+        const clearance = pathClearance({ structure, isImage });
         // The path images sit close to host atoms by design; the host alone must be a physical structure.
-        overlaps.push(new Structure(structure.lattice, structure.sites.filter((_, i) => item.isImage[i] !== 1)).overlap());
+        const overlap = new Structure(structure.lattice, structure.sites.filter((_, i) => isImage[i] !== 1)).overlap();
+        // Pushed together once all succeeded: an item failing half-way must not shift the later items onto
+        // each other's graphs (that answered them with another pathway's Em).
+        graphs.push(graph);
+        clearances.push(clearance);
+        overlaps.push(overlap);
         slots.push(k);
       } catch (e) {
         results[k] = { error: (e as Error).message, kind: (e as Error).name };
@@ -91,7 +128,15 @@ async function main(): Promise<void> {
     for (const run of planRuns(graphs.map((graph, j) => ({ graph, slot: slots[j]!, clearance: clearances[j]!, overlap: overlaps[j]! })))) {
       try {
         const per = await runMembers(members, run.map((x) => x.graph), tail);
-        run.forEach((x, j) => (results[x.slot] = { members: per.map((p) => p[j]!), clearance: x.clearance, overlap: x.overlap }));
+        run.forEach((x, j) => {
+          const values = per.map((p) => p[j]!);
+          // NaN or ±Infinity from a member is no barrier: reported as a number it would rank or average silently.
+          const bad = values.findIndex((v) => !Number.isFinite(v));
+          results[x.slot] =
+            bad < 0
+              ? { members: values, clearance: x.clearance, overlap: x.overlap }
+              : { error: `ONNX model ${init.memberPaths[bad]} gave Em = ${values[bad]} for this pathway, not a number of eV`, kind: "OnnxRuntimeError" };
+        });
       } catch (e) {
         for (const x of run) results[x.slot] = { error: (e as Error).message, kind: (e as Error).name };
       }

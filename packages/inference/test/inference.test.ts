@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Pathway, readJsonStructures } from "@ionrank/crystal";
@@ -55,10 +55,28 @@ describe("model cards", () => {
     outputs: { em: { dtype: "float32", shape: ["graphs", 1] } },
   };
 
+  const applicability = {
+    elements: ["Li", "O"],
+    ions: ["Li"],
+    hop_length_angstrom: [1.5, 9],
+    clearance: { warn_below_angstrom: 1, n_below: 3, heldout_mae_below_ev: 0.6, heldout_mean_error_below_ev: null, heldout_mae_all_ev: 0.26, bins: [] },
+  };
+
   it("accepts a consistent card and names its version", () => {
     const loaded = loadModelCard(write(base, { "a.onnx": "model bytes" }));
     expect(loaded.modelVersion).toBe("m@1");
     expect(loaded.memberPaths[0]).toMatch(/a\.onnx$/);
+    // With its applicability block, and with cards from before the clearance table or without hop lengths.
+    const { clearance: _c, ...noClearance } = applicability;
+    for (const app of [applicability, noClearance, { ...noClearance, hop_length_angstrom: null }]) {
+      expect(loadModelCard(write({ ...base, applicability: app }, { "a.onnx": "model bytes" })).card.applicability).toEqual(app);
+    }
+  });
+
+  it("says why a member file that is there cannot be read (a folder is not missing)", () => {
+    const path = write(base, {});
+    mkdirSync(join(dirname(path), "a.onnx"));
+    expect(() => loadModelCard(path)).toThrowError(/member file a\.onnx cannot be read: EISDIR/);
   });
 
   it("refuses a featurizer mismatch, a missing or altered member, and missing fields", () => {
@@ -89,6 +107,13 @@ describe("model cards", () => {
       [{ ...base, ensemble: { members: [{ ...member, file: "../../a.onnx" }] } }, /"\.\.\/\.\.\/a\.onnx" is not a file name in the card's folder/],
       [{ ...base, ensemble: { members: [member, member] } }, /ensemble member 1: a\.onnx is listed twice/],
       [{ ...base, ensemble: { members: [{ ...member, sha256: "abc" }] } }, /"sha256" is not a SHA-256 in hex/],
+      // The applicability block the warnings read: malformed, it used to fail every prediction with a TypeError.
+      [{ ...base, applicability: { ...applicability, elements: "Li" } }, /applicability\.elements must be a list of element symbols, not "Li"/],
+      [{ ...base, applicability: {} }, /applicability\.elements must be a list of element symbols, not undefined/],
+      [{ ...base, applicability: { ...applicability, hop_length_angstrom: [1.5] } }, /applicability\.hop_length_angstrom must be null or \[shortest, longest\] in Å, not \[1\.5\]/],
+      [{ ...base, applicability: { ...applicability, clearance: { ...applicability.clearance, heldout_mae_all_ev: undefined } } }, /applicability\.clearance\.heldout_mae_all_ev must be a number \(eV\), not undefined/],
+      [{ ...base, applicability: { ...applicability, clearance: { ...applicability.clearance, heldout_mae_below_ev: "0.6" } } }, /applicability\.clearance\.heldout_mae_below_ev must be a number \(eV\) or null, not "0\.6"/],
+      [{ ...base, applicability: { ...applicability, clearance: { ...applicability.clearance, warn_below_angstrom: 0 } } }, /applicability\.clearance\.warn_below_angstrom must be a positive number/],
     ];
     for (const [card, message] of cases) {
       const path = write(card, { "a.onnx": "model bytes" });
