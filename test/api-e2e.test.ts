@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "@ionrank/db";
 import { FIXTURES, freshPostgres, ionrank, ROOT, SHARED } from "./helpers.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -366,5 +367,53 @@ describe.each(backends)("GraphQL API over HTTP, real server process, on $name", 
     const resumed = ionrank(["import", src2, "--resume", jobId, "--json"], env);
     expect(JSON.parse(resumed.stdout)[0]).toMatchObject({ id: jobId, status: "DONE", processed: 3000, imported: second.good, duplicates: 0, failed: second.bad });
     expect(await count()).toBe(start + good + second.good);
+  });
+  it("deletes materials with everything stored for them, all or nothing, with an admin key only, not beside a running job", async () => {
+    const k = ionrank(["apikey", "create", "--role", "admin"], env);
+    expect(k.code, k.stderr).toBe(0);
+    const admin = k.stdout.trim().split("\n").at(-1)!;
+    const lines = readFileSync(join(FIXTURES, "LiCoO2.POSCAR"), "utf8").split("\n");
+    lines[1] = "1.7"; // stretched: a material of its own
+    const imported = await gql(IMPORT, { s: [{ name: "LiCoO2-stretched.POSCAR", content: lines.join("\n") }], ion: "Li", p: true });
+    expect(imported.body.data!.importStructures).toMatchObject({ status: "DONE", imported: 1 });
+    const newest = (await gql(`{ materials(sort: DATE, first: 1) { edges { node { id name pathways { id prediction { model } } } } } }`)).body.data!.materials.edges[0].node;
+    expect(newest.name).toContain("LiCoO2-stretched");
+    const hops = newest.pathways.length as number;
+    expect(hops).toBeGreaterThan(0);
+    expect(newest.pathways.every((p: Json) => p.prediction?.model === MODEL)).toBe(true);
+    const before = (await gql(`{ stats { materials pathways } }`)).body.data!.stats;
+    const DELETE = `mutation ($ids: [ID!]!) { deleteMaterials(ids: $ids) { materials pathways predictions rankings } }`;
+
+    // Only an admin deletes; other keys are told why, with stable codes and HTTP statuses.
+    for (const [key, code, status] of [[null, "UNAUTHENTICATED", 401], [reader, "FORBIDDEN", 403], [editor, "FORBIDDEN", 403]] as const) {
+      const r = await gql(DELETE, { ids: [newest.id] }, key);
+      expect(r.status).toBe(status);
+      expect(r.body.errors![0]!.extensions.code).toBe(code);
+    }
+    // One unknown id: nothing is deleted, and the id is named.
+    const unknown = await gql(DELETE, { ids: [newest.id, "no-such-material"] }, admin);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.errors![0]).toMatchObject({ message: "Material no-such-material not found", extensions: { code: "NOT_FOUND" } });
+    // A job that is running (here: a predict job with a fresh heartbeat) holds pathway ids: CONFLICT, nothing deleted.
+    const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.IONRANK_DATA_DIR });
+    try {
+      const running = await db.prisma.importJob.create({ data: { kind: "predict", status: "RUNNING", source: "all" } });
+      const busy = await gql(DELETE, { ids: [newest.id] }, admin);
+      expect(busy.status).toBe(409);
+      expect(busy.body.errors![0]!.extensions.code).toBe("CONFLICT");
+      expect(busy.body.errors![0]!.message).toContain(`predict job ${running.id} is running`);
+      await db.prisma.importJob.update({ where: { id: running.id }, data: { status: "DONE", finishedAt: new Date() } });
+    } finally {
+      await db.close();
+    }
+    expect((await gql(`{ stats { materials pathways } }`)).body.data!.stats).toEqual(before);
+
+    const done = await gql(DELETE, { ids: [newest.id] }, admin);
+    expect(done.body.errors).toBeUndefined();
+    expect(done.body.data!.deleteMaterials).toEqual({ materials: 1, pathways: hops, predictions: hops, rankings: 1 });
+    expect((await gql(`query ($id: ID!) { material(id: $id) { id } }`, { id: newest.id })).body.data!.material).toBeNull();
+    expect((await gql(`{ stats { materials pathways } }`)).body.data!.stats).toEqual({ materials: before.materials - 1, pathways: before.pathways - hops });
+    const ranked = (await gql(`{ ranking(ion: "Li", first: 500) { edges { node { id } } } }`)).body.data!.ranking.edges.map((e: Json) => e.node.id);
+    expect(ranked).not.toContain(newest.id);
   });
 });

@@ -9,6 +9,8 @@ export enum ErrorCode {
   QueryTooComplex = "QUERY_TOO_COMPLEX",
   PayloadTooLarge = "PAYLOAD_TOO_LARGE",
   ModelUnavailable = "MODEL_UNAVAILABLE",
+  /** The request is sound but collides with work in progress (e.g. deleting while an import runs): try again later. */
+  Conflict = "CONFLICT",
   Internal = "INTERNAL_SERVER_ERROR",
   // Apollo Server's own codes for requests it refuses before any resolver runs.
   GraphqlParseFailed = "GRAPHQL_PARSE_FAILED",
@@ -27,6 +29,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.QueryTooComplex]: 400,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.ModelUnavailable]: 503,
+  [ErrorCode.Conflict]: 409,
   [ErrorCode.Internal]: 500,
   [ErrorCode.GraphqlParseFailed]: 400,
   [ErrorCode.GraphqlValidationFailed]: 400,

@@ -201,6 +201,17 @@ export const typeDefs = /* GraphQL */ `
     kind: ImportNoticeKind!
     message: String!
   }
+  "What deleteMaterials removed."
+  type DeleteOutcome {
+    materials: Int!
+    "Their pathways, with the DFT labels stored on them."
+    pathways: Int!
+    "Every model's predictions for those pathways."
+    predictions: Int!
+    "Their ranking rows (per ion and model)."
+    rankings: Int!
+  }
+
   "A bulk import or a prediction job, with its progress."
   type ImportJob {
     id: ID!
@@ -299,5 +310,11 @@ export const typeDefs = /* GraphQL */ `
     """
     predict(pathwayIds: [ID!], all: Boolean, replace: Boolean): ImportJob!
     setActiveModel(model: String!): Model!
+    """
+    Delete materials with everything stored for them: their pathways (and DFT labels), every model's predictions and
+    their ranking rows. All of them or, when an id is unknown (NOT_FOUND) or an import or predict job is running
+    (CONFLICT), none. At most 1,000 ids per call. Needs an admin key.
+    """
+    deleteMaterials(ids: [ID!]!): DeleteOutcome!
   }
 `;

@@ -11,8 +11,10 @@ import {
   activeModel,
   apiKeyRole,
   DbError,
+  deleteMaterials,
   importStructureTexts,
   isBarrier,
+  JobRunningError,
   listPathways,
   MAX_BARRIER_EV,
   NotFoundError,
@@ -176,6 +178,11 @@ function requireEditor(ctx: Context): void {
   if (ctx.role !== "editor" && ctx.role !== "admin") throw apiError(ErrorCode.Forbidden, "this API key may only read");
 }
 
+function requireAdmin(ctx: Context): void {
+  if (ctx.role === null) throw apiError(ErrorCode.Unauthenticated, "this mutation needs an admin API key: Authorization: Bearer <key> (create one with `ionrank apikey create --role admin`)");
+  if (ctx.role !== "admin") throw apiError(ErrorCode.Forbidden, "deleting needs an admin API key; this one may not delete");
+}
+
 /** Database errors become client errors with stable codes; anything else stays internal. */
 async function guard<T>(f: () => Promise<T>): Promise<T> {
   try {
@@ -183,6 +190,7 @@ async function guard<T>(f: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof ValidationError) throw apiError(ErrorCode.BadUserInput, e.message);
     if (e instanceof NotFoundError) throw apiError(ErrorCode.NotFound, e.message);
+    if (e instanceof JobRunningError) throw apiError(ErrorCode.Conflict, e.message);
     if (e instanceof DbError) throw apiError(ErrorCode.BadUserInput, e.message);
     throw e;
   }
@@ -323,6 +331,11 @@ const resolvers = {
           await ctx.db.prisma.importItemError.create({ data: { jobId: j.id, name: "predict", index: 0, reason: e.message } }).catch(() => {});
         });
         return job(j);
+      }),
+    deleteMaterials: (_: unknown, a: { ids: string[] }, ctx: Context) =>
+      guard(async () => {
+        requireAdmin(ctx);
+        return deleteMaterials(ctx.db, a.ids);
       }),
     setActiveModel: (_: unknown, a: { model: string }, ctx: Context) =>
       guard(async () => {

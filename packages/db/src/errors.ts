@@ -70,3 +70,15 @@ export class JobClaimedError extends DbError {
     super(`import job ${jobId} was resumed by another process: this one stopped (what it committed is kept)`);
   }
 }
+
+/** An import or predict job is running, and what was asked cannot be done safely beside it: try again when it ends. */
+export class JobRunningError extends DbError {
+  override readonly name = "JobRunningError";
+  constructor(
+    readonly jobId: string,
+    readonly kind: string,
+    what: string,
+  ) {
+    super(`${kind} job ${jobId} is running: ${what} waits until it ends (watch it with importJob, or ionrank import --resume after a crash)`);
+  }
+}
