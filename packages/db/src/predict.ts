@@ -6,7 +6,10 @@ import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
-import { isUniqueViolation } from "./repository.js";
+import { isForeignKeyViolation, isUniqueViolation } from "./repository.js";
+
+/** Why a listed pathway got no prediction when it was deleted (deleteMaterials) while the job ran. */
+const DELETED = "the pathway was deleted while the job ran";
 
 /** What the inference service returns per pathway (EmPredictor.predictMany). */
 export interface PredictedEm {
@@ -54,7 +57,11 @@ export async function predictPathways(db: IonRankDb, predict: PredictFn, model: 
   const materials = new Set<string>();
   let predicted = 0;
   for (let i = 0; i < ids.length; i += chunk) {
-    const rows = await db.prisma.pathway.findMany({ where: { id: { in: ids.slice(i, i + chunk) } }, include: { material: { select: { structure: true } } } });
+    const slice = ids.slice(i, i + chunk);
+    const rows = await db.prisma.pathway.findMany({ where: { id: { in: slice } }, include: { material: { select: { structure: true } } } });
+    // Pathways deleted (deleteMaterials) since the job listed them: counted and named, not silently skipped.
+    const read = new Set(rows.map((r) => r.id));
+    for (const id of slice) if (!read.has(id)) failed.push({ pathwayId: id, reason: DELETED });
     const inputs: { structure: Structure; isImage: Uint8Array }[] = [];
     const ok: typeof rows = [];
     for (const r of rows) {
@@ -80,23 +87,34 @@ export async function predictPathways(db: IonRankDb, predict: PredictFn, model: 
     // One row per (pathway, model): replace what this model stored before. Jobs racing on the same pathways
     // on PostgreSQL can both find nothing to delete and both insert; the unique key refuses the second
     // transaction whole, and its retry deletes the winner's rows and writes its own (same model, same numbers).
+    let stored = data;
     for (let attempt = 1; ; attempt++) {
       try {
-        await db.prisma.$transaction(async (tx) => {
-          if (data.length) {
-            await tx.prediction.deleteMany({ where: { model, pathwayId: { in: data.map((d) => d.pathwayId) } } });
-            await tx.prediction.createMany({ data });
+        stored = await db.prisma.$transaction(async (tx) => {
+          // Only pathways that still exist: one deleted while it was predicted has no row to hang a prediction on.
+          const present = new Set(data.length ? (await tx.pathway.findMany({ where: { id: { in: data.map((d) => d.pathwayId) } }, select: { id: true } })).map((p) => p.id) : []);
+          const keep = data.filter((d) => present.has(d.pathwayId));
+          if (keep.length) {
+            await tx.prediction.deleteMany({ where: { model, pathwayId: { in: keep.map((d) => d.pathwayId) } } });
+            await tx.prediction.createMany({ data: keep });
           }
           if (o.jobId) {
-            await tx.importJob.update({ where: { id: o.jobId }, data: { processed: { increment: rows.length }, imported: { increment: data.length }, failed: { increment: rows.length - data.length } } });
+            await tx.importJob.update({ where: { id: o.jobId }, data: { processed: { increment: slice.length }, imported: { increment: keep.length }, failed: { increment: slice.length - keep.length } } });
           }
+          return keep;
         });
         break;
       } catch (error) {
-        if (!isUniqueViolation(error) || attempt === 5) throw error;
+        // A unique clash (a concurrent job on the same pathways) or a foreign-key refusal (a pathway deleted after
+        // the check above, on PostgreSQL) rolled the transaction back whole: run it again.
+        if (!(isUniqueViolation(error) || isForeignKeyViolation(error)) || attempt === 5) throw error;
       }
     }
-    predicted += data.length;
+    if (stored.length < data.length) {
+      const kept = new Set(stored.map((d) => d.pathwayId));
+      for (const d of data) if (!kept.has(d.pathwayId)) failed.push({ pathwayId: d.pathwayId, reason: DELETED });
+    }
+    predicted += stored.length;
     o.onProgress?.(Math.min(ids.length, i + chunk), ids.length);
   }
   await refreshRankings(db, [...materials], model);

@@ -2,7 +2,7 @@ import { hopPathway, Lattice, percolationDimension, Structure, type ElementSymbo
 import type { Material, Pathway } from "./generated/prisma/client.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import type { IonRankDb } from "./open.js";
-import type { StoredStructure } from "./repository.js";
+import { isForeignKeyViolation, type StoredStructure } from "./repository.js";
 
 /** The stored structure of a material as a crystal Structure. */
 export function structureOf(m: Pick<Material, "structure">): Structure {
@@ -107,11 +107,17 @@ export async function refreshRankings(db: IonRankDb, materialIds: readonly strin
         pGood: setter.pGood,
         hasDft,
       };
-      await db.prisma.materialRanking.upsert({
-        where: { materialId_ion_model: { materialId, ion, model } },
-        create: { materialId, ion, model, ...data },
-        update: data,
-      });
+      try {
+        await db.prisma.materialRanking.upsert({
+          where: { materialId_ion_model: { materialId, ion, model } },
+          create: { materialId, ion, model, ...data },
+          update: data,
+        });
+      } catch (error) {
+        // The material was deleted after its pathways were read: there is nothing left to rank.
+        if (isForeignKeyViolation(error)) break;
+        throw error;
+      }
       written++;
     }
   }

@@ -136,6 +136,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
 
+/** Prisma's P2003: a foreign key refused the write (the row it refers to is gone, e.g. deleted meanwhile). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2003";
+}
+
 /**
  * SQLite's "database is locked": another connection holds the write lock, or committed after this transaction
  * read (WAL refuses to upgrade a stale snapshot at once, without waiting). The transaction rolled back whole.

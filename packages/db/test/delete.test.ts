@@ -6,6 +6,7 @@ import {
   ValidationError,
   addPrediction,
   currentOwner,
+  predictPathways,
   deleteMaterials,
   refreshRankings,
   upsertMaterial,
@@ -101,5 +102,33 @@ describe.each(BACKENDS)("deleteMaterials on $name", ({ open }) => {
     await db.prisma.importJob.update({ where: { id: predict.id }, data: { updatedAt: new Date(Date.now() - 120_000) } });
     expect((await deleteMaterials(db, [a])).materials).toBe(1);
     expect(await counts()).toEqual({ materials: 0, pathways: 0, predictions: 0, rankings: 0 });
+  });
+
+  it("a predict job whose pathways are deleted under it names them as failed and stores nothing for them", async () => {
+    const a = await stored(0);
+    const b = await stored(0.1);
+    const c = await stored(0.2);
+    const ids = (await db.prisma.pathway.findMany({ orderBy: { id: "asc" }, select: { id: true, materialId: true } }));
+    const job = await db.prisma.importJob.create({ data: { kind: "predict", status: "QUEUED", source: "all" } });
+    let calls = 0;
+    // While the first chunk is predicted, another client deletes one material whose pathways were already read
+    // (its predictions have nowhere to go) and one whose pathways come later (the job finds them gone).
+    const first = ids.slice(0, 2).map((p) => p.materialId);
+    const victimRead = first[0]!;
+    const victimLater = [a, b, c].find((m) => !first.includes(m))!;
+    const predict = async (xs: unknown[]) => {
+      if (calls++ === 0) await db.prisma.material.deleteMany({ where: { id: { in: [victimRead, victimLater] } } });
+      return xs.map(() => ({ emPredicted: 0.5, emStd: 0.05, pGood: 0.6, model: "stub@1" }));
+    };
+    // Bypasses deleteMaterials' own check on running jobs: the race it cannot close on PostgreSQL.
+    const out = await predictPathways(db, predict as never, "stub@1", { chunk: 2, jobId: job.id, skipPredicted: false });
+    const gone = ids.filter((p) => p.materialId === victimRead || p.materialId === victimLater).map((p) => p.id).sort();
+    expect(out.failed.map((f) => f.pathwayId).sort()).toEqual(gone);
+    expect(new Set(out.failed.map((f) => f.reason))).toEqual(new Set(["the pathway was deleted while the job ran"]));
+    expect(out.predicted).toBe(ids.length - gone.length);
+    expect(await db.prisma.prediction.count({ where: { model: "stub@1" } })).toBe(ids.length - gone.length);
+    const after = await db.prisma.importJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(after).toMatchObject({ status: "DONE", total: ids.length, processed: ids.length, imported: ids.length - gone.length, failed: gone.length });
+    expect(await db.prisma.importItemError.count({ where: { jobId: job.id } })).toBe(gone.length);
   });
 });
