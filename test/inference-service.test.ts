@@ -1,11 +1,13 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lattice, Pathway, readJsonStructures, Structure } from "@ionrank/crystal";
 import { pathwayGraph, type FeaturizerConfig } from "@ionrank/featurize";
-import { EmModel, EmPredictor, ModelCardError, pathInput, PredictionError, type EmResult, type PathInput } from "@ionrank/inference";
+import { EmModel, EmPredictor, InferenceError, ModelCardError, pathInput, PredictionError, type EmResult, type PathInput } from "@ionrank/inference";
 import { FIXTURES, ionrank, ROOT, SHARED } from "./helpers.js";
 
 const MODEL = join(ROOT, "models/em.card.json");
@@ -337,6 +339,77 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     }
   });
 
+  it("the main-thread EmModel refuses a member's NaN or Infinity as the service does, naming the graph and the member", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-nan-direct-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    const real = card.ensemble.members[0];
+    copyFileSync(join(ROOT, "models", real.file), join(dir, real.file));
+    const graphs = [pathwayGraphOf(pathInput(path(0))), pathwayGraphOf(pathInput(path(1)))];
+    for (const kind of ["nan", "inf"] as const) {
+      const bytes = brokenEmModel(kind);
+      writeFileSync(join(dir, `${kind}.onnx`), bytes);
+      card.ensemble.members = [real, { file: `${kind}.onnx`, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 1 }];
+      writeFileSync(join(dir, `${kind}.card.json`), JSON.stringify(card));
+      const direct = await EmModel.load(join(dir, `${kind}.card.json`));
+      try {
+        for (const call of [() => direct.predict(graphs), () => direct.memberPredictions(graphs)]) {
+          const error = await call().catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(PredictionError);
+          expect((error as PredictionError).kind).toBe("OnnxRuntimeError");
+          expect((error as Error).message).toMatch(new RegExp(`^graph 0: ONNX model .*${kind}\\.onnx gave Em = ${kind === "nan" ? "NaN" : "Infinity"} for this pathway, not a number of eV$`));
+        }
+      } finally {
+        await direct.release();
+      }
+    }
+  });
+
+  it("refuses at load time an em output that is not float32, even when the card and its members agree on it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-int64-"));
+    const card = JSON.parse(readFileSync(MODEL, "utf8"));
+    const bytes = brokenEmModel("int64");
+    writeFileSync(join(dir, "m.onnx"), bytes);
+    card.ensemble.members = [{ file: "m.onnx", sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 0 }];
+    const cardPath = join(dir, "m.card.json");
+    // The member really declares an int64 em: with the card's float32 it is refused, by name.
+    writeFileSync(cardPath, JSON.stringify(card));
+    await expect(EmPredictor.load(cardPath, { workers: 1, log: () => {} })).rejects.toThrowError(/m\.onnx declares output em as int64 of rank 2, the card says float32 of rank 2/);
+    // Card and member agreeing on int64: this loaded, then failed every pathway with "gave Em = 10 …, not a number of eV".
+    card.outputs.em.dtype = "int64";
+    writeFileSync(cardPath, JSON.stringify(card));
+    for (const load of [() => EmPredictor.load(cardPath, { workers: 1, log: () => {} }), () => EmModel.load(cardPath)]) {
+      const error = await load().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelCardError);
+      expect((error as Error).message).toBe(`${cardPath}: outputs.em is int64; the service reads Em as float32 (eV)`);
+    }
+  });
+
+  it("a worker that ends at start-up without a word fails load() by name instead of leaving it pending forever", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-exit-"));
+    // A real way for a worker to end unheard: a module preloaded with --import (an agent, a profiler) runs in
+    // every worker thread too, and this one calls process.exit there.
+    const preload = join(dir, "exit-in-workers.mjs");
+    writeFileSync(preload, `import { isMainThread } from "node:worker_threads";\nif (!isMainThread) process.exit(7);\n`);
+    const script = [
+      `import { EmPredictor } from "@ionrank/inference";`,
+      `try { await EmPredictor.load(${JSON.stringify(MODEL)}, { workers: 1, log: () => {} }); console.log(JSON.stringify("loaded")); }`,
+      `catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["--import", pathToFileURL(preload).href, "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    // Before, load() never settled: here the event loop emptied with it pending (exit code 13, nothing printed).
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ name: "InferenceError", message: `${MODEL}: inference worker exited with code 7 before opening any member, without loading the model` });
+  });
+
+  it("a worker that does not load the model within startTimeoutMs fails load() by name, and the option is range-checked", async () => {
+    const error = await EmPredictor.load(MODEL, { workers: 1, startTimeoutMs: 1, log: () => {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InferenceError);
+    expect((error as Error).message).toMatch(/: inference worker did not load the model within 1 ms \(still (before opening any member|while opening .*em\.member\d\.onnx)\)$/);
+    expect((error as Error).message.startsWith(`${MODEL}: `)).toBe(true);
+    await expect(EmPredictor.load(MODEL, { startTimeoutMs: 0 })).rejects.toThrowError(/startTimeoutMs must be an integer ≥ 1, not 0/);
+    await expect(EmPredictor.load(MODEL, { startTimeoutMs: 2 ** 31 })).rejects.toThrowError(/startTimeoutMs must be at most 2147483647 ms/);
+  });
+
   it("warns about the mobile ion and hop length wherever the path images are listed, not only first", async () => {
     const host = path(0).host;
     const odd = pathInput(Pathway.fromPositions(host, "Cs", [0.1, 0.1, 0.1], [0.15, 0.1, 0.1]));
@@ -473,10 +546,11 @@ function pathwayGraphOf(x: PathInput) {
 
 /**
  * A minimal ONNX model with the service's seven inputs and an em output of rank 2, broken as `kind` says: 0/0
- * (NaN) or n/0 (Infinity) for every graph, or "wide": the [atoms, k] neighbour mask, more numbers than graphs.
+ * (NaN) or n/0 (Infinity) for every graph, "wide": the [atoms, k] neighbour mask, more numbers than graphs, or
+ * "int64": each graph's atom count as an int64 em.
  * Written by hand in ONNX's protobuf encoding, so the test needs no Python.
  */
-function brokenEmModel(kind: "nan" | "inf" | "wide", dims: Record<string, (string | number)[]> = {}): Uint8Array {
+function brokenEmModel(kind: "nan" | "inf" | "wide" | "int64", dims: Record<string, (string | number)[]> = {}): Uint8Array {
   const varint = (n: bigint): number[] => {
     const out: number[] = [];
     let v = BigInt.asUintN(64, n);
@@ -503,12 +577,14 @@ function brokenEmModel(kind: "nan" | "inf" | "wide", dims: Record<string, (strin
     ["graph_index", INT64, ["atoms"]],
     ["atom_counts", FLOAT, ["graphs"]],
   ];
-  const node = (op: string, ins: string[], outs: string[]) => bytes(1, [...ins.flatMap((i) => str(1, i)), ...outs.flatMap((o) => str(2, o)), ...str(4, op)]);
+  const node = (op: string, ins: string[], outs: string[], attributes: number[] = []) => bytes(1, [...ins.flatMap((i) => str(1, i)), ...outs.flatMap((o) => str(2, o)), ...str(4, op), ...attributes]);
   const shape = bytes(5, [...int(1, 2), ...int(2, INT64), ...bytes(7, [...varint(-1n), ...varint(1n)]), ...str(8, "shape")]); // int64 [-1, 1]
   const graph = [
     ...(kind === "wide"
       ? node("Identity", ["nbr_mask"], ["em"])
-      : [
+      : kind === "int64"
+        ? [...node("Cast", ["atom_counts"], ["counts"], bytes(5, [...str(1, "to"), ...int(3, INT64), ...int(20, 2)])), ...node("Reshape", ["counts", "shape"], ["em"])] // attribute to: INT
+        : [
           ...node("Sub", ["atom_counts", "atom_counts"], ["zero"]),
           ...node("Div", [kind === "nan" ? "zero" : "atom_counts", "zero"], ["value"]),
           ...node("Reshape", ["value", "shape"], ["em"]),
@@ -516,7 +592,7 @@ function brokenEmModel(kind: "nan" | "inf" | "wide", dims: Record<string, (strin
     ...str(2, "broken"),
     ...shape,
     ...inputs.flatMap(([name, elem, d]) => bytes(11, [...str(1, name), ...tensorType(elem, dims[name] ?? d)])),
-    ...bytes(12, [...str(1, "em"), ...tensorType(FLOAT, ["graphs", 1])]),
+    ...bytes(12, [...str(1, "em"), ...tensorType(kind === "int64" ? INT64 : FLOAT, ["graphs", 1])]),
   ];
   return Uint8Array.from([...int(1, 8), ...bytes(8, [...str(1, ""), ...int(2, 13)]), ...bytes(7, graph)]);
 }

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -48,11 +48,22 @@ function cudaLibrariesInstalled(): boolean {
   }
 }
 
+/** A file's size in bytes, or null when it cannot be read (ONNX Runtime then says why). */
+function fileSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Open an ONNX model. Asking for CUDA where its libraries are missing falls back to CPU (ONNX Runtime
  * throws instead of falling back when given ["cuda", "cpu"], so CUDA is tried on its own first).
  */
 export async function openOnnxModel(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
+  // ONNX Runtime says only "Model data pointer is null" (bytes) or "ModelProto does not have a graph" (path).
+  if ((options.bytes ? options.bytes.length : fileSize(path)) === 0) throw new OnnxRuntimeError(`cannot load ONNX model ${path}: the file is empty (0 bytes)`);
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: "all",
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),

@@ -93,6 +93,8 @@ export function loadModelCard(path: string): LoadedCard {
       const code = (e as NodeJS.ErrnoException).code;
       throw new ModelCardError(`${path}: member file ${m.file} ${code === "ENOENT" ? "is missing" : `cannot be read: ${(e as Error).message}`}`);
     }
+    // Said as such: the SHA-256 of nothing can match a card, and ONNX Runtime's words for it name no file.
+    if (bytes.length === 0) throw new ModelCardError(`${path}: member file ${m.file} is empty (0 bytes), not an ONNX model`);
     const sum = createHash("sha256").update(bytes).digest("hex");
     if (sum !== m.sha256.toLowerCase()) throw new ModelCardError(`${path}: member file ${m.file} has SHA-256 ${sum.slice(0, 12)}…, the card says ${m.sha256.slice(0, 12)}…`);
     return p;
@@ -127,6 +129,9 @@ function checkCard(card: unknown, path: string): asserts card is ModelCard {
     }
   }
   if (!isObject(c.outputs) || !("em" in c.outputs)) bad(`"outputs" has no "em" tensor, the Em the service reads`);
+  // Em is read as float32 eV: an integer em (card and members agreeing on it) loaded, then failed every pathway.
+  const emType = ((c.outputs as Record<string, { dtype: string }>).em as { dtype: string }).dtype;
+  if (emType !== "float32") bad(`outputs.em is ${emType}; the service reads Em as float32 (eV)`);
   const e = c.ensemble;
   if (!isObject(e) || !Array.isArray(e.members) || e.members.length === 0) bad("model card lists no ensemble members");
   const files = new Set<string>();

@@ -1,7 +1,8 @@
 import type { CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel, type SessionOptions } from "./backend.js";
 import { ensembleSummary, loadModelCard, type ModelCard } from "./card.js";
-import { planRuns, runMembers, tailGraph } from "./runs.js";
+import { PredictionError } from "./errors.js";
+import { nonFiniteEm, planRuns, runMembers, tailGraph } from "./runs.js";
 
 /** One Em prediction: ensemble mean, calibrated uncertainty, and each member's value (all eV). */
 export interface EmPrediction {
@@ -35,13 +36,22 @@ export class EmModel {
     return this.members[0]!.provider;
   }
 
-  /** Raw member outputs for graphs, as [member][graph]: the same numbers the service gives (runs planned alike). */
+  /**
+   * Raw member outputs for graphs, as [member][graph]: the same numbers the service gives (runs planned alike).
+   * A member answering NaN or ±Infinity for a graph is a PredictionError naming the graph and the member, as
+   * the service refuses that pathway.
+   */
   async memberPredictions(graphs: readonly CrystalGraph[]): Promise<number[][]> {
     const out = this.members.map(() => new Array<number>(graphs.length));
     this.tail ??= tailGraph(this.card.featurizer.config);
     for (const run of planRuns(graphs.map((graph, i) => ({ graph, i })))) {
       const per = await runMembers(this.members, run.map((x) => x.graph), this.tail);
       per.forEach((values, k) => run.forEach((x, j) => (out[k]![x.i] = values[j]!)));
+    }
+    const paths = this.members.map((m) => m.path);
+    for (let g = 0; g < graphs.length; g++) {
+      const bad = nonFiniteEm(paths, out.map((m) => m[g]!));
+      if (bad) throw new PredictionError(`graph ${g}: ${bad.message}`, bad.name);
     }
     return out;
   }

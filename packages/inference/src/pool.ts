@@ -2,6 +2,7 @@ import { Worker } from "node:worker_threads";
 import { InferenceError, ModelCardError, OnnxRuntimeError } from "./errors.js";
 import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
 
+type Ready = Extract<WorkerReady, { type: "ready" }>;
 type Job = { req: WorkerRequest; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
 
 /**
@@ -22,25 +23,27 @@ export class WorkerPool {
 
   private constructor(
     private readonly init: WorkerInit,
+    private readonly startTimeoutMs: number,
     readonly provider: "cpu" | "cuda",
     readonly reason: string,
   ) {}
 
-  static async start(size: number, init: WorkerInit): Promise<WorkerPool> {
-    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(init)));
+  /** `startTimeoutMs`: how long a worker may take to load the model before it counts as failed. */
+  static async start(size: number, init: WorkerInit, startTimeoutMs: number): Promise<WorkerPool> {
+    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(init, startTimeoutMs)));
     const failure = started.find((r) => r.status === "rejected");
     if (failure) {
       await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.worker.terminate() : undefined)));
       const e = (failure as PromiseRejectedResult).reason as Error;
       throw e instanceof InferenceError ? e : new InferenceError(`inference worker failed to start: ${e.message}`);
     }
-    const ready = started.map((r) => (r as PromiseFulfilledResult<{ worker: Worker; ready: Extract<WorkerReady, { type: "ready" }> }>).value);
+    const ready = started.map((r) => (r as PromiseFulfilledResult<{ worker: Worker; ready: Ready }>).value);
     // One provider for the whole service: a worker whose CUDA failed while another's worked is a load error.
     if (new Set(ready.map((r) => r.ready.provider)).size > 1) {
       await Promise.all(ready.map((r) => r.worker.terminate()));
       throw new OnnxRuntimeError(`${init.cardPath}: some inference workers opened the model on CUDA and some on CPU (${ready.map((r) => r.ready.reason).join("; ")})`);
     }
-    const pool = new WorkerPool(init, ready[0]!.ready.provider, ready[0]!.ready.reason);
+    const pool = new WorkerPool(init, startTimeoutMs, ready[0]!.ready.provider, ready[0]!.ready.reason);
     for (const { worker } of ready) pool.adopt(worker);
     return pool;
   }
@@ -79,6 +82,9 @@ export class WorkerPool {
     };
     w.on("error", (e) => lose(e.message));
     w.on("exit", (code) => lose(`it exited with code ${code}`));
+    // A worker that died after saying ready, while the others still loaded, emitted its exit before these
+    // listeners: replace it now, or the runs sent to it would wait forever.
+    if (w.threadId === -1) lose("it exited during start-up");
   }
 
   private async replace(w: Worker, why: string): Promise<void> {
@@ -91,7 +97,7 @@ export class WorkerPool {
     }
     this.starting++;
     try {
-      const { worker, ready } = await startWorker(this.init);
+      const { worker, ready } = await startWorker(this.init, this.startTimeoutMs);
       if (this.closing) {
         await worker.terminate();
         return;
@@ -134,19 +140,41 @@ export class WorkerPool {
   }
 }
 
-/** One worker, resolved once it has loaded the model (or rejected with why it could not). */
-function startWorker(init: WorkerInit): Promise<{ worker: Worker; ready: Extract<WorkerReady, { type: "ready" }> }> {
+/**
+ * One worker, resolved once it has loaded the model; rejected with why it could not — also when it exits
+ * without a word (a preloaded module calling process.exit, a thread ended from outside) or takes longer than
+ * `timeoutMs`, so that load() and a replacement never wait forever on a worker that will not answer.
+ */
+function startWorker(init: WorkerInit, timeoutMs: number): Promise<{ worker: Worker; ready: Ready }> {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: init });
   return new Promise((resolve, reject) => {
+    let opening: string | null = null;
+    let settled = false;
+    const where = () => (opening === null ? "before opening any member" : `while opening ${opening}`);
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+    };
     const fail = (e: Error) => {
+      if (settled) return;
+      settle();
       void worker.terminate();
       reject(e);
     };
-    worker.once("message", (r: WorkerReady) => {
-      worker.removeListener("error", fail);
-      if (r.type === "failed") fail(new (r.kind === "card" ? ModelCardError : OnnxRuntimeError)(`${init.cardPath}: cannot load the model: ${r.error}`));
-      else resolve({ worker, ready: r });
-    });
-    worker.once("error", fail);
+    const onMessage = (r: WorkerReady) => {
+      if (r.type === "opening") opening = r.member;
+      else if (r.type === "failed") fail(new (r.kind === "card" ? ModelCardError : OnnxRuntimeError)(`${init.cardPath}: cannot load the model: ${r.error}`));
+      else if (!settled) {
+        settle();
+        resolve({ worker, ready: r });
+      }
+    };
+    worker.on("message", onMessage);
+    // Kept after start-up (guarded by `settled`): an "error" event with no listener would crash the process
+    // while this worker waits for the others to load; the pool's own listeners take over when it adopts it.
+    worker.on("error", (e) => fail(new InferenceError(`${init.cardPath}: inference worker failed ${where()}: ${e.message}`)));
+    worker.once("exit", (code) => fail(new InferenceError(`${init.cardPath}: inference worker exited with code ${code} ${where()}, without loading the model`)));
+    const timer = setTimeout(() => fail(new InferenceError(`${init.cardPath}: inference worker did not load the model within ${timeoutMs} ms (still ${where()})`)), timeoutMs);
   });
 }

@@ -57,6 +57,12 @@ export interface PredictorOptions {
    * batches, so the first results arrive while later ones still run instead of all at the end.
    */
   maxBatchSize?: number;
+  /**
+   * Milliseconds a worker may take to load the model (default 300,000: generous, since opening members on
+   * CUDA can take a minute); one that takes longer fails load() — or, as a crashed worker's replacement, is
+   * no replacement — instead of leaving it waiting forever.
+   */
+  startTimeoutMs?: number;
   /** Cached results (by path-structure content and model version); 0 disables the cache. */
   cacheSize?: number;
   /** Good-conductor threshold, eV (default: the model card's, 0.65). */
@@ -196,7 +202,7 @@ export class EmPredictor {
       inputs: spec(loaded.card.inputs),
       outputs: spec(loaded.card.outputs),
       featurizer: loaded.card.featurizer.config,
-    });
+    }, options.startTimeoutMs ?? 300_000);
     (options.log ?? ((l) => console.error(l)))(
       `inference: ${loaded.modelVersion} on ONNX Runtime ${pool.provider.toUpperCase()} (${pool.reason}), ${workers} worker thread(s), ${loaded.memberPaths.length} members`,
     );
@@ -342,6 +348,9 @@ function checkOptions(o: PredictorOptions): void {
   int("maxBatchAtoms", 1);
   int("maxBatchSize", 1);
   int("cacheSize", 0);
+  int("startTimeoutMs", 1);
+  // setTimeout fires at once for a delay beyond 2³¹ − 1 ms, which would fail every load.
+  if (o.startTimeoutMs !== undefined && o.startTimeoutMs > 2 ** 31 - 1) bad("startTimeoutMs", `at most ${2 ** 31 - 1} ms`);
   if (o.batchWaitMs !== undefined && !(Number.isFinite(o.batchWaitMs) && o.batchWaitMs >= 0)) bad("batchWaitMs", "a number of milliseconds ≥ 0");
   if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold > 0)) bad("threshold", "a positive barrier in eV");
 }

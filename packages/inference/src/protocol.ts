@@ -23,7 +23,11 @@ export interface WorkerInit {
   featurizer: FeaturizerConfig;
 }
 
-export type WorkerReady = { type: "ready"; provider: "cpu" | "cuda"; reason: string } | { type: "failed"; error: string; kind: "card" | "onnx" };
+/** Start-up messages: "opening" before each member (so a worker that dies or stalls while loading can be named), then "ready" or "failed". */
+export type WorkerReady =
+  | { type: "opening"; member: string }
+  | { type: "ready"; provider: "cpu" | "cuda"; reason: string }
+  | { type: "failed"; error: string; kind: "card" | "onnx" };
 
 export interface WorkerRequest {
   id: number;

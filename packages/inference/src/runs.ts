@@ -72,3 +72,13 @@ export async function runMembers(members: readonly OnnxModel[], graphs: readonly
   }
   return out;
 }
+
+/**
+ * A graph's member outputs that are no barrier: NaN or ±Infinity, reported as a number, would rank or average
+ * silently. The error names the first such member; null when every value is a number. Shared by the workers
+ * and the main-thread `EmModel`, so both refuse the same outputs with the same words.
+ */
+export function nonFiniteEm(memberPaths: readonly string[], values: readonly number[]): OnnxRuntimeError | null {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  return bad < 0 ? null : new OnnxRuntimeError(`ONNX model ${memberPaths[bad]} gave Em = ${values[bad]} for this pathway, not a number of eV`);
+}

@@ -6,7 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ELEMENT_SYMBOLS, Lattice, pathClearance, Pathway, Structure, type PathStructure, type Vec3 } from "@ionrank/crystal";
 import { pathStructureGraph, type CrystalGraph } from "@ionrank/featurize";
 import { openOnnxModel, type OnnxModel } from "./backend.js";
-import { planRuns, runMembers, tailGraph } from "./runs.js";
+import { nonFiniteEm, planRuns, runMembers, tailGraph } from "./runs.js";
 import type { SerializedPath, WorkerInit, WorkerReady, WorkerRequest, WorkerResponse } from "./protocol.js";
 
 const init = workerData as WorkerInit;
@@ -69,8 +69,10 @@ function specMismatch(what: string, declared: OnnxModel["inputTypes"], spec: Wor
 async function main(): Promise<void> {
   const members: OnnxModel[] = [];
   let reason: string;
+  let tail: CrystalGraph;
   try {
     for (const [i, path] of init.memberPaths.entries()) {
+      port.postMessage({ type: "opening", member: path } satisfies WorkerReady);
       // The bytes opened are the bytes checked: a member rewritten since the card was loaded (a new export over
       // the old files) would otherwise be served under the old model version, by a replacement worker too.
       let bytes: Uint8Array;
@@ -91,11 +93,12 @@ async function main(): Promise<void> {
     }
     const first = members[0]!;
     reason = init.provider === "cuda" ? (first.provider === "cuda" ? "CUDA requested and available" : `CUDA requested but ${first.cudaFailure}`) : "CPU requested";
+    // Inside the try: a throw here must be reported as a load failure, not end the worker unheard.
+    tail = tailGraph(init.featurizer);
   } catch (e) {
     port.postMessage({ type: "failed", error: (e as Error).message, kind: e instanceof LoadFailure ? e.kind : "onnx" } satisfies WorkerReady);
     return;
   }
-  const tail = tailGraph(init.featurizer);
   port.postMessage({ type: "ready", provider: members[0]!.provider, reason } satisfies WorkerReady);
 
   port.on("message", async (req: WorkerRequest) => {
@@ -130,12 +133,8 @@ async function main(): Promise<void> {
         const per = await runMembers(members, run.map((x) => x.graph), tail);
         run.forEach((x, j) => {
           const values = per.map((p) => p[j]!);
-          // NaN or ±Infinity from a member is no barrier: reported as a number it would rank or average silently.
-          const bad = values.findIndex((v) => !Number.isFinite(v));
-          results[x.slot] =
-            bad < 0
-              ? { members: values, clearance: x.clearance, overlap: x.overlap }
-              : { error: `ONNX model ${init.memberPaths[bad]} gave Em = ${values[bad]} for this pathway, not a number of eV`, kind: "OnnxRuntimeError" };
+          const bad = nonFiniteEm(init.memberPaths, values);
+          results[x.slot] = bad ? { error: bad.message, kind: bad.name } : { members: values, clearance: x.clearance, overlap: x.overlap };
         });
       } catch (e) {
         for (const x of run) results[x.slot] = { error: (e as Error).message, kind: (e as Error).name };

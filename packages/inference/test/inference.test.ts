@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Pathway, readJsonStructures } from "@ionrank/crystal";
 import { collate, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, pathwayGraph } from "@ionrank/featurize";
-import { loadModelCard, modelInputs, ModelCardError } from "../src/index.js";
+import { loadModelCard, modelInputs, ModelCardError, openOnnxModel, OnnxRuntimeError } from "../src/index.js";
 
 const SHARED = fileURLToPath(new URL("../../../../shared/data/", import.meta.url));
 const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8"));
@@ -77,6 +77,24 @@ describe("model cards", () => {
     const path = write(base, {});
     mkdirSync(join(dirname(path), "a.onnx"));
     expect(() => loadModelCard(path)).toThrowError(/member file a\.onnx cannot be read: EISDIR/);
+  });
+
+  it("refuses an empty member file by name, not with ONNX Runtime's words for it", async () => {
+    // An empty file whose SHA-256 (of nothing) is what the card records: it passes the checksum.
+    const path = write({ ...base, ensemble: { ...base.ensemble, members: [{ ...base.ensemble.members[0]!, sha256: sha("") }] } }, { "a.onnx": "" });
+    expect(() => loadModelCard(path)).toThrowError(new ModelCardError(`${path}: member file a.onnx is empty (0 bytes), not an ONNX model`));
+    // Opened directly, by path or from bytes: ONNX Runtime said "Model data pointer is null" or "ModelProto does not have a graph".
+    const file = join(dirname(path), "a.onnx");
+    for (const options of [{}, { bytes: new Uint8Array(0) }]) {
+      const error = await openOnnxModel(file, options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OnnxRuntimeError);
+      expect((error as Error).message).toBe(`cannot load ONNX model ${file}: the file is empty (0 bytes)`);
+    }
+  });
+
+  it("refuses an em output of another type than float32, the Em the service reads", () => {
+    const path = write({ ...base, outputs: { em: { dtype: "int64", shape: ["graphs", 1] } } }, { "a.onnx": "model bytes" });
+    expect(() => loadModelCard(path)).toThrowError(new ModelCardError(`${path}: outputs.em is int64; the service reads Em as float32 (eV)`));
   });
 
   it("refuses a featurizer mismatch, a missing or altered member, and missing fields", () => {
