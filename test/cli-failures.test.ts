@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FIXTURES, ROOT } from "./helpers.js";
+import { FIXTURES, ionrank, ROOT } from "./helpers.js";
 
 /**
  * Runs ionrank as a user for whom chmod 000 holds. root reads any folder (capabilities DAC_OVERRIDE and
@@ -51,6 +51,36 @@ describe("npx ionrank screen", () => {
     const { ranked, failures } = JSON.parse(r.stdout) as { ranked: { material: string }[]; failures: unknown[] };
     expect(ranked.map((x) => x.material)).toEqual(["LiCoO2.cif"]);
     expect(failures).toEqual([{ file: join(dir, "pipe.cif"), reason: "not a regular file (a FIFO, socket or device): skipped" }]);
+  });
+});
+
+describe("npx ionrank delete", () => {
+  it("deletes materials with their pathways and predictions, all or none: an unknown id deletes nothing and is named", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-delete-"));
+    const { DATABASE_URL: _, ...rest } = process.env; // the SQLite file in dir, whatever this shell points at
+    const env = { ...rest, IONRANK_DATA_DIR: dir };
+    const imp = ionrank(["import", join(FIXTURES, "LiFePO4.cif"), join(FIXTURES, "LiCoO2.cif"), "--ion", "Li", "--predict", "--quiet"], env);
+    expect(imp.code, imp.stderr).toBe(0);
+    const sqlite = new Database(join(dir, "ionrank.db"), { readonly: true });
+    const count = (table: string) => (sqlite.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n;
+    const ids = (sqlite.prepare(`SELECT id, name FROM "Material" ORDER BY name`).all() as { id: string; name: string }[]).map((m) => m.id);
+    const lfp = ids[1]!; // LiCoO2.cif sorts first
+    const hops = (sqlite.prepare(`SELECT COUNT(*) AS n FROM "Pathway" WHERE "materialId" = ?`).get(lfp) as { n: number }).n;
+    const before = { materials: count("Material"), pathways: count("Pathway"), predictions: count("Prediction") };
+    expect(before.materials).toBe(2);
+    expect(hops).toBeGreaterThan(0);
+
+    const unknown = ionrank(["delete", lfp, "no-such-material"], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe("error: Material no-such-material not found\n");
+    expect({ materials: count("Material"), pathways: count("Pathway"), predictions: count("Prediction") }).toEqual(before);
+
+    const done = ionrank(["delete", lfp, "--json"], env);
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toEqual({ materials: 1, pathways: hops, predictions: hops, rankings: 1 });
+    expect({ materials: count("Material"), pathways: count("Pathway"), predictions: count("Prediction") }).toEqual({ materials: 1, pathways: before.pathways - hops, predictions: before.predictions - hops });
+    sqlite.close();
+    expect(ionrank(["delete"], env).code).toBe(2);
   });
 });
 

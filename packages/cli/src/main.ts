@@ -6,6 +6,7 @@ import { FeaturizerMismatchError } from "@ionrank/featurize";
 import { DbError } from "@ionrank/db";
 import { InferenceError } from "@ionrank/inference";
 import { apikey, apikeyHelp } from "./commands/apikey.js";
+import { deleteCommand, deleteHelp } from "./commands/delete.js";
 import { importCommand, importHelp } from "./commands/import.js";
 import { evaluate, evaluateHelp } from "./commands/evaluate.js";
 import { featurize, featurizeHelp } from "./commands/featurize.js";
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], out: Output) => 
   evaluate: { run: evaluate, help: evaluateHelp },
   screen: { run: screen, help: screenHelp },
   import: { run: importCommand, help: importHelp },
+  delete: { run: deleteCommand, help: deleteHelp },
   apikey: { run: apikey, help: apikeyHelp },
 };
 
