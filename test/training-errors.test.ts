@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -78,6 +79,25 @@ describe("ionrank train on bad input: one error line, the right exit code, no tr
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("error: --out /proc/ionrank-models is on a kernel file system (/proc, /sys): give a folder on a disk for the model\n");
     expect(existsSync(join(dir, "w"))).toBe(false);
+  });
+
+  it("a pre-training file of path structures (an Em dataset) is refused naming file and entry, not featurized as bulk crystals", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-train-errors-"));
+    const entries = (JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as Record<string, unknown>[]).slice(0, 8);
+    writeFileSync(join(dir, "em.json"), JSON.stringify(entries.slice(0, 4)));
+    writeFileSync(join(dir, "paths.json"), JSON.stringify(entries.slice(4)));
+    writeFileSync(join(dir, "pz.json"), JSON.stringify(JSON.parse(gunzipSync(readFileSync(join(SHARED, "pretrain/pz.json.gz"))).toString("utf8")).slice(0, 4)));
+    const r = ionrank(dir, "--em", "em.json", "--pretrain", "pz.json", "--pretrain", "paths.json", "--work", "w", "--out", "m", "--stage", "featurize");
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error:"))).toEqual([
+      `error: paths.json: every entry (the first: ${String(entries[4]!.sys_name)}) is a 5-image path structure, as in an Em dataset, not a bulk crystal: pre-training needs crystals; give path structures with --em`,
+    ]);
+    // Nothing a later run would take for featurized pre-training data.
+    expect(existsSync(join(dir, "w", "data-pretrain"))).toBe(false);
+    // Bulk crystals alone still featurize.
+    const ok = ionrank(dir, "--em", "em.json", "--pretrain", "pz.json", "--work", "w", "--out", "m", "--stage", "featurize");
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "w", "data-pretrain", "manifest.json"), "utf8")).sources[0].kind).toBe("bulk");
   });
 
   it("a negative barrier is refused naming file and entry, not clamped and trained on", () => {

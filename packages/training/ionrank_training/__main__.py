@@ -142,7 +142,8 @@ def run(a):
         print(json.dumps({"entries": ds.count}))
         return
     if a.cmd == "pretrain":
-        r = pretrain(ds, a.out, model_cfg(a), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, log=log, budget_seconds=a.budget_seconds)
+        r = pretrain(ds, a.out, model_cfg(a), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, log=log, budget_seconds=a.budget_seconds,
+                     limit=a.limit)
         print(json.dumps({"validation_mae": r["validation_mae"], "seconds": r["seconds"]}))
     elif a.cmd == "cv":
         r = cross_validate(ds, a.out, model_cfg(a), pretrained=a.pretrained, folds=a.folds, epochs=a.epochs, batch_size=a.batch_size,
@@ -161,7 +162,7 @@ def run(a):
         if a.design_notes and not os.path.isfile(a.design_notes):
             raise OptionError(a.design_notes, "missing (--design-notes)")
         notes = open(a.design_notes).read() if a.design_notes else None
-        card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes)
+        card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes, limit=a.limit)
         print(json.dumps({"card": f"{a.out}/{a.name}.card.json", "members": [m["file"] for m in card["ensemble"]["members"]]}))
 
 

@@ -57,6 +57,13 @@ class GraphDataset:
     def sha256_of_sources(self) -> list:
         return self.manifest["sources"]
 
+    def subset_record(self, limit: int) -> dict:
+        """What of the featurized files a stage used: with --limit only the first graphs, which the sources' entry
+        counts (whole files) do not show. `subset` is None where a manifest does not count its files' entries."""
+        counts = [s.get("entries") for s in self.manifest["sources"]]
+        total = sum(counts) if all(isinstance(c, int) for c in counts) else None
+        return {"entries": self.count, "limit": limit or None, "subset": None if total is None else self.count < total}
+
     def subset(self, first_n) -> "GraphDataset":
         """The first n graphs (for quick runs and tests)."""
         n = min(len(first_n), self.count)

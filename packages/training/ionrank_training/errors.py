@@ -31,6 +31,10 @@ class OptionError(TrainingCoreError):
     """The options do not fit the data (e.g. more folds than entries)."""
 
 
+class DivergedError(TrainingCoreError):
+    """Training went to NaN or infinity; `file` is the stage's folder, whose checkpoints a rerun would resume from."""
+
+
 def _replace_atomically(path: str, write):
     # Written beside the target and renamed: the pipeline treats these files as "stage done", so a run
     # killed mid-write must leave either the old file or none, never a truncated one.

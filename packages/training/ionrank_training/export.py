@@ -198,7 +198,8 @@ CV_KEYS = ("members", "folds", "fold_seed", "heldout_predictions", "metrics", "p
 
 
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
-                    pretrain_dir: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None) -> dict:
+                    pretrain_dir: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None,
+                    limit: int = 0) -> dict:
     cv_path = os.path.join(cv_dir, "cv.json")
     cv = read_json(cv_path, "the finetune stage")
     missing = [k for k in CV_KEYS if not isinstance(cv, dict) or k not in cv]
@@ -220,7 +221,7 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
     try:
-        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, pretrain_dir, parity_count, variants, design_notes)
+        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, pretrain_dir, parity_count, variants, design_notes, limit)
         os.makedirs(out_dir, exist_ok=True)
         files = [m["file"] for m in card["ensemble"]["members"]] + [f"{name}.card.json"]
         for file in files:
@@ -252,7 +253,7 @@ def remove_stale_stages(parent: str, prefix: str):
 
 
 def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
-               pretrain_dir: str | None, parity_count: int, variants: dict | None, design_notes: str | None) -> dict:
+               pretrain_dir: str | None, parity_count: int, variants: dict | None, design_notes: str | None, limit: int = 0) -> dict:
     """Export every member into out_dir and write the card there."""
     members = []
     parity_idx = list(range(min(parity_count, ds.count)))
@@ -312,8 +313,9 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
                          for k, v in (variants or {}).items()},
             "design_notes": design_notes,
         },
-        "pretraining": None if pre is None else {k: pre.get(k) for k in ("properties", "validation_mae", "epochs", "seconds", "device", "train_size", "validation_size", "sources")},
-        "training_data": {"finetune": ds.sha256_of_sources()},
+        "pretraining": None if pre is None else {k: pre.get(k) for k in ("properties", "validation_mae", "epochs", "seconds", "device", "train_size", "validation_size", "sources", "entries", "limit", "subset")},
+        # The sources name whole files; with --limit only their first entries trained the model, and the card must say so.
+        "training_data": {"finetune": ds.sha256_of_sources(), **ds.subset_record(limit)},
         "hyperparameters": cv["hyperparameters"],
         "parity": {"entries": [ds.ids()[i] for i in parity_idx], "pytorch_member_predictions": parity_preds, "tolerance_ev": 1e-4},
         "applicability": applicability(ds, np.asarray(cv["heldout_predictions"]), clearances),

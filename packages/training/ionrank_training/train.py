@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .data import GraphDataset, check_em_entries, check_folds, make_batch, require_labels
-from .errors import CheckpointError, OptionError, read_json, save_torch, write_json
+from .errors import CheckpointError, DivergedError, OptionError, read_json, save_torch, write_json
 from .model import EmNet, model_inputs, to_tensors
 
 GOOD_CONDUCTOR_EV = 0.65
@@ -172,6 +172,9 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
             t = ds.targets()[np.asarray(val_idx)][:, props]
             m = ds.mask()[np.asarray(val_idx)][:, props].astype(bool)
             val = [float(np.abs(p[:, j] - t[:, j])[m[:, j]].mean()) if m[:, j].any() else None for j in range(len(props))]
+        if not math.isfinite(total / max(n, 1)) or any(v is not None and not math.isfinite(v) for v in val or []):
+            # Raised before the checkpoint is saved: the stage's results would otherwise hold NaN or fail much later.
+            raise diverged(checkpoint, f"at epoch {epoch + 1}/{epochs} (train L1 {total / max(n, 1):.4g}, validation MAE {fmt(val)})")
         history.append({"epoch": epoch, "train_l1": total / max(n, 1), "val_mae": val, "seconds": time.time() - t0})
         if checkpoint:
             # Written atomically, so a run killed at any moment leaves the last completed epoch.
@@ -179,6 +182,21 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
                         "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch, "config": model.config, "run": run}, checkpoint)
         log(f"epoch {epoch + 1}/{epochs} train L1 {total / max(n, 1):.4f} val MAE {fmt(val)} ({time.time() - t0:.0f} s)")
     return history
+
+
+def diverged(checkpoint: str | None, when: str) -> DivergedError:
+    """A rerun resumes from the stage's saved checkpoints with the same weights, data order and settings, so it diverges
+    again, and other settings are refused while those checkpoints exist: only deleting the folder starts it afresh."""
+    what = f"training diverged to NaN or infinity {when}"
+    other = "rerun with other settings (e.g. a lower learning rate or another seed)"
+    if not checkpoint:
+        return DivergedError("training", f"{what}: {other}")
+    folder = os.path.dirname(os.path.abspath(checkpoint))
+    saved = sorted(f for f in os.listdir(folder) if f.endswith(".pt")) if os.path.isdir(folder) else []
+    if not saved:  # nothing to resume from: the diverged epoch is never saved
+        return DivergedError(folder, f"{what}; no checkpoint was saved: {other}")
+    return DivergedError(folder, f"{what}; a rerun would resume from its checkpoints ({', '.join(saved)}) and diverge again: "
+                                 f"delete {folder} (all of it) and {other}")
 
 
 def fmt(v):
@@ -252,7 +270,8 @@ def epochs_for_budget(model, ds, train_idx, props, *, batch_size: int, budget_se
     return epochs
 
 
-def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: int, lr: float, seed: int, log, budget_seconds: float = 0) -> dict:
+def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: int, lr: float, seed: int, log, budget_seconds: float = 0,
+             limit: int = 0) -> dict:
     """Multi-property pre-training: one trunk, one head output per property, masked loss; 10 % of each
     property held out for validation."""
     os.makedirs(out, exist_ok=True)
@@ -293,6 +312,7 @@ def pretrain(ds: GraphDataset, out: str, cfg: dict, *, epochs: int, batch_size: 
         "model": model.config,
         "featurizer": ds.featurizer_version,
         "sources": ds.sha256_of_sources(),
+        **ds.subset_record(limit),  # the model card says which part of the sources pre-trained it
         "history": history,
     }
     # pretrain.json first: pretrained.pt is what marks the stage done.
@@ -357,6 +377,8 @@ def cross_validate(ds: GraphDataset, out: str, cfg: dict, *, pretrained: str | N
         m = new_model(ds, cfg, 1)
         m.load_state_dict(load_checkpoint(path)["model"])
         all_preds.append(predict(m, ds, list(range(ds.count)), [0])[:, 0])
+    if not (np.all(np.isfinite(all_preds)) and np.all(np.isfinite(heldout))):
+        raise diverged(members[0], "(the members' predictions)")
     spread = np.std(np.stack(all_preds), axis=0, ddof=1)
     result = {
         "pretrained": bool(pretrained),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, featurizerVersion, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
 import { runTrainingCore, TrainingError } from "./python.js";
@@ -135,7 +135,18 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
     }
     if (preInputs.length > 0 && !existsSync(join(preDir, "manifest.json"))) {
       log("featurize: pre-training structures");
-      featurizeDataset(preInputs, preDir, { kind: "bulk" });
+      // "auto" sorts each file as `ionrank featurize` does: crystals get the very graphs "bulk" gives, while a file of
+      // path structures (an Em dataset) would pass as bulk crystals whose image atoms sit ~1 Å apart. Refuse it.
+      const { kinds } = featurizeDataset(preInputs, preDir, { kind: "auto" });
+      const paths = preInputs.findIndex((i) => kinds[i.file] === "pathway");
+      if (paths >= 0) {
+        const first = firstEntry(preDir, paths);
+        rmSync(preDir, { recursive: true, force: true }); // never reused as pre-training data by a later run
+        throw new TrainingError(
+          `${options.pretrain[paths]!.file}: every entry (the first: ${first}) is a ${DEFAULT_FEATURIZER_CONFIG.images}-image path structure, as in an Em dataset, ` +
+            "not a bulk crystal: pre-training needs crystals; give path structures with --em",
+        );
+      }
     }
   }
   // Labels, kind and fold count of the Em data, before hours of pre-training that it would waste.
@@ -182,6 +193,12 @@ function checkFolder(dir: string, flag: string, what: string): void {
   } catch (e) {
     throw new TrainingError(`${flag} ${dir}: ${at} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a folder you can write to`);
   }
+}
+
+/** Id of the first graph of input file `index` in a featurized dataset (graphs follow the files' order). */
+function firstEntry(dir: string, index: number): string {
+  const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { sources: { entries: number }[]; ids: string[] };
+  return m.ids[m.sources.slice(0, index).reduce((n, s) => n + s.entries, 0)] ?? "(none)";
 }
 
 type Fields = { [key: string]: unknown };

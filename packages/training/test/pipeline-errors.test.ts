@@ -43,6 +43,9 @@ describe("the training pipeline on bad input", () => {
       expect(card).toBe(join(dir, "rel/m/em.card.json"));
       const c = JSON.parse(readFileSync(card!, "utf8"));
       expect(c.cv.pretrained.metrics.n).toBe(5);
+      // The sources name the whole file (6 entries): the card must say that only its first 5 trained the model.
+      expect(c.training_data).toMatchObject({ entries: 5, limit: 5, subset: true });
+      expect(c.training_data.finetune[0].entries).toBe(6);
       expect(existsSync(join(dir, "rel/w/cv-pretrained/inputs.json"))).toBe(true);
 
       const again = (over: Partial<TrainOptions>) => failure(trainPipeline(options(dir, { work: "rel/w", out: "rel/m", limit: 5, ...over }), () => {}));

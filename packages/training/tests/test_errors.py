@@ -16,8 +16,8 @@ import torch
 
 from ionrank_training import __main__ as cli
 from ionrank_training.data import load_dataset
-from ionrank_training.errors import ERROR_PREFIX, CheckpointError, DatasetError, OptionError, write_json
-from ionrank_training.train import cross_validate, pretrain, set_threads
+from ionrank_training.errors import ERROR_PREFIX, CheckpointError, DatasetError, DivergedError, OptionError, write_json
+from ionrank_training.train import cross_validate, diverged, pretrain, set_threads
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
 CFG = {"hidden": 8, "alignn_layers": 1, "gcn_layers": 1, "line_k": 6, "readout": "path"}
@@ -208,6 +208,31 @@ class BadInput(unittest.TestCase):
             pretrain(self.ds, os.path.join(self.tmp, "pre"), CFG, epochs=1, batch_size=4, lr=1e-3, seed=0, **QUIET)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "pre", "pretrained.pt")))
         self.assertEqual([f for f in os.listdir(os.path.join(self.tmp, "pre")) if "partial" in f], [])
+
+    def test_divergence_says_what_to_delete_and_saves_no_nan_checkpoint(self):
+        # An absurd learning rate (the option checks take any lr > 0) sends the weights to NaN in the first epoch.
+        out = os.path.join(self.tmp, "cv")
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            code = cli.main(["cv", "--data", DATA, "--out", out, "--limit", "6", "--hidden", "8", "--alignn-layers", "1", "--gcn-layers", "1",
+                             "--line-k", "6", "--folds", "2", "--epochs", "2", "--batch-size", "4", "--lr", "1e30"])
+        self.assertEqual(code, 1)
+        rec = json.loads(buf.getvalue().strip().splitlines()[-1][len(ERROR_PREFIX):])
+        self.assertEqual((rec["type"], rec["file"]), ("DivergedError", out))
+        self.assertRegex(rec["reason"], r"^training diverged to NaN or infinity at epoch 1/2 .*; no checkpoint was saved: rerun with other settings")
+        # A saved NaN checkpoint would be resumed by every rerun (same settings) and end in NaN again.
+        self.assertEqual([f for f in os.listdir(out) if f.endswith(".pt")], [])
+        with self.assertRaisesRegex(DivergedError, "training diverged to NaN or infinity at epoch 1/1"):
+            pretrain(self.ds, os.path.join(self.tmp, "pre"), CFG, epochs=1, batch_size=4, lr=1e30, seed=0, **QUIET)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "pre", "checkpoint.pt")))
+        # Checkpoints of earlier epochs or folds would be resumed: the whole folder must go.
+        for f in ("fold0.pt", "fold1.pt"):
+            open(os.path.join(out, f), "wb").close()
+        e = diverged(os.path.join(out, "fold1.pt"), "at epoch 2/2 (train L1 nan, validation MAE [nan])")
+        self.assertEqual(e.file, out)
+        self.assertEqual(e.reason, "training diverged to NaN or infinity at epoch 2/2 (train L1 nan, validation MAE [nan]); a rerun would resume from its "
+                                   f"checkpoints (fold0.pt, fold1.pt) and diverge again: delete {out} (all of it) and rerun with other settings "
+                                   "(e.g. a lower learning rate or another seed)")
 
     def test_failed_export_leaves_the_existing_model_whole(self):
         from ionrank_training.export import export_ensemble

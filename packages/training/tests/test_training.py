@@ -9,7 +9,7 @@ import torch
 
 from ionrank_training.data import load_dataset, make_batch
 from ionrank_training.model import EmNet, model_inputs, to_tensors
-from ionrank_training.train import calibrate, cross_validate, fit, jitter_positions, regression_metrics, set_threads, stratified_folds
+from ionrank_training.train import calibrate, cross_validate, fit, jitter_positions, pretrain, regression_metrics, set_threads, stratified_folds
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
 
@@ -131,6 +131,25 @@ class TrainingCore(unittest.TestCase):
                     log=lambda m: None, noise=noise)
                 for (k, va), vc in zip(a.state_dict().items(), c.state_dict().values()):
                     self.assertTrue(torch.equal(va, vc), k)
+
+    def test_card_records_a_limited_training_set(self):
+        # The sources name whole files (their sha256 and entry counts): only the card's limit says the first N trained it.
+        from ionrank_training.export import export_ensemble
+
+        ds = self.ds.subset(range(6))
+        cfg = {"hidden": 8, "alignn_layers": 1, "gcn_layers": 1, "line_k": 6, "readout": "path"}
+        with tempfile.TemporaryDirectory() as d:
+            quiet = {"epochs": 1, "batch_size": 4, "lr": 1e-3, "seed": 0, "log": lambda m: None}
+            pretrain(ds, os.path.join(d, "pre"), cfg, limit=6, **quiet)
+            cross_validate(ds, os.path.join(d, "cv"), cfg, pretrained=None, folds=2, freeze=0, **quiet)
+            card = export_ensemble(ds, os.path.join(d, "cv"), os.path.join(d, "m"), "em", "0.0.1", None, os.path.join(d, "pre"), 2, limit=6)
+            whole = sum(s["entries"] for s in ds.sha256_of_sources())
+            self.assertGreater(whole, 6)
+            self.assertEqual({k: card["training_data"][k] for k in ("entries", "limit", "subset")}, {"entries": 6, "limit": 6, "subset": True})
+            self.assertEqual({k: card["pretraining"][k] for k in ("entries", "limit", "subset")}, {"entries": 6, "limit": 6, "subset": True})
+            # The whole of the files: no limit, no subset.
+            full = load_dataset(DATA)
+            self.assertEqual(full.subset_record(0), {"entries": whole, "limit": None, "subset": False})
 
     def test_position_noise_moves_atoms_not_bonds(self):
         t = to_tensors(make_batch(self.ds, [0, 1, 2]))
