@@ -1,6 +1,5 @@
 """ONNX export of ensemble members, and the model card."""
 import datetime
-import hashlib
 import os
 import shutil
 
@@ -10,7 +9,7 @@ import torch
 from .data import MODEL_INPUTS, GraphDataset, make_batch
 from .model import EmNet, model_inputs, parameter_count, to_tensors
 from .errors import CheckpointError, OptionError, read_json, write_json
-from .train import load_checkpoint, predict, regression_metrics
+from .train import file_sha256, load_checkpoint, predict, regression_metrics
 
 OPSET = 17
 
@@ -24,14 +23,6 @@ INPUT_SPEC = {
     "atom_counts": {"dtype": "float32", "shape": ["graphs"], "meaning": "atoms per graph"},
 }
 OUTPUT_SPEC = {"em": {"dtype": "float32", "shape": ["graphs", 1], "meaning": "migration barrier Em, eV"}}
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_member(path: str, ds: GraphDataset) -> EmNet:
@@ -267,7 +258,7 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
         export_member(model, ds, path)
         with torch.no_grad():
             parity_preds.append(model(*model_inputs(to_tensors(make_batch(ds, parity_idx))))[:, 0].numpy().tolist())
-        members.append({"file": file, "sha256": sha256(path), "bytes": os.path.getsize(path), "fold": k})
+        members.append({"file": file, "sha256": file_sha256(path), "bytes": os.path.getsize(path), "fold": k})
     # In-sample figures of the shipped ensemble on its own training file: `ionrank evaluate` must reproduce them.
     everything = list(range(ds.count))
     ensemble = np.mean([predict(load_member(os.path.join(cv_dir, m), ds), ds, everything, [0])[:, 0] for m in cv["members"]], axis=0)
