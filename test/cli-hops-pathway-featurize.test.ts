@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Pathway, readJsonStructures, readStructures, Structure, writePoscar } from "@ionrank/crystal";
-import { FIXTURES, ionrank as run, SHARED } from "./helpers.js";
+import { FIXTURES, ionrank as run, ROOT, SHARED } from "./helpers.js";
 
 const FIX = FIXTURES;
 
@@ -141,5 +142,28 @@ describe("npx ionrank featurize", () => {
     const ok = ionrank("featurize", "--data", join(dir, "em.json"), "--out", join(dir, "out"), "--crop-radius", "3.5", "--quiet");
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).featurizerVersion).toMatch(/-crop3\.5$/);
+  });
+
+  it("a write that fails (file size limit, as on a full disk) into a new nested --out removes the folders it made, and only those", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    writeFileSync(join(dir, "em.json"), JSON.stringify(JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")).slice(0, 2)));
+    // `ulimit -f 16`: writes past 16 KiB fail with EFBIG (element_features.bin alone is 37 kB).
+    const limited = (out: string) => {
+      const r = spawnSync("bash", ["-c", 'ulimit -f 16; exec "$0" "$@"', join(ROOT, "node_modules/.bin/ionrank"), "featurize", "--data", join(dir, "em.json"), "--out", out, "--quiet"], { cwd: ROOT, encoding: "utf8" });
+      return { code: r.status, stderr: r.stderr };
+    };
+    const nested = limited(join(dir, "a", "b", "c", "out"));
+    expect(nested.code).toBe(1);
+    expect(nested.stderr).toMatch(/writing .*\/a\/b\/c\/out failed: .*EFBIG/);
+    expect(readdirSync(dir)).toEqual(["em.json"]);
+    // A folder that was there before stays, with what is in it.
+    mkdirSync(join(dir, "keep"));
+    writeFileSync(join(dir, "keep", "notes.txt"), "mine");
+    expect(limited(join(dir, "keep", "x", "out")).code).toBe(1);
+    expect(readdirSync(join(dir, "keep"))).toEqual(["notes.txt"]);
+    mkdirSync(join(dir, "empty"));
+    expect(limited(join(dir, "empty", "out")).code).toBe(1);
+    expect(readdirSync(join(dir, "empty"))).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(["em.json", "empty", "keep"]);
   });
 });

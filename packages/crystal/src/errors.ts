@@ -65,6 +65,18 @@ export class ParseError extends CrystalError {
   }
 }
 
+/** An input is too large to read (a gzip file inflating past `limit` bytes); the data itself may be fine. */
+export class InputTooLargeError extends ParseError {
+  override name = "InputTooLargeError";
+  constructor(
+    reason: string,
+    readonly limit: number,
+    where: SourceLocation = {},
+  ) {
+    super(reason, where);
+  }
+}
+
 /** A structure is physically or numerically invalid (singular lattice, NaN coordinates, …). */
 export class InvalidStructureError extends CrystalError {
   override name = "InvalidStructureError";

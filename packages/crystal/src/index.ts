@@ -1,5 +1,5 @@
 export { ELEMENT_SYMBOLS, atomicNumber, isElement, parseTypeSymbol, resolveElement, type ElementSymbol } from "./elements.js";
-export { CrystalError, ParseError, InvalidStructureError, DisorderedStructureError, type SourceLocation } from "./errors.js";
+export { CrystalError, ParseError, InputTooLargeError, InvalidStructureError, DisorderedStructureError, type SourceLocation } from "./errors.js";
 export { Lattice, norm, dot, cross, det3, matmul, type Vec3, type Mat3, type LatticeParameters } from "./lattice.js";
 export { Structure, wrap01, OCCUPANCY_TOLERANCE, type Site } from "./structure.js";
 export { Composition } from "./composition.js";

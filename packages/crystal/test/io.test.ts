@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
@@ -11,6 +12,7 @@ import {
   fileErrorReason,
   parseTypeSymbol,
   readStructureFile,
+  readTextFile,
   resolveElement,
   neighbourList,
   ParseError,
@@ -28,6 +30,7 @@ import {
   writeExtxyz,
   writePoscar,
   InvalidStructureError,
+  InputTooLargeError,
   Lattice,
   Structure,
   type Vec3,
@@ -128,6 +131,27 @@ describe("text encodings and species that do not name an element", () => {
     // Root reads any file, so permission is checked on the mapping itself.
     expect(fileErrorReason(Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: "EACCES" }))).toBe("permission denied");
     expect(fileErrorReason(Object.assign(new Error("EXDEV: odd, open 'x'"), { code: "EXDEV" }))).toBe("EXDEV: odd, open 'x'");
+  });
+
+  it("says a gzip file that inflates past the limit is too large (naming file and limit), not corrupt", async () => {
+    // Node's own limit (4 GiB) takes gigabytes to reach; a lower cap is the same zlib stop (ERR_BUFFER_TOO_LARGE).
+    const gz = write("big.cif.gz", gzipSync(licoo2));
+    const err = (() => {
+      try {
+        readTextFile(gz, { maxBytes: 1000 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(InputTooLargeError);
+    expect(err).toBeInstanceOf(ParseError);
+    expect((err as InputTooLargeError).message).toBe(`${gz}: too large: its gzip data inflates to more than 1000 bytes (the limit)`);
+    expect((err as InputTooLargeError).limit).toBe(1000);
+    expect(readTextFile(gz, { maxBytes: licoo2.length }).text).toBe(licoo2.toString());
+    expect(Composition.of((await readStructureFile(gz))[0]!).reducedFormula).toBe("LiCoO2");
+    // Damaged data is still called corrupt.
+    const cut = write("cut.cif.gz", gzipSync(licoo2).subarray(0, 40));
+    expect(() => readTextFile(cut)).toThrowError(`${cut}: corrupt gzip data`);
   });
 });
 

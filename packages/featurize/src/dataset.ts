@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile, unwritableLocation } from "@ionrank/crystal";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import { CrystalError, parseJsonText, Pathway, ParseError, readJsonStructures, readTextFile, unwritableLocation, type Structure } from "@ionrank/crystal";
 import { bulkFeaturizerVersion, checkFeaturizerConfig, DEFAULT_FEATURIZER_CONFIG, featurizerVersion, type FeaturizerConfig } from "./config.js";
 import { ELEMENT_FEATURES, ELEMENT_FEATURE_LENGTH, MAX_ATOMIC_NUMBER } from "./encoding.js";
-import { pathwayGraph, structureGraph, type CrystalGraph } from "./graph.js";
+import { isolatedAtoms, pathwayGraphs, structureGraph, type CrystalGraph } from "./graph.js";
 
 /** On-disk format name and version, written into every manifest. */
 export const DATASET_FORMAT = "ionrank-graph-dataset";
@@ -27,6 +27,15 @@ export interface FeaturizeDatasetOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** An entry whose graph has atoms without bonds: the network sees only their element. */
+export interface IsolatedAtoms {
+  file: string;
+  id: string;
+  /** Atom indices in the entry's atoms list. */
+  atoms: number[];
+  elements: string[];
+}
+
 export interface DatasetSummary {
   out: string;
   graphs: number;
@@ -36,6 +45,11 @@ export interface DatasetSummary {
   properties: string[];
   kinds: Record<string, DatasetKind>;
   featurizerVersion: string;
+  /**
+   * Entries featurized although some of their atoms have no neighbour within the cutoff (a slab's stray atom):
+   * the shipped pre-training data has such entries (10 in fe.json.gz), so they are reported, not refused.
+   */
+  isolated: IsolatedAtoms[];
 }
 
 /** An entry of a dataset file could not be featurized; names the file and entry. */
@@ -134,6 +148,26 @@ function datasetFiles(dir: string): Set<string> | null {
   return new Set(["manifest.json", ...files.filter((f): f is string => typeof f === "string")]);
 }
 
+/**
+ * After a failed write, remove the parent folders this run created (from `dir` up to `created`, the outermost),
+ * so a typo'd or full-disk `--out a/b/c` leaves nothing behind. Only while empty: another program may have
+ * put something there meanwhile.
+ */
+function removeCreatedParents(dir: string, created: string | undefined): void {
+  if (created === undefined) return;
+  const top = resolve(created);
+  // `created` is tmp itself when the parent existed: nothing above it is ours.
+  if (!(dir === top || dir.startsWith(top + sep))) return;
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      rmdirSync(at);
+    } catch {
+      return;
+    }
+    if (at === top) return;
+  }
+}
+
 /** Temporary folders left by runs that were killed while writing (their process is gone). */
 function removeStalePartials(target: string): void {
   const prefix = `${basename(target)}.partial-`;
@@ -171,6 +205,32 @@ class Column<T extends Int32Array | Float32Array | Uint8Array | Float64Array> {
   get values(): T {
     return this.data.subarray(0, this.length) as T;
   }
+}
+
+/** How close (Å) an atom must be to the next point of an evenly spaced row to continue it. */
+const ROW_TOLERANCE = 0.1;
+
+/**
+ * Whether a structure that reads as a path structure (its first `images` atoms one element, evenly spaced on
+ * a line) is a row of atoms in a crystal instead: a supercell listed translation by translation starts with
+ * such a row. A path's row ends at the ion's initial and final sites (one more step would put an atom of the
+ * ion a fraction of a hop from its own site); a crystal's row goes on, so an atom of that element sits one
+ * step before the first or after the last. None of the 559 shipped pathways has one.
+ */
+function rowContinues(s: Structure, images: number): boolean {
+  const lat = s.lattice;
+  const first = s.sites[0]!.frac;
+  const last = s.sites[images - 1]!.frac;
+  const step = lat.minimumImage(first, s.sites[1]!.frac).frac;
+  const before: [number, number, number] = [first[0] - step[0], first[1] - step[1], first[2] - step[2]];
+  const after: [number, number, number] = [last[0] + step[0], last[1] + step[1], last[2] + step[2]];
+  const ion = s.sites[0]!.element;
+  return s.sites.some((t) => t.element === ion && (lat.minimumImage(before, t.frac).distance < ROW_TOLERANCE || lat.minimumImage(after, t.frac).distance < ROW_TOLERANCE));
+}
+
+/** "a, b, c (and 4 more)" */
+function someOf(names: readonly string[], shown = 5): string {
+  return names.slice(0, shown).join(", ") + (names.length > shown ? ` (and ${names.length - shown} more)` : "");
 }
 
 /**
@@ -219,6 +279,7 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
   const mask = new Uint8Array(total * properties.length);
   const source = new Int32Array(total);
   const kinds: Record<string, DatasetKind> = {};
+  const isolated: IsolatedAtoms[] = [];
   let done = 0;
   let nAtoms = 0;
   let nEdges = 0;
@@ -238,13 +299,15 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
     });
     // "auto": a file is pathways when its entries are path structures, bulk when none is; a file where some are
     // and some are not is an error naming them (one bad path must not turn the whole file into bulk crystals).
-    const isPath = (s: (typeof structures)[number]) => {
+    // The datasets carry no path marker, so the shape decides: the first `images` atoms one element, evenly
+    // spaced on a line whose row of atoms stops there (a crystal's rows go on).
+    const isPath = (s: Structure) => {
       try {
         Pathway.fromImageStructure(s, config.images);
-        return true;
       } catch {
         return false;
       }
+      return !rowContinues(s, config.images);
     };
     let kind: DatasetKind;
     if (options.kind === "pathway" || options.kind === "bulk") kind = options.kind;
@@ -253,9 +316,15 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
       const mixed = paths.some(Boolean) && !paths.every(Boolean);
       if (mixed) {
         const odd = l.entries.filter((_, k) => !paths[k]).map((e) => e.id);
-        throw new DatasetError(
-          `${l.file}: entries ${odd.slice(0, 5).join(", ")}${odd.length > 5 ? ` (and ${odd.length - 5} more)` : ""} are not ${config.images}-image path structures while the others are: fix them, or give --kind pathway to see why`,
-        );
+        const pathLike = l.entries.filter((_, k) => paths[k]).map((e) => e.id);
+        // Mostly bulk crystals: the few that look like paths are the question (a crystal can start with a row of
+        // evenly spaced atoms of one element that stops after `images`).
+        if (pathLike.length < odd.length) {
+          throw new DatasetError(
+            `${l.file}: entries ${someOf(pathLike)} look like ${config.images}-image path structures (the first ${config.images} atoms one element, evenly spaced on a line) while the others are bulk crystals: give --kind bulk or --kind pathway`,
+          );
+        }
+        throw new DatasetError(`${l.file}: entries ${someOf(odd)} are not ${config.images}-image path structures while the others are: fix them, or give --kind pathway to see why`);
       }
       kind = paths[0] ? "pathway" : "bulk";
     }
@@ -264,13 +333,30 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
     structures.forEach((s, k) => {
       const e = l.entries[k]!;
       let g: CrystalGraph;
+      let uncropped: CrystalGraph;
       try {
         // A bulk crystal with two atoms on top of each other has a zero-length bond (no bond angle). Path
         // structures are not checked: three published Em entries have such hosts, and the service warns on them.
         if (kind === "bulk") s.assertSeparated("Featurizing");
-        g = kind === "pathway" ? pathwayGraph(Pathway.fromImageStructure(s, config.images), config) : structureGraph(s, undefined, config);
+        if (kind === "pathway") ({ graph: g, uncropped } = pathwayGraphs(Pathway.fromImageStructure(s, config.images), config));
+        else g = uncropped = structureGraph(s, undefined, config);
       } catch (err) {
         throw new DatasetError(`${l.file}, entry ${e.id}: ${(err as Error).message}`);
+      }
+      // Atoms without bonds before cropping have nothing within the cutoff (cropping cuts bonds by design). The
+      // path structure keeps the entry's atom order (images first), so indices are the entry's own.
+      const alone = isolatedAtoms(uncropped);
+      if (alone.length > 0) {
+        const atoms = someOf(alone.map((i) => `${i} (${s.sites[i]!.element})`));
+        // No bond at all: the graph is a bag of elements. A path image without bonds: the Em readout reads it.
+        if (alone.length === uncropped.numAtoms) {
+          throw new DatasetError(`${l.file}, entry ${e.id}: no atom has a neighbour within ${config.cutoff} Å (atoms ${atoms}): the graph would have no bonds (a vacuum cell?)`);
+        }
+        const images = alone.filter((i) => uncropped.isImage[i] === 1);
+        if (images.length > 0) {
+          throw new DatasetError(`${l.file}, entry ${e.id}: path image${images.length > 1 ? "s" : ""} ${someOf(images.map(String))} ha${images.length > 1 ? "ve" : "s"} no bond within ${config.cutoff} Å: the network could say nothing about the path there`);
+        }
+        isolated.push({ file: l.file, id: e.id, atoms: alone, elements: alone.map((i) => s.sites[i]!.element) });
       }
       const gi = ids.length;
       ids.push(e.id);
@@ -322,10 +408,12 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
   // Write everything into a sibling temporary folder, then swap it in.
   const tmp = `${target}.partial-${process.pid}`;
   let bytes = 0;
+  // The outermost folder this run creates for a nested new `out` (undefined when its parent exists).
+  let created: string | undefined;
   try {
     removeStalePartials(target);
     rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
+    created = mkdirSync(tmp, { recursive: true });
     for (const [name, a] of Object.entries(arrays)) {
       const buf = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
       writeFileSync(join(tmp, `${name}.bin`), buf);
@@ -338,7 +426,8 @@ export function featurizeDataset(inputs: readonly DatasetInput[], out: string, o
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
+    removeCreatedParents(dirname(tmp), created);
     throw new DatasetError(`writing ${out} failed: ${(e as Error).message}`);
   }
-  return { out: target, graphs: ids.length, atoms: nAtoms, edges: nEdges, bytes, properties, kinds, featurizerVersion: manifest.featurizer.version };
+  return { out: target, graphs: ids.length, atoms: nAtoms, edges: nEdges, bytes, properties, kinds, featurizerVersion: manifest.featurizer.version, isolated };
 }

@@ -76,10 +76,15 @@ export function structureGraph(structure: Structure, isImage?: Uint8Array, confi
 
 /** The graph of a migration pathway's path structure (images first, flagged), cropped per `config.cropRadius`. */
 export function pathwayGraph(pathway: Pathway, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  return pathwayGraphs(pathway, config).graph;
+}
+
+/** pathwayGraph plus the graph before cropping (see pathStructureGraphs). */
+export function pathwayGraphs(pathway: Pathway, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): { graph: CrystalGraph; uncropped: CrystalGraph } {
   checkFeaturizerConfig(config);
   const p = pathway.images.length === config.images ? pathway : pathway.withImages(config.images);
   const { structure, isImage } = p.toPathStructure();
-  return pathStructureGraph(structure, isImage, config);
+  return pathStructureGraphs(structure, isImage, config);
 }
 
 /**
@@ -88,6 +93,21 @@ export function pathwayGraph(pathway: Pathway, config: FeaturizerConfig = DEFAUL
  * some path image are kept, with the bonds among them. Atom order is kept, so images stay first.
  */
 export function pathStructureGraph(structure: Structure, isImage: Uint8Array, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): CrystalGraph {
+  return pathStructureGraphs(structure, isImage, config).graph;
+}
+
+/** The atoms of `g` with no edges (no neighbour within the cutoff, or none left by the image-bond rule). */
+export function isolatedAtoms(g: CrystalGraph): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < g.numAtoms; i++) if (g.edgeOffsets[i + 1] === g.edgeOffsets[i]) out.push(i);
+  return out;
+}
+
+/**
+ * The path structure's graph and, for checks, its graph before cropping: an atom that cropping leaves without
+ * bonds is by design (its neighbours were cut away), one without bonds before it has nothing near it.
+ */
+export function pathStructureGraphs(structure: Structure, isImage: Uint8Array, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): { graph: CrystalGraph; uncropped: CrystalGraph } {
   checkFeaturizerConfig(config);
   // The model reads exactly `images` path images per graph: its readout reshapes the batch's flagged atoms to
   // graphs × images, so another count fails the whole batch or, when counts even out, hands one graph's images
@@ -99,7 +119,7 @@ export function pathStructureGraph(structure: Structure, isImage: Uint8Array, co
   }
   const g = structureGraph(structure, isImage, config);
   const radius = config.cropRadius ?? 0;
-  if (!(radius > 0)) return g;
+  if (!(radius > 0)) return { graph: g, uncropped: g };
   const lattice = structure.lattice;
   const keep = new Int32Array(g.numAtoms).fill(-1);
   let kept = 0;
@@ -107,7 +127,7 @@ export function pathStructureGraph(structure: Structure, isImage: Uint8Array, co
     const near = isImage[i] === 1 || images.some((m) => lattice.minimumImage(structure.sites[m]!.frac, s.frac).distance <= radius);
     if (near) keep[i] = kept++;
   });
-  return subgraph(g, keep, kept);
+  return { graph: subgraph(g, keep, kept), uncropped: g };
 }
 
 /** The graph restricted to atoms with keep[i] ≥ 0 (renumbered to keep[i]) and the bonds among them. */

@@ -22,5 +22,6 @@ export {
   type DatasetInput,
   type DatasetKind,
   type DatasetSummary,
+  type IsolatedAtoms,
   type FeaturizeDatasetOptions,
 } from "./dataset.js";

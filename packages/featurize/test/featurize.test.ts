@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -479,5 +479,86 @@ describe("what the featurizer refuses instead of guessing", () => {
     const card = JSON.parse(readFileSync(new URL("../../../models/em.card.json", import.meta.url), "utf8")) as { featurizer: { version: string; config: never } };
     expect(() => assertFeaturizerVersion(card.featurizer.version, "em", card.featurizer.config)).not.toThrow();
     expect(() => checkFeaturizerConfig(DEFAULT_FEATURIZER_CONFIG)).not.toThrow();
+  });
+});
+
+describe("what --kind auto and the graphs cannot tell on their own", () => {
+  type Atoms = { lattice_mat: number[][]; coords: number[][]; elements: string[]; cartesian: false };
+  /**
+   * An n×1×1 supercell of rock-salt LiCl (a = 5.13 Å) listed site by site, translations innermost (as pymatgen's
+   * make_supercell does): its first n atoms are Li evenly spaced along a.
+   */
+  const rockSaltRow = (n: number): Atoms => {
+    const a = 5.13;
+    const sites: [string, Vec3][] = [["Li", [0, 0, 0]], ["Li", [0.5, 0.5, 0]], ["Li", [0.5, 0, 0.5]], ["Li", [0, 0.5, 0.5]], ["Cl", [0.5, 0, 0]], ["Cl", [0, 0.5, 0]], ["Cl", [0, 0, 0.5]], ["Cl", [0.5, 0.5, 0.5]]];
+    const rows = sites.flatMap(([el, f]) => Array.from({ length: n }, (_, i) => [el, [(f[0] + i) / n, f[1], f[2]]] as const));
+    return { lattice_mat: [[n * a, 0, 0], [0, a, 0], [0, 0, a]], coords: rows.map((r) => [...r[1]]), elements: rows.map((r) => r[0]), cartesian: false };
+  };
+
+  it("auto: a supercell whose first five atoms are a row of one element is bulk; a row that stops there among bulk crystals is named", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const file = join(dir, "supercells.json");
+    writeFileSync(file, JSON.stringify([5, 6, 8].map((n) => ({ id: `LiCl-${n}x1x1`, target: 1, atoms: rockSaltRow(n) }))));
+    const s = readJsonStructures(rockSaltRow(6) as never)[0]!;
+    expect(Pathway.fromImageStructure(s).ion).toBe("Li"); // the shape alone reads as a path
+    expect(featurizeDataset([{ file }], join(dir, "out")).kinds[file]).toBe("bulk");
+    expect(readFileSync(join(dir, "out", "is_image.bin")).every((f) => f === 0)).toBe(true);
+    // A crystal whose row of five Li stops (no Li one step further either way) cannot be told from a path by its
+    // shape: among bulk crystals it is named, and --kind decides.
+    const stop: Atoms = { lattice_mat: [[12, 0, 0], [0, 6, 0], [0, 0, 6]], coords: [0, 1, 2, 3, 4].map((i) => [0.1 + 0.2 * i * 0.5, 0, 0]).concat([[0.1, 0.5, 0.5], [0.5, 0.5, 0.5], [0.9, 0.5, 0.5]]), elements: ["Li", "Li", "Li", "Li", "Li", "Cl", "Cl", "Cl"], cartesian: false };
+    const mixed = join(dir, "mixed.json");
+    writeFileSync(mixed, JSON.stringify([{ id: "LiCl-6x1x1", target: 1, atoms: rockSaltRow(6) }, { id: "LiCl-8x1x1", target: 1, atoms: rockSaltRow(8) }, { id: "Li5Cl3-row", target: 1, atoms: stop }]));
+    expect(() => featurizeDataset([{ file: mixed }], join(dir, "out2"))).toThrowError(
+      /mixed\.json: entries Li5Cl3-row look like 5-image path structures \(the first 5 atoms one element, evenly spaced on a line\) while the others are bulk crystals: give --kind bulk or --kind pathway/,
+    );
+    expect(featurizeDataset([{ file: mixed }], join(dir, "out2"), { kind: "bulk" }).kinds[mixed]).toBe("bulk");
+    // The shipped pathways still read as paths (checked for every pretrain file and train.json when this was written).
+    writeFileSync(join(dir, "em.json"), JSON.stringify(train.slice(0, 20)));
+    expect(featurizeDataset([{ file: join(dir, "em.json") }], join(dir, "out3")).kinds[join(dir, "em.json")]).toBe("pathway");
+  });
+
+  it("a graph with no bond at all (a vacuum cell) or a path image without bonds is refused, naming entry and atoms", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const box = [[20, 0, 0], [0, 20, 0], [0, 0, 20]];
+    const vacuum = join(dir, "vacuum.json");
+    writeFileSync(vacuum, JSON.stringify([{ id: "lone-Li", target: 1, atoms: { lattice_mat: box, coords: [[0, 0, 0]], elements: ["Li"], cartesian: false } }]));
+    expect(() => featurizeDataset([{ file: vacuum }], join(dir, "out"))).toThrowError(
+      /vacuum\.json, entry lone-Li: no atom has a neighbour within 8 Å \(atoms 0 \(Li\)\): the graph would have no bonds \(a vacuum cell\?\)/,
+    );
+    expect(existsSync(join(dir, "out"))).toBe(false);
+    // Five Li images 0.5 Å apart, the host (a LiCl pair) 14 Å away: with imageBonds "host" the images bond to nothing.
+    const path = join(dir, "farpath.json");
+    const coords = [0, 1, 2, 3, 4].map((i) => [0.1 + 0.025 * i, 0.1, 0.1]).concat([[0.6, 0.6, 0.6], [0.7, 0.6, 0.6]]);
+    writeFileSync(path, JSON.stringify([{ id: "far", target: 1, atoms: { lattice_mat: box, coords, elements: ["Li", "Li", "Li", "Li", "Li", "Li", "Cl"], cartesian: false } }]));
+    expect(() => featurizeDataset([{ file: path }], join(dir, "out"), { kind: "pathway", config: { ...DEFAULT_FEATURIZER_CONFIG, imageBonds: "host" } })).toThrowError(
+      /farpath\.json, entry far: path images 0, 1, 2, 3, 4 have no bond within 8 Å/,
+    );
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("atoms with no neighbour in an otherwise bonded entry are featurized unchanged and listed (the shipped fe.json.gz has 10 such entries)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ionrank-fz-"));
+    const box = [[20, 0, 0], [0, 20, 0], [0, 0, 20]];
+    const file = join(dir, "stray.json");
+    const atoms = { lattice_mat: box, coords: [[0, 0, 0], [0.12, 0, 0], [0.5, 0.5, 0.5]], elements: ["Li", "Cl", "K"], cartesian: false };
+    writeFileSync(file, JSON.stringify([{ id: "LiCl+K", target: 1, atoms }]));
+    const r = featurizeDataset([{ file }], join(dir, "out"));
+    expect(r.isolated).toEqual([{ file, id: "LiCl+K", atoms: [2], elements: ["K"] }]);
+    expect(r.edges).toBe(structureGraph(readJsonStructures(atoms as never)[0]!).numEdges);
+    // Two of the shipped fe.json.gz entries with a stray atom (slabs from JARVIS), between two without.
+    const shipped = (JSON.parse(gunzipSync(readFileSync(join(SHARED, "pretrain/fe.json.gz"))).toString()) as { id: string }[]).filter((e) =>
+      ["fe-1", "fe-3337", "fe-4737", "fe-2"].includes(e.id),
+    );
+    writeFileSync(join(dir, "fe.json"), JSON.stringify(shipped));
+    const fe = featurizeDataset([{ file: join(dir, "fe.json") }], join(dir, "fe"));
+    expect(fe.graphs).toBe(4);
+    expect(fe.isolated.map(({ id, atoms, elements }) => ({ id, atoms, elements }))).toEqual([
+      { id: "fe-3337", atoms: [4], elements: ["Te"] },
+      { id: "fe-4737", atoms: [5], elements: ["Sb"] },
+    ]);
+    // Cropping leaves atoms without bonds by design (their neighbours are cut away): not listed.
+    writeFileSync(join(dir, "em.json"), JSON.stringify(train.slice(0, 60)));
+    const cropped = featurizeDataset([{ file: join(dir, "em.json") }], join(dir, "em"), { config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius: 3.5, imageBonds: "probe" } });
+    expect(cropped.isolated).toEqual([]);
   });
 });

@@ -8,11 +8,15 @@ export const featurizeHelp = `ionrank featurize --data FILE [--data FILE ...] --
 Featurize dataset files (JSON or .json.gz lists of {id, target, atoms}) into one graph dataset: raw
 little-endian arrays plus manifest.json, readable with numpy alone. Several --data files make one
 multi-property dataset (one target column per file, with a mask). --kind pathway treats every entry as a
-5-image path structure (images flagged); auto (default) decides per file. --property names the target of a
+5-image path structure (images flagged); auto (default) decides per file: path structures when every
+entry's first 5 atoms are one element evenly spaced on a line that stops there, bulk when none is, and an
+error naming the entries when a file mixes them. --property names the target of a
 single --data file (default: the file's base name, or its folder for train/test files). --crop-radius keeps
 only the atoms within R Å of a path image in path structures (default 0: the whole path structure).
 --image-bonds picks the bonds of path images: all (default; any atom), host (images bond to host atoms only)
-or probe (host atoms also ignore the images: messages flow only from the host to the images).`;
+or probe (host atoms also ignore the images: messages flow only from the host to the images).
+An entry with no bond at all (a vacuum cell), or a path image without one, is an error; atoms without a
+neighbour within 8 Å in an otherwise bonded entry are featurized and listed as a warning on stderr.`;
 
 export async function featurize(argv: readonly string[], out: Output): Promise<number> {
   const args = parseArgs(argv, { values: ["data", "out", "kind", "property", "crop-radius", "image-bonds"], booleans: ["quiet"], repeatable: ["data"] });
@@ -38,6 +42,12 @@ export async function featurize(argv: readonly string[], out: Output): Promise<n
     dir,
     { kind: kind as DatasetKind | "auto", config: { ...DEFAULT_FEATURIZER_CONFIG, cropRadius, imageBonds }, ...(args.flags.has("quiet") ? {} : { onProgress: progressBar("featurize", out.stderr) }) },
   );
+  // Not refused (the shipped pre-training data has such entries), but the network sees only their element.
+  if (summary.isolated.length > 0) {
+    const shown = summary.isolated.slice(0, 10).map((i) => `${i.file}, entry ${i.id}: atom${i.atoms.length > 1 ? "s" : ""} ${i.atoms.slice(0, 5).map((a, k) => `${a} (${i.elements[k]})`).join(", ")}${i.atoms.length > 5 ? ", …" : ""}`);
+    const more = summary.isolated.length > 10 ? `\n  (and ${summary.isolated.length - 10} more entries)` : "";
+    out.stderr(`warning: ${summary.isolated.length} entr${summary.isolated.length > 1 ? "ies have atoms" : "y has atoms"} with no neighbour within ${DEFAULT_FEATURIZER_CONFIG.cutoff} Å (the network sees only their element):\n  ${shown.join("\n  ")}${more}\n`);
+  }
   out.stdout(
     JSON.stringify({
       out: summary.out,

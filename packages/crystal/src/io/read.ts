@@ -1,7 +1,8 @@
+import { constants as bufferConstants } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 import { basename, resolve as resolvePath } from "node:path";
-import { CrystalError, ParseError } from "../errors.js";
+import { CrystalError, InputTooLargeError, ParseError } from "../errors.js";
 import type { Structure } from "../structure.js";
 import { readCif, readCifEntries } from "./cif.js";
 import { readJsonStructures } from "./json.js";
@@ -130,11 +131,22 @@ export function fileErrorReason(e: unknown): string {
   }
 }
 
+/** Bytes in words for a message: "4 GiB", "512 MiB", "1000 bytes". */
+function byteSize(n: number): string {
+  for (const [unit, size] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]] as const) {
+    if (n >= size) return `${Number((n / size).toFixed(1))} ${unit}`;
+  }
+  return `${n} bytes`;
+}
+
 /**
  * Read a text file that may be gzip-compressed (detected from its magic bytes, not its name). Returns the
  * bytes as stored (for hashing) and the decoded text; failures are ParseErrors naming the file.
+ * `maxBytes` caps what a gzip file may inflate to (default and upper bound: Node's buffer limit), e.g. for a
+ * service that must not let a small upload inflate to gigabytes; beyond it is an InputTooLargeError.
  */
-export function readTextFile(path: string): { raw: Buffer; text: string } {
+export function readTextFile(path: string, options: { maxBytes?: number } = {}): { raw: Buffer; text: string } {
+  const limit = Math.min(options.maxBytes ?? bufferConstants.MAX_LENGTH, bufferConstants.MAX_LENGTH);
   let raw: Buffer;
   try {
     raw = readFileSync(path);
@@ -144,8 +156,13 @@ export function readTextFile(path: string): { raw: Buffer; text: string } {
   if (raw[0] !== 0x1f || raw[1] !== 0x8b) return { raw, text: decodeText(raw) };
   let inflated: Buffer;
   try {
-    inflated = gunzipSync(raw);
+    inflated = gunzipSync(raw, { maxOutputLength: limit });
   } catch (e) {
+    // zlib stops at the limit with this code: the data is fine, just too much to hold ("corrupt" would mislead).
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      const whose = limit === bufferConstants.MAX_LENGTH ? "Node's buffer limit" : "the limit";
+      throw new InputTooLargeError(`too large: its gzip data inflates to more than ${byteSize(limit)} (${whose})`, limit, { file: path });
+    }
     throw new ParseError(`corrupt gzip data: ${(e as Error).message}`, { file: path });
   }
   return { raw, text: decodeText(inflated) };
