@@ -13,8 +13,10 @@ bash scripts/system-deps.sh postgresql chromium
 # A throw-away PostgreSQL on 127.0.0.1 for the database and API tests (stopped and removed on exit).
 PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ionrank-pg.XXXXXX")
 chmod 755 "$PG_DIR"
-trap 'bash scripts/postgres.sh stop "$PG_DIR/pg"' EXIT
-IONRANK_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$PG_DIR/pg" "${IONRANK_TEST_POSTGRES_PORT:-54329}")
+trap 'bash scripts/postgres.sh stop "$PG_DIR/pg"; rmdir "$PG_DIR" 2>/dev/null || true' EXIT
+# A free port unless one is given: a server left by a killed run, or another checkout's, must not break this one.
+PG_PORT=${IONRANK_TEST_POSTGRES_PORT:-$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')}
+IONRANK_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$PG_DIR/pg" "$PG_PORT")
 export IONRANK_TEST_POSTGRES_URL
 npx turbo run build lint typecheck test --output-logs=new-only
 # Cross-package and end-to-end tests (test/): type-check, lint, run.
