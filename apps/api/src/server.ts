@@ -15,6 +15,7 @@ import {
   importStructureTexts,
   isBarrier,
   JobRunningError,
+  labelPathway,
   listPathways,
   MAX_BARRIER_EV,
   NotFoundError,
@@ -73,17 +74,24 @@ function predictFn(p: EmPredictor): PredictFn {
   return (inputs) => p.predictMany(inputs);
 }
 
+/**
+ * Keys per DataLoader query. Prisma allows SQLite at most 999 parameters in a query that orders or nests (it splits
+ * only plain `in` lookups): a ranking page of 400 materials with 3 hops each asked 1,200 pathways' predictions at
+ * once and failed with a 500. Bigger batches become several queries.
+ */
+const MAX_BATCH = 500;
+
 function loaders(db: IonRankDb, service: Service) {
-  // One query per level of the tree, however many parents a page has.
+  // One query per level of the tree (per MAX_BATCH parents), however many parents a page has.
   return {
     pathwaysByMaterial: new DataLoader<string, Pathway[]>(async (ids) => {
       const rows = await db.prisma.pathway.findMany({ where: { materialId: { in: [...ids] } }, orderBy: [{ hopLength: "asc" }, { id: "asc" }] });
       return ids.map((id) => rows.filter((r) => r.materialId === id));
-    }),
+    }, { maxBatchSize: MAX_BATCH }),
     predictionsByPathway: new DataLoader<string, Prediction[]>(async (ids) => {
       const rows = await db.prisma.prediction.findMany({ where: { pathwayId: { in: [...ids] } }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       return ids.map((id) => rows.filter((r) => r.pathwayId === id));
-    }),
+    }, { maxBatchSize: MAX_BATCH }),
     latestPrediction: new DataLoader<{ pathwayId: string; model: string }, Prediction | null, string>(
       async (keys) => {
         // Usually one model for the whole request: an IN list per model uses the (pathwayId, model) index.
@@ -94,19 +102,19 @@ function loaders(db: IonRankDb, service: Service) {
         });
         return keys.map((k) => rows.find((r) => r.pathwayId === k.pathwayId && r.model === k.model) ?? null);
       },
-      { cacheKeyFn: (k) => `${k.pathwayId}|${k.model}` },
+      { cacheKeyFn: (k) => `${k.pathwayId}|${k.model}`, maxBatchSize: MAX_BATCH },
     ),
     rankingOf: new DataLoader<{ materialId: string; ion: string; model: string }, MaterialRanking | null, string>(
       async (keys) => {
         const rows = await db.prisma.materialRanking.findMany({ where: { materialId: { in: [...new Set(keys.map((k) => k.materialId))] } } });
         return keys.map((k) => rows.find((r) => r.materialId === k.materialId && r.ion === k.ion && r.model === k.model) ?? null);
       },
-      { cacheKeyFn: (k) => `${k.materialId}|${k.ion}|${k.model}` },
+      { cacheKeyFn: (k) => `${k.materialId}|${k.ion}|${k.model}`, maxBatchSize: MAX_BATCH },
     ),
     materialById: new DataLoader<string, Material | null>(async (ids) => {
       const rows = await db.prisma.material.findMany({ where: { id: { in: [...ids] } } });
       return ids.map((id) => rows.find((r) => r.id === id) ?? null);
-    }),
+    }, { maxBatchSize: MAX_BATCH }),
     activeModel: once(() => activeModel(db)),
     livePredictions: new Map<string, Promise<unknown>>(),
     checkModel: modelChecker(db),
@@ -201,6 +209,26 @@ function requirePredictor(ctx: Context): EmPredictor {
   return ctx.service.predictor;
 }
 
+/**
+ * Empties the request's caches (DataLoaders, the active model): mutation fields run one after another, and what one
+ * wrote must show in every field read after it — its own result's included — not what an earlier field loaded.
+ */
+function clearCaches(ctx: Context): void {
+  for (const loader of [ctx.pathwaysByMaterial, ctx.predictionsByPathway, ctx.latestPrediction, ctx.rankingOf, ctx.materialById]) loader.clearAll();
+  ctx.activeModel = once(() => activeModel(ctx.db));
+}
+
+/** A mutation resolver that clears the request's caches once it has written (or failed: it may have written part). */
+function writes<A, R>(resolve: (parent: unknown, args: A, ctx: Context) => Promise<R>): (parent: unknown, args: A, ctx: Context) => Promise<R> {
+  return async (parent, args, ctx) => {
+    try {
+      return await resolve(parent, args, ctx);
+    } finally {
+      clearCaches(ctx);
+    }
+  };
+}
+
 const job = (j: ImportJob) => ({ ...j, createdAt: j.createdAt.toISOString(), finishedAt: j.finishedAt?.toISOString() ?? null });
 
 function connection(r: Awaited<ReturnType<typeof searchMaterials>>) {
@@ -234,7 +262,7 @@ const resolvers = {
     stats: (_: unknown, a: { model?: string; ion?: string }, ctx: Context) => guard(() => stats(ctx.db, { model: a.model ?? null, ion: a.ion ?? null })),
   },
   Mutation: {
-    importStructures: (_: unknown, a: { structures: { name: string; format?: string; content: string }[]; ion?: string; predict?: boolean }, ctx: Context) =>
+    importStructures: writes((_: unknown, a: { structures: { name: string; format?: string; content: string }[]; ion?: string; predict?: boolean }, ctx: Context) =>
       guard(async () => {
         requireEditor(ctx);
         const predictor = a.predict ? requirePredictor(ctx) : null;
@@ -243,8 +271,8 @@ const resolvers = {
           ...(predictor ? { onPathways: (ids: string[]) => predictPathways(ctx.db, predictFn(predictor), predictor.modelVersion, { pathwayIds: ids }) } : {}),
         });
         return job((await ctx.db.prisma.importJob.findUnique({ where: { id: r.id } }))!);
-      }),
-    addPathway: (_: unknown, a: { input: { materialId: string; ion: string; initial?: number[]; final?: number[]; fromSite?: number; toSite?: number; image?: number[] } }, ctx: Context) =>
+      })),
+    addPathway: writes((_: unknown, a: { input: { materialId: string; ion: string; initial?: number[]; final?: number[]; fromSite?: number; toSite?: number; image?: number[] } }, ctx: Context) =>
       guard(async () => {
         requireEditor(ctx);
         const i = a.input;
@@ -295,24 +323,20 @@ const resolvers = {
         if (hopLength > MAX_HOP_LENGTH) throw apiError(ErrorCode.BadUserInput, `the hop is ${hopLength.toFixed(2)} Å long; at most ${MAX_HOP_LENGTH} Å (the model was trained on 1.5–9 Å hops)`);
         const images = [0, 0.25, 0.5, 0.75, 1].map((t) => initial.map((x, k) => x + t * (final[k]! - x)) as [number, number, number]);
         const r = await upsertPathway(ctx.db, { materialId: m.id, ion: i.ion, initial, final, images, hopLength, ...(symmetry ?? {}) });
-        return ctx.db.prisma.pathway.findUnique({ where: { id: r.id } });
-      }),
-    labelPathway: (_: unknown, a: { id: string; label: { emDft: number; citation: string; functional: string } }, ctx: Context) =>
+        // Deleted (with its material, by another client) since it was stored: NOT_FOUND, not a null for Pathway!.
+        const stored = await ctx.db.prisma.pathway.findUnique({ where: { id: r.id } });
+        if (!stored) throw new NotFoundError("Material", m.id);
+        return stored;
+      })),
+    labelPathway: writes((_: unknown, a: { id: string; label: { emDft: number; citation: string; functional: string } }, ctx: Context) =>
       guard(async () => {
         requireEditor(ctx);
         const { emDft, citation, functional } = a.label;
         if (!isBarrier(emDft)) throw apiError(ErrorCode.BadUserInput, `emDft must be a barrier in eV, 0 … ${MAX_BARRIER_EV}`);
         if (!citation.trim() || !functional.trim()) throw apiError(ErrorCode.BadUserInput, "a DFT label needs its citation (DOI) and functional");
-        // One transaction: a label stored while its rankings still say hasDft: false would mislead the filters.
-        return ctx.db.prisma.$transaction(async (tx) => {
-          const p = await tx.pathway.findUnique({ where: { id: a.id } });
-          if (!p) throw new NotFoundError("Pathway", a.id);
-          const updated = await tx.pathway.update({ where: { id: a.id }, data: { emDft, emDftSource: `${citation.trim()}; ${functional.trim()}` } });
-          await tx.materialRanking.updateMany({ where: { materialId: p.materialId, ion: p.ion }, data: { hasDft: true } });
-          return updated;
-        });
-      }),
-    predict: (_: unknown, a: { pathwayIds?: string[]; all?: boolean; replace?: boolean }, ctx: Context) =>
+        return labelPathway(ctx.db, a.id, { emDft, citation, functional });
+      })),
+    predict: writes((_: unknown, a: { pathwayIds?: string[]; all?: boolean; replace?: boolean }, ctx: Context) =>
       guard(async () => {
         requireEditor(ctx);
         const predictor = requirePredictor(ctx);
@@ -331,18 +355,18 @@ const resolvers = {
           await ctx.db.prisma.importItemError.create({ data: { jobId: j.id, name: "predict", index: 0, reason: e.message } }).catch(() => {});
         });
         return job(j);
-      }),
-    deleteMaterials: (_: unknown, a: { ids: string[] }, ctx: Context) =>
+      })),
+    deleteMaterials: writes((_: unknown, a: { ids: string[] }, ctx: Context) =>
       guard(async () => {
         requireAdmin(ctx);
         return deleteMaterials(ctx.db, a.ids);
-      }),
-    setActiveModel: (_: unknown, a: { model: string }, ctx: Context) =>
+      })),
+    setActiveModel: writes((_: unknown, a: { model: string }, ctx: Context) =>
       guard(async () => {
         requireEditor(ctx);
         await setActiveModel(ctx.db, a.model);
         return ctx.db.prisma.model.findFirst({ where: { active: true } });
-      }),
+      })),
   },
   Material: {
     elements: (m: { elements: string }) => m.elements.split(",").filter(Boolean),

@@ -287,6 +287,9 @@ function samePath(a: readonly (readonly number[])[], b: readonly (readonly numbe
   return a.length === b.length && a.every((p, i) => p.every((x, k) => Math.abs(x - b[i]![k]!) < STRUCTURE_KEY_STEPS.fractional));
 }
 
+/** Structure keys per lookup (SQLite's parameter limit, 999 through Prisma). */
+const KEYS_PER_QUERY = 500;
+
 /**
  * An item whose structure has another content hash than a stored material's (or an earlier item's of the batch) but
  * the same structure key — the same crystal from another file format, site order or float digits — is that
@@ -301,12 +304,19 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
   const good = batch.filter((b) => !b.error);
   const keys = [...new Set(good.flatMap((b) => b.materials.map((m) => m.structureKey)))];
   if (keys.length === 0) return;
-  // Without the structure text: it is read only for the rare item adopted by a stored material (below).
-  const stored: { contentHash: string; structureKey: string | null; structure?: string }[] = await db.prisma.material.findMany({
-    where: { structureKey: { in: keys } },
-    select: { contentHash: true, structureKey: true },
-    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-  });
+  // Without the structure text: it is read only for the rare item adopted by a stored material (below). In slices of
+  // keys: Prisma allows SQLite 999 parameters in an ordered query (a CIF of 1,000 blocks failed the whole import), and
+  // a key's rows all come from one slice, in the order that picks its holder.
+  const stored: { contentHash: string; structureKey: string | null; structure?: string }[] = [];
+  for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+    stored.push(
+      ...(await db.prisma.material.findMany({
+        where: { structureKey: { in: keys.slice(i, i + KEYS_PER_QUERY) } },
+        select: { contentHash: true, structureKey: true },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      })),
+    );
+  }
   // The oldest row of a key holds it (rows stored before keys existed may share one); then the batch's first item.
   const holder = new Map<string, { contentHash: string; structure?: string }>();
   const storedHashes = new Set(stored.map((m) => m.contentHash));

@@ -17,6 +17,15 @@ export interface DeleteOutcome {
 /** Most materials one call deletes: a mistaken import is undone in a few calls, a whole database is not one typo away. */
 export const MAX_DELETE = 1000;
 
+/** Ids per statement: Prisma allows SQLite at most 999 parameters in one query, and MAX_DELETE ids would be 1000. */
+const IDS_PER_QUERY = 500;
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
 /**
  * Deletes materials with everything stored for them — pathways (and their DFT labels), every model's predictions,
  * ranking rows — in one transaction: all of them, or (an unknown id, a running job) none.
@@ -38,16 +47,21 @@ export async function deleteMaterials(db: IonRankDb, ids: readonly string[]): Pr
         const jobs = await tx.importJob.findMany({ where: { status: { in: ["QUEUED", "RUNNING"] } }, orderBy: { createdAt: "asc" } });
         const live = jobs.find((j) => jobLiveness(j).alive);
         if (live) throw new JobRunningError(live.id, live.kind, "deleting materials");
-        const found = new Set((await tx.material.findMany({ where: { id: { in: unique } }, select: { id: true } })).map((m) => m.id));
+        const parts = chunks(unique, IDS_PER_QUERY);
+        const found = new Set<string>();
+        for (const part of parts) for (const m of await tx.material.findMany({ where: { id: { in: part } }, select: { id: true } })) found.add(m.id);
         const missing = unique.find((id) => !found.has(id));
         if (missing !== undefined) throw new NotFoundError("Material", missing);
-        const inMaterials = { materialId: { in: unique } };
-        // Children first and explicitly: the outcome counts them, and nothing rests on SQLite's foreign_keys pragma.
-        const predictions = (await tx.prediction.deleteMany({ where: { pathway: inMaterials } })).count;
-        const pathways = (await tx.pathway.deleteMany({ where: inMaterials })).count;
-        const rankings = (await tx.materialRanking.deleteMany({ where: inMaterials })).count;
-        const materials = (await tx.material.deleteMany({ where: { id: { in: unique } } })).count;
-        return { materials, pathways, predictions, rankings };
+        const outcome: DeleteOutcome = { materials: 0, pathways: 0, predictions: 0, rankings: 0 };
+        for (const part of parts) {
+          const inMaterials = { materialId: { in: part } };
+          // Children first and explicitly: the outcome counts them, and nothing rests on SQLite's foreign_keys pragma.
+          outcome.predictions += (await tx.prediction.deleteMany({ where: { pathway: inMaterials } })).count;
+          outcome.pathways += (await tx.pathway.deleteMany({ where: inMaterials })).count;
+          outcome.rankings += (await tx.materialRanking.deleteMany({ where: inMaterials })).count;
+          outcome.materials += (await tx.material.deleteMany({ where: { id: { in: part } } })).count;
+        }
+        return outcome;
       }),
     isBusy,
     (_, attempt) => 20 * attempt,

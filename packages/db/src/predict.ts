@@ -6,10 +6,15 @@ import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
-import { isForeignKeyViolation, isUniqueViolation } from "./repository.js";
+import { isBusy, isForeignKeyViolation, isUniqueViolation } from "./repository.js";
 
 /** Why a listed pathway got no prediction when it was deleted (deleteMaterials) while the job ran. */
 const DELETED = "the pathway was deleted while the job ran";
+/** Why a listed pathway got no prediction when it was not there when the job started. */
+const MISSING = "no such pathway (deleted before the job started, or never stored)";
+
+/** Ids per listing query (SQLite's parameter limit, 999 through Prisma). */
+const IDS_PER_QUERY = 500;
 
 /** What the inference service returns per pathway (EmPredictor.predictMany). */
 export interface PredictedEm {
@@ -46,14 +51,35 @@ export interface PredictOutcome {
 export async function predictPathways(db: IonRankDb, predict: PredictFn, model: string, o: PredictOptions = {}): Promise<PredictOutcome> {
   if (!/^[^@\s]+@[^@\s]+$/.test(model)) throw new ValidationError("model", `must be "name@version", got "${model}"`);
   const skip = o.skipPredicted ?? true;
-  const where = {
-    ...(o.pathwayIds ? { id: { in: [...o.pathwayIds] } } : {}),
-    ...(skip ? { predictions: { none: { model } } } : {}),
-  };
-  const ids = (await db.prisma.pathway.findMany({ where, select: { id: true }, orderBy: { id: "asc" } })).map((p) => p.id);
-  if (o.jobId) await db.prisma.importJob.update({ where: { id: o.jobId }, data: { status: "RUNNING", total: ids.length } });
-  const chunk = o.chunk ?? 256;
+  const unpredicted = skip ? { predictions: { none: { model } } } : {};
+  let ids: string[];
+  if (o.pathwayIds) {
+    // In slices: Prisma allows SQLite at most 999 parameters in a query like this one (an import batch of 250
+    // structures with a few hops each, or a long pathwayIds list, is more), and does not split it itself.
+    const asked = [...new Set(o.pathwayIds)];
+    ids = [];
+    for (let i = 0; i < asked.length; i += IDS_PER_QUERY) {
+      const where = { id: { in: asked.slice(i, i + IDS_PER_QUERY) }, ...unpredicted };
+      ids.push(...(await db.prisma.pathway.findMany({ where, select: { id: true } })).map((p) => p.id));
+    }
+    ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  } else {
+    ids = (await db.prisma.pathway.findMany({ where: unpredicted, select: { id: true }, orderBy: { id: "asc" } })).map((p) => p.id);
+  }
   const failed: PredictOutcome["failed"] = [];
+  if (o.pathwayIds) {
+    // A listed id that is not there (deleted between the caller's check and this read, or never stored) is named as
+    // failed: left out of `ids`, it would end as a DONE job that predicted nothing and said nothing of it.
+    const listed = new Set(ids);
+    const unlisted = [...new Set(o.pathwayIds)].filter((id) => !listed.has(id));
+    const present = new Set<string>();
+    for (let i = 0; i < unlisted.length; i += IDS_PER_QUERY) {
+      for (const p of await db.prisma.pathway.findMany({ where: { id: { in: unlisted.slice(i, i + IDS_PER_QUERY) } }, select: { id: true } })) present.add(p.id);
+    }
+    for (const id of unlisted) if (!present.has(id)) failed.push({ pathwayId: id, reason: MISSING });
+  }
+  if (o.jobId) await db.prisma.importJob.update({ where: { id: o.jobId }, data: { status: "RUNNING", total: ids.length + failed.length, processed: failed.length, failed: failed.length } });
+  const chunk = o.chunk ?? 256;
   const materials = new Set<string>();
   let predicted = 0;
   for (let i = 0; i < ids.length; i += chunk) {
@@ -105,9 +131,11 @@ export async function predictPathways(db: IonRankDb, predict: PredictFn, model: 
         });
         break;
       } catch (error) {
-        // A unique clash (a concurrent job on the same pathways) or a foreign-key refusal (a pathway deleted after
-        // the check above, on PostgreSQL) rolled the transaction back whole: run it again.
-        if (!(isUniqueViolation(error) || isForeignKeyViolation(error)) || attempt === 5) throw error;
+        // A unique clash (a concurrent job on the same pathways), a foreign-key refusal (a pathway deleted after
+        // the check above, on PostgreSQL) or SQLite refusing a snapshot another process wrote past (a delete or an
+        // import there) rolled the transaction back whole: run it again.
+        if (!(isUniqueViolation(error) || isForeignKeyViolation(error) || isBusy(error)) || attempt === 5) throw error;
+        if (isBusy(error)) await new Promise((r) => setTimeout(r, 20 * attempt));
       }
     }
     if (stored.length < data.length) {

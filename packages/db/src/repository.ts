@@ -146,8 +146,10 @@ export function isForeignKeyViolation(error: unknown): boolean {
  * read (WAL refuses to upgrade a stale snapshot at once, without waiting). The transaction rolled back whole.
  */
 export function isBusy(error: unknown): boolean {
-  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)?.meta;
-  return /^SQLITE_BUSY/.test(String(meta?.driverAdapterError?.cause?.originalCode ?? ""));
+  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  // A plain SQLITE_BUSY (lock held past the busy timeout) comes wrapped by the driver adapter (P1008, its code in
+  // meta); SQLITE_BUSY_SNAPSHOT (a stale snapshot) reaches Prisma unmapped and keeps SQLite's code as the error's own.
+  return /^SQLITE_BUSY/.test(String(e?.meta?.driverAdapterError?.cause?.originalCode ?? "")) || /^SQLITE_BUSY/.test(String(e?.code ?? ""));
 }
 
 /**
@@ -288,7 +290,7 @@ export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise
   return insertOnce(
     () => db.prisma.pathway.findUnique({ where: { contentHash: hash }, select: { id: true } }),
     () =>
-      db.prisma.pathway.create({
+      orNotFound(db.prisma.pathway.create({
         data: {
           materialId,
           ion,
@@ -303,8 +305,21 @@ export async function upsertPathway(db: IonRankDb, input: PathwayInput): Promise
           contentHash: hash,
         },
         select: { id: true },
-      }),
+      }), "Material", materialId),
   );
+}
+
+/**
+ * A write that refers to a row checked just before: a foreign-key refusal means another client deleted that row
+ * in between (deleteMaterials), which is the caller's NotFoundError — the same answer the check would have given.
+ */
+async function orNotFound<T>(write: Promise<T>, entity: string, id: string): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isForeignKeyViolation(error)) throw new NotFoundError(entity, id);
+    throw error;
+  }
 }
 
 /** Records a model's prediction for a pathway, labelled with the model's "name@version"; replaces that model's earlier one. */
@@ -328,13 +343,50 @@ export async function addPrediction(db: IonRankDb, input: PredictionInput): Prom
   const data = { emPredicted, emStd, pGood, warnings, createdAt: new Date() };
   // One row per (pathway, model): a new prediction replaces the old. Two writers racing on PostgreSQL can
   // both miss the row and both insert; the loser retries as an update.
-  const write = () => db.prisma.prediction.upsert({ where: { pathwayId_model: { pathwayId, model } }, create: { pathwayId, model, ...data }, update: data });
+  const write = () => orNotFound(db.prisma.prediction.upsert({ where: { pathwayId_model: { pathwayId, model } }, create: { pathwayId, model, ...data }, update: data }), "Pathway", pathwayId);
   try {
     return await write();
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     return write();
   }
+}
+
+/** A DFT label: the barrier in eV and where it came from. */
+export interface LabelInput {
+  emDft: number;
+  /** DOI or citation of the calculation. */
+  citation: string;
+  /** DFT functional, e.g. "PBE". */
+  functional: string;
+}
+
+/**
+ * Stores a pathway's DFT label (emDftSource: "citation; functional") and marks its material's rankings of that ion as
+ * labelled, in one transaction: a label stored while the rankings still say hasDft: false would mislead the filters.
+ * A pathway deleted meanwhile (deleteMaterials by another client) is NotFoundError, whenever the delete lands.
+ */
+export async function labelPathway(db: IonRankDb, id: string, label: LabelInput): Promise<Pathway> {
+  requireText("id", id);
+  if (!isBarrier(label.emDft)) throw new ValidationError("emDft", `must be a barrier in eV, 0 … ${MAX_BARRIER_EV}`);
+  const citation = requireText("citation", label.citation).trim();
+  const functional = requireText("functional", label.functional).trim();
+  const data = { emDft: label.emDft, emDftSource: `${citation}; ${functional}` };
+  return retryWrite(
+    () =>
+      db.prisma.$transaction(async (tx) => {
+        const p = await tx.pathway.findUnique({ where: { id } });
+        if (!p) throw new NotFoundError("Pathway", id);
+        // updateMany, not update: on PostgreSQL a delete committed since the read leaves no row, and update would
+        // throw Prisma's P2025 (a 500) where this says which pathway is gone.
+        if ((await tx.pathway.updateMany({ where: { id }, data })).count === 0) throw new NotFoundError("Pathway", id);
+        await tx.materialRanking.updateMany({ where: { materialId: p.materialId, ion: p.ion }, data: { hasDft: true } });
+        return { ...p, ...data };
+      }),
+    // SQLite: another process committed after this transaction read (a delete there): run again, and see it.
+    isBusy,
+    (_, attempt) => 20 * attempt,
+  );
 }
 
 const CURSOR_PREFIX = "material:";
