@@ -5,6 +5,7 @@ import type { Structure } from "@ionrank/crystal";
 import { ValidationError } from "./errors.js";
 import type { IonRankDb } from "./open.js";
 import { yieldToEventLoop } from "./event-loop.js";
+import { currentOwner, startHeartbeat } from "./job-owner.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
 import { isBusy, isForeignKeyViolation, isUniqueViolation } from "./repository.js";
 
@@ -49,6 +50,20 @@ export interface PredictOutcome {
 
 /** Predict pathways with `model` ("name@version", what `predict` reports) and refresh the rankings. */
 export async function predictPathways(db: IonRankDb, predict: PredictFn, model: string, o: PredictOptions = {}): Promise<PredictOutcome> {
+  if (!o.jobId) return predictAll(db, predict, model, o);
+  // A job records the process running it and touches itself while it runs, as imports do: a job whose process
+  // died (an API stopped mid-job) is then seen as stopped at once on this host, not after a minute or never.
+  const owner = currentOwner();
+  await db.prisma.importJob.update({ where: { id: o.jobId }, data: { owner } });
+  const heartbeat = startHeartbeat(db, o.jobId, owner);
+  try {
+    return await predictAll(db, predict, model, o);
+  } finally {
+    await heartbeat.stop();
+  }
+}
+
+async function predictAll(db: IonRankDb, predict: PredictFn, model: string, o: PredictOptions): Promise<PredictOutcome> {
   if (!/^[^@\s]+@[^@\s]+$/.test(model)) throw new ValidationError("model", `must be "name@version", got "${model}"`);
   const skip = o.skipPredicted ?? true;
   const unpredicted = skip ? { predictions: { none: { model } } } : {};
