@@ -230,6 +230,22 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(nullBody.status()).toBe(400); // was a TypeError's 500
   });
 
+  it("names a zero-byte and a non-structure file once each, and moves focus to the outcome", async () => {
+    await page.goto(`${BASE}/import`);
+    await page.getByTestId("file-input").setInputFiles([
+      { name: "empty.cif", mimeType: "chemical/x-cif", buffer: Buffer.alloc(0) },
+      { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("measured on 3 May\n") },
+    ]);
+    await page.getByRole("button", { name: /Import 2 file/ }).click();
+    await expect.poll(() => page.getByRole("heading", { name: "Failed (2)" }).count(), { timeout: 60_000 }).toBe(1);
+    // Each reason once after its file's name: it read "empty.cif: empty.cif: …" (the API's reason names the file too).
+    const failed = await page.getByTestId("failed").locator("li").allTextContents();
+    expect(failed).toEqual([expect.stringMatching(/^empty\.cif: \S/), expect.stringMatching(/^notes\.txt: cannot tell the format/)]);
+    expect(failed.filter((t) => /^(\S+): \1:/.test(t))).toEqual([]);
+    // Focus moves to the outcome when the import ends: it was left on <body> (the button it was on is disabled while it runs).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe("import-results");
+  });
+
   it("shows the model's applicability warning beside a hop's prediction", async () => {
     // e-VOPO4_Na_1 from the Em dataset: its straight path passes 0.59 Å from a host atom, where the model's
     // held-out error is largest; the warning is stored with the prediction and shown on the material's page.
@@ -287,6 +303,105 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("A");
   });
 
+  it("names each page in its <title>", async () => {
+    // Every page was "IonRank — screening ionic conductors": tabs, history and screen readers could not tell them apart.
+    await page.goto(`${BASE}/?ion=Na&sort=FORMULA`);
+    expect(await page.title()).toBe("Na conductors ranked by formula — IonRank");
+    await page.goto(`${BASE}/?ion=Li`);
+    await shown();
+    const href = await page.getByRole("link", { name: "LiFePO4", exact: true }).getAttribute("href");
+    await page.goto(`${BASE}${href}`);
+    expect(await page.title()).toBe("LiFePO4: Li hops and predicted barriers — IonRank");
+    await page.goto(`${BASE}/import`);
+    expect(await page.title()).toBe("Import structures — IonRank");
+    await page.goto(`${BASE}/model`);
+    expect(await page.title()).toBe("Model card — IonRank");
+    await page.goto(`${BASE}/materials/no-such-material`);
+    expect(await page.title()).toBe("Not found — IonRank");
+  });
+
+  it("tells apart materials of one formula, on the page and in the CSV, whatever their names", async () => {
+    // A strained LiCoO2 under a long file name that a spreadsheet would read as a formula.
+    const name = `=1+2 strained ${"LiCoO2_".repeat(20)}.POSCAR`;
+    const poscar = readFileSync(join(FIXTURES, "LiCoO2.POSCAR"), "utf8").replace(/^(.*\n)1\.0\n/, (_, title: string) => `${title}1.0123\n`);
+    const res = await page.request.post(`${BASE}/api/import`, { data: { structures: [{ name, content: poscar }], ion: "Li" } });
+    expect(res.status(), await res.text()).toBe(200);
+    // The ranking showed only "LiCoO2" for every copy: a file's name was hidden when it ended in .poscar, .cif, ….
+    await page.goto(`${BASE}/?ion=Li&with=Co&without=Fe,Mn,B&sort=DATE`);
+    await shown();
+    const first = page.getByTestId("ranking-row").first();
+    expect(await first.locator(".material-name").textContent()).toBe(name);
+    // The CSV names each row too, defused for spreadsheets.
+    const csv = (await (await page.request.get(`${BASE}/ranking.csv?ion=Li&with=Co&without=Fe,Mn,B&sort=DATE`)).text()).trim().split("\n");
+    expect(csv[0]).toMatch(/^rank,id,name,formula,/);
+    expect(csv[1]).toContain(`,'${name},LiCoO2,`);
+    // A repeated parameter is read as the page reads it (the first): ?ion=Li&ion=Na exported the Na ranking.
+    const page1 = await (await page.request.get(`${BASE}/ranking.csv?ion=Li&ion=Na&with=Co&without=Fe,Mn,B&sort=DATE`)).text();
+    expect(page1.trim().split("\n")).toEqual(csv);
+    // Its page: the long name wraps instead of widening the page (2,094 px at a 1,280 px window).
+    await first.getByRole("link").click();
+    await page.waitForURL(/\/materials\//);
+    await page.getByTestId("hop-row").first().waitFor({ state: "visible" });
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const w = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+      expect(w.page, `${w.page} px wide on a ${w.screen} px screen`).toBeLessThanOrEqual(w.screen);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("keeps the view: the page size when a filter is applied, filters and page on the way back from a material", async () => {
+    await page.goto(`${BASE}/?ion=Li&first=3`);
+    await shown();
+    await page.getByLabel(/Good conductors only/).check();
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/goodOnly=1/);
+    await shown();
+    expect(new URL(page.url()).searchParams.get("first")).toBe("3"); // the form dropped it: 25 rows again
+    expect(await page.getByTestId("ranking-row").count()).toBe(3);
+    // Page 2 of this view, a material, and "« Ranking": the same page 2 (it went to /?ion=Li, page 1 unfiltered).
+    await page.getByRole("link", { name: "Next page »" }).click();
+    await page.waitForURL(/after=/);
+    await shown();
+    const view = new URL(page.url()).searchParams;
+    await page.getByTestId("ranking-row").first().getByRole("link").click();
+    await page.waitForURL(/\/materials\//);
+    await page.getByRole("link", { name: "« Ranking" }).click();
+    await page.waitForURL((u) => u.pathname === "/");
+    await shown();
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual(Object.fromEntries(view));
+    expect((await page.getByTestId("ranking-row").first().locator("td").first().textContent())?.trim()).toBe("4");
+  });
+
+  it("highlights only the lowest-barrier hops of a cell with many, and says so", async () => {
+    // A slightly distorted 2×2×1 LiCoO2 cell: no symmetry left, 99 distinct Li hops. All were drawn, hiding the
+    // structure under a tangle of paths and freezing the page (thousands of 3D shapes).
+    const src = readFileSync(join(FIXTURES, "LiCoO2.POSCAR"), "utf8").trim().split("\n");
+    const counts = src[6]!.trim().split(/\s+/).map(Number);
+    const sites = src.slice(8, 8 + counts.reduce((a, b) => a + b)).map((l) => l.trim().split(/\s+/).map(Number));
+    const lattice = [2, 3, 4].map((i, k) => src[i]!.trim().split(/\s+/).map((v) => Number(v) * (k < 2 ? 2 : 1)).join(" "));
+    const frac: string[] = [];
+    for (const f of sites)
+      for (const [a, b] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+        const j = frac.length + 1;
+        frac.push([(f[0]! + a) / 2, (f[1]! + b) / 2, f[2]!].map((v, k) => (v + 0.004 * Math.sin(7.3 * j + 2.1 * k)).toFixed(10)).join(" "));
+      }
+    const poscar = ["LiCoO2 2x2x1 distorted", "1.0", ...lattice, src[5], counts.map((c) => c * 4).join(" "), "Direct", ...frac].join("\n");
+    const res = await page.request.post(`${BASE}/api/import`, { data: { structures: [{ name: "LiCoO2-221-distorted.POSCAR", content: poscar }], ion: "Li" } });
+    expect(res.status(), await res.text()).toBe(200);
+    await page.goto(`${BASE}/?ion=Li&with=Co&without=Fe,Mn,B&sort=DATE&first=1`);
+    await shown();
+    await page.getByTestId("ranking-row").first().getByRole("link").click();
+    await page.waitForURL(/\/materials\//);
+    await page.getByTestId("hop-row").first().waitFor({ state: "visible" });
+    const hops = await page.getByTestId("hop-row").count();
+    expect(hops).toBeGreaterThan(24);
+    const viewer = page.getByTestId("structure-viewer");
+    await expect.poll(() => viewer.getAttribute("data-mode"), { timeout: 20_000 }).toBe("3d");
+    expect(await viewer.getAttribute("aria-label")).toBe(`Unit cell with 48 sites and 24 highlighted migration path(s) of ${hops}`);
+    expect(await page.getByTestId("viewer-paths").textContent()).toBe(`path images of the 24 lowest-barrier hops (of ${hops})`);
+  });
+
   it("fits a phone's width: wide tables scroll in their box, the page itself never scrolls sideways", async () => {
     const phone = await context.newPage();
     try {
@@ -339,7 +454,7 @@ describe("the dashboard over an API with no model", () => {
         p.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}:\n${log}`)));
       });
     await start([join(ROOT, "apps/api/dist/main.js")], ROOT, {}, /GraphQL API at http/);
-    await start([join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(WEB_PORT + 1)], join(ROOT, "apps/web"), { IONRANK_API_URL: api, IONRANK_WEB_API_KEY: key }, /Ready in/);
+    await start([join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(WEB_PORT + 1)], join(ROOT, "apps/web"), { IONRANK_API_URL: api, IONRANK_WEB_API_KEY: key, IONRANK_API_TIMEOUT_MS: "2000" }, /Ready in/);
   }, 120_000);
 
   afterAll(() => {
@@ -383,5 +498,23 @@ describe("the dashboard over an API with no model", () => {
     await page.goto(`${web}/materials/${ids.LiFePO4}?ion=Na`);
     expect(await page.getByText("This material has no Na sites.").count()).toBe(1);
     expect(await page.getByText(/No Na predictions for this material yet/).count()).toBe(0);
+  });
+
+  it("says so when the API does not answer, instead of loading for ever", async () => {
+    // The API is up but stuck (stopped): every page used to wait on it with no end, the material page blank.
+    const res = await fetch(api, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ materials { edges { node { id } } } }" }) });
+    const id = ((await res.json()) as { data: { materials: { edges: { node: { id: string } }[] } } }).data.materials.edges[0]!.node.id;
+    process.kill(servers[0]!.pid!, "SIGSTOP");
+    try {
+      for (const [path, what] of [["/?ion=Li&sort=FORMULA", "the ranking"], [`/materials/${id}`, "this material"], ["/model", "the model"]]) {
+        await page.goto(`${web}${path}`, { timeout: 20_000 });
+        await page.getByText(`Could not load ${what}: the IonRank API at ${api} did not answer within 2 s`).waitFor({ timeout: 20_000 });
+      }
+      const csv = await page.request.get(`${web}/ranking.csv?ion=Li&sort=FORMULA`, { timeout: 20_000 });
+      expect(csv.status()).toBe(502);
+      expect(await csv.text()).toMatch(/did not answer within 2 s/);
+    } finally {
+      process.kill(servers[0]!.pid!, "SIGCONT");
+    }
   });
 });

@@ -2,7 +2,11 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import "./globals.css";
 
-export const metadata: Metadata = { title: "IonRank — screening ionic conductors", description: "Predicted ionic migration barriers, ranked" };
+// Each page names itself in the title (a tab or a screen reader's page list said the same thing for every page).
+export const metadata: Metadata = {
+  title: { default: "IonRank — screening ionic conductors", template: "%s — IonRank" },
+  description: "Predicted ionic migration barriers, ranked",
+};
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (

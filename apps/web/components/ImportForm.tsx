@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 interface ImportResult {
   id: string;
@@ -37,6 +37,13 @@ export function ImportForm() {
   const [outcomes, setOutcomes] = useState<FileOutcome[]>([]);
   const [error, setError] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
+  // When an import ends, focus moves to its outcome: the button it was on is disabled while it runs, which left
+  // keyboard and screen-reader users on <body> with nothing said.
+  const results = useRef<HTMLHeadingElement>(null);
+  const [finished, setFinished] = useState(0);
+  useEffect(() => {
+    if (finished) results.current?.focus();
+  }, [finished]);
 
   const add = (list: FileList | null) => {
     if (list) setFiles((f) => [...f, ...Array.from(list)]);
@@ -80,7 +87,8 @@ export function ImportForm() {
           ...o,
           ...group.map((n): FileOutcome => {
             const whole = body.errors.find((e) => e.name === n.name);
-            if (whole) return { name: n.name, ok: false, detail: whole.reason };
+            // The API's reason may start with the file's name, which the list already shows ("empty.cif: empty.cif: …").
+            if (whole) return { name: n.name, ok: false, detail: whole.reason.startsWith(`${n.name}: `) ? whole.reason.slice(n.name.length + 2) : whole.reason };
             // Parts of a file (blocks, list entries) that failed, and notices on what was stored.
             const parts = body.errors.filter((e) => fileOf(e.name) === n.name).map((e) => `failed: ${e.name.slice(n.name.length).trim()} — ${e.reason}`);
             const mine = body.notices.filter((x) => fileOf(x.name) === n.name);
@@ -99,6 +107,7 @@ export function ImportForm() {
       setDone(sent);
     }
     setBusy(false);
+    setFinished((n) => n + 1);
   }
 
   const ok = outcomes.filter((o) => o.ok);
@@ -150,7 +159,9 @@ export function ImportForm() {
       {error ? <p className="error" role="alert">Some files could not be sent: {error}</p> : null}
       {outcomes.length > 0 ? (
         <section aria-live="polite">
-          <h2>Imported ({ok.length})</h2>
+          <h2 ref={results} tabIndex={-1} data-testid="import-results">
+            Imported ({ok.length})
+          </h2>
           {ok.some((o) => o.duplicate) ? (
             <p data-testid="already-stored">{ok.filter((o) => o.duplicate).length} of them were already stored: nothing new was written for those.</p>
           ) : null}

@@ -8,13 +8,15 @@ export interface ViewerProps {
   sites: { species: string; frac: number[] }[];
   /** Migration paths: fractional image positions, highlighted. */
   paths: { label: string; images: number[][] }[];
+  /** How many paths the material has, when `paths` is only some of them. */
+  totalPaths?: number;
 }
 
 const COLORS: Record<string, string> = { Li: "#7d4cdb", Na: "#e0a100", K: "#8f40d4", Mg: "#2e9d3a", Ca: "#3d9970", O: "#e2231a", S: "#d4c400", P: "#ff8000", F: "#61c25f", Cl: "#1fd01f", Fe: "#e06633", Co: "#f090a0", Mn: "#9c7ac7", Ni: "#50d050", Ti: "#8f8f99", V: "#a6a6ab", Zr: "#94e0e0", La: "#70d4ff", Cu: "#c88033", Zn: "#7d80b0", Al: "#bfa6a6", Si: "#f0c8a0", Se: "#ffa100" };
 const cart = (l: number[][], f: number[]): V3 => [0, 1, 2].map((k) => f[0]! * l[0]![k]! + f[1]! * l[1]![k]! + f[2]! * l[2]![k]!) as V3;
 
 /** 3D view of the unit cell (3Dmol.js, WebGL) with the migration path images highlighted; a 2D projection where WebGL is unavailable. */
-export function StructureViewer({ lattice, sites, paths }: ViewerProps) {
+export function StructureViewer({ lattice, sites, paths, totalPaths = paths.length }: ViewerProps) {
   const host = useRef<HTMLDivElement>(null);
   const [mode, setMode] = useState<"loading" | "3d" | "2d">("loading");
   useEffect(() => {
@@ -26,10 +28,13 @@ export function StructureViewer({ lattice, sites, paths }: ViewerProps) {
         if (cancelled) return;
         const viewer = $3Dmol.createViewer(el, { backgroundColor: "white" });
         if (!viewer) throw new Error("no WebGL");
-        for (const s of sites) {
-          const [x, y, z] = cart(lattice, s.frac);
-          viewer.addSphere({ center: { x, y, z }, radius: ["O", "S", "F", "Cl", "Se"].includes(s.species) ? 0.45 : 0.35, color: COLORS[s.species] ?? "#888" });
-        }
+        // The sites as one model (one mesh per style), not a shape per site: 1,536 sites as shapes froze the page for
+        // seconds and every drag frame took about a second.
+        const xyz = `${sites.length}\n\n${sites.map((s) => `${s.species} ${cart(lattice, s.frac).join(" ")}`).join("\n")}\n`;
+        viewer.addModel(xyz, "xyz", { keepH: true, noComputeSecondaryStructure: true });
+        viewer.setStyle({}, { sphere: { radius: 0.35, color: "#888" } });
+        for (const species of new Set(sites.map((s) => s.species)))
+          viewer.setStyle({ elem: species }, { sphere: { radius: ["O", "S", "F", "Cl", "Se"].includes(species) ? 0.45 : 0.35, color: COLORS[species] ?? "#888" } });
         // The 12 cell edges: from each corner with a 0 coordinate, one step along that axis.
         const corners = [0, 1].flatMap((a) => [0, 1].flatMap((b) => [0, 1].map((c) => [a, b, c])));
         for (const p of corners)
@@ -61,9 +66,9 @@ export function StructureViewer({ lattice, sites, paths }: ViewerProps) {
   }, [lattice, sites, paths]);
   return (
     <figure style={{ margin: 0 }}>
-      <div ref={host} className="viewer" data-testid="structure-viewer" data-mode={mode} role="img" aria-label={`Unit cell with ${sites.length} sites and ${paths.length} highlighted migration path(s)`} />
+      <div ref={host} className="viewer" data-testid="structure-viewer" data-mode={mode} role="img" aria-label={`Unit cell with ${sites.length} sites and ${paths.length} highlighted migration path(s)${totalPaths > paths.length ? ` of ${totalPaths}` : ""}`} />
       <figcaption className="legend">
-        <span><i style={{ background: "#00b3ff" }} />path images</span>
+        <span data-testid="viewer-paths"><i style={{ background: "#00b3ff" }} />{totalPaths > paths.length ? `path images of the ${paths.length} lowest-barrier hops (of ${totalPaths})` : "path images"}</span>
         {[...new Set(sites.map((s) => s.species))].map((el) => (
           <span key={el}><i style={{ background: COLORS[el] ?? "#888" }} />{el}</span>
         ))}

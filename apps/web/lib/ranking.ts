@@ -30,6 +30,8 @@ const num = (s: string | null) => (s !== null && s !== "" && Number.isFinite(Num
 /** Element symbols in any case ("fe" is Fe); anything else goes to the API, which says what is wrong with it. */
 export const symbol = (x: string) => (/^[a-z]{1,3}$/i.test(x) ? x[0]!.toUpperCase() + x.slice(1).toLowerCase() : x);
 const list = (s: string | null) => (s ? s.split(/[\s,]+/).filter(Boolean).map(symbol) : []);
+/** A material's name when it says more than its formula ("LiCoO2.cif" does not; "LiCoO2_s012.POSCAR" does), else null. */
+export const distinctName = (name: string, reducedFormula: string) => (name.replace(/\.(cif|vasp|poscar|contcar|xyz|extxyz|json)$/i, "") === reducedFormula ? null : name);
 /** A parameter's value as a message quotes it: cut, so a pasted blob does not fill the page. */
 const quote = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 const MAX_FIRST = 200;

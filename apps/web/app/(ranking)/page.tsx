@@ -1,14 +1,23 @@
+import type { Metadata } from "next";
 import Link from "next/link";
 import { ApiError, ev, gql } from "@/lib/api";
-import { fetchRanking, IONS, parseRanking, rankingProblems, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
+import { distinctName, fetchRanking, IONS, parseRanking, rankingProblems, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
 import { EmRange } from "@/components/EmRange";
 
 export const dynamic = "force-dynamic";
 
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export async function generateMetadata(props: { searchParams: SearchParams }): Promise<Metadata> {
+  const q = parseRanking(await props.searchParams);
+  const by = { EM: "by predicted migration barrier", PGOOD: "by probability of a good conductor", FORMULA: "by formula", DATE: "newest first" }[q.sort];
+  return { title: `${q.ion} conductors ranked ${by}` };
+}
+
 /** A select's options, plus the URL's value when it is not one of them: the form shows the view it filters by. */
 const withValue = (options: readonly string[], value: string | null) => (value && !options.includes(value) ? [...options, value] : [...options]);
 
-export default async function RankingPage(props: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function RankingPage(props: { searchParams: SearchParams }) {
   const q = parseRanking(await props.searchParams);
   let page: RankingPage | null = null;
   let error: string | null = null;
@@ -90,6 +99,8 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
             ))}
           </select>
         </label>
+        {/* The page size is not a control of its own: keep the URL's, or applying a filter reset it to 25. */}
+        {q.first !== 25 ? <input type="hidden" name="first" value={q.first} /> : null}
         <div className="actions">
           <button type="submit">Apply</button>
           <Link className="button secondary" href="/">
@@ -162,8 +173,10 @@ export default async function RankingPage(props: { searchParams: Promise<Record<
                   <tr key={e.node.id} data-testid="ranking-row">
                     <td className="num">{e.position}</td>
                     <td>
-                      <Link href={`/materials/${e.node.id}?ion=${q.ion}`}>{e.node.reducedFormula}</Link>
-                      {e.node.name !== e.node.reducedFormula && !/\.(cif|vasp|poscar|xyz|json)$/i.test(e.node.name) ? <small style={{ color: "var(--muted)" }}> {e.node.name}</small> : null}
+                      {/* The view goes along, so the material's "« Ranking" returns to this page of these filters. */}
+                      <Link href={`/materials/${encodeURIComponent(e.node.id)}?${new URLSearchParams({ ion: q.ion, view: rankingSearch(q) })}`}>{e.node.reducedFormula}</Link>
+                      {/* The name tells apart materials of one formula (300 strained LiCoO2 files were 300 identical rows); only a bare "LiCoO2.cif" says nothing more. */}
+                      {distinctName(e.node.name, e.node.reducedFormula) ? <> <small className="material-name">{e.node.name}</small></> : null}
                     </td>
                     <td className="num">{e.node.spaceGroup ?? "—"}</td>
                     <td>{e.node.structureClass ?? "—"}</td>

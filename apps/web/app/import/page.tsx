@@ -1,4 +1,7 @@
+import type { Metadata } from "next";
 import { ImportForm } from "@/components/ImportForm";
+
+export const metadata: Metadata = { title: "Import structures" };
 
 export default function ImportPage() {
   return (

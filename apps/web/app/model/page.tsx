@@ -1,8 +1,10 @@
+import type { Metadata } from "next";
 import { ApiError, ev, gql } from "@/lib/api";
 import { Bars, Histogram, Legend, ParityPlot } from "@/components/charts";
 import { designRows, type Metrics, type Variant } from "@/lib/designs";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Model card" };
 
 interface Card {
   name: string;

@@ -5,11 +5,13 @@ export const dynamic = "force-dynamic";
 
 /** Rows per API request (well within the API's page and cost limits). */
 const PAGE = 200;
-const HEADER = "rank,id,formula,space_group,class,ion,em_ev,em_std_ev,p_good,percolation_em_ev,percolation_dim,lowest_hop_em_ev,has_dft,model";
+const HEADER = "rank,id,name,formula,space_group,class,ion,em_ev,em_std_ev,p_good,percolation_em_ev,percolation_dim,lowest_hop_em_ev,has_dft,model";
 
 const cell = (v: unknown) => {
-  const s = v === null || v === undefined ? "" : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  let s = v === null || v === undefined ? "" : String(v);
+  // A name is what the importer called the file: one starting "=" (or + - @) is a formula to a spreadsheet.
+  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
 /**
@@ -19,7 +21,11 @@ const cell = (v: unknown) => {
  * the download fails visibly instead of ending early as if complete.
  */
 export async function GET(req: Request): Promise<Response> {
-  const q = parseRanking(Object.fromEntries(new URL(req.url).searchParams));
+  // Every value of a repeated parameter, as the page gets them: fromEntries kept the last (?ion=Li&ion=Na showed
+  // Li on the page and exported Na), parseRanking takes the first.
+  const params: Record<string, string[]> = {};
+  for (const [k, v] of new URL(req.url).searchParams) (params[k] ??= []).push(v);
+  const q = parseRanking(params);
   // Invalid parameters would otherwise export a different view (first=abc, sort=bogus) as if it were this one.
   const problems = rankingProblems(q);
   if (problems.length) return new Response(`could not export the ranking: ${problems.join("; ")}\n`, { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
@@ -47,7 +53,7 @@ export async function GET(req: Request): Promise<Response> {
       const p: RankingPage = page;
       const lines = p.edges.map((e) => {
         const r = e.ranking;
-        return [e.position, e.node.id, e.node.reducedFormula, e.node.spaceGroup, e.node.structureClass, q.ion, r?.rankEm, r?.emStd, r?.pGood, r?.percolationEm, r?.percolationDim, r?.lowestEm, r?.hasDft, p.model].map(cell).join(",") + "\n";
+        return [e.position, e.node.id, e.node.name, e.node.reducedFormula, e.node.spaceGroup, e.node.structureClass, q.ion, r?.rankEm, r?.emStd, r?.pGood, r?.percolationEm, r?.percolationDim, r?.lowestEm, r?.hasDft, p.model].map(cell).join(",") + "\n";
       });
       if (lines.length) controller.enqueue(encoder.encode(lines.join("")));
       // An end cursor that does not move would loop for ever: treat it as the end of the view's rows.

@@ -23,15 +23,17 @@ export async function POST(req: Request): Promise<Response> {
   const s = body.structures.map(({ name, content }) => ({ name, content }));
   const ion = body.ion || null;
   type Job = { notices: { name: string; index: number; kind: string; message: string }[] };
+  // Predicting a group of large cells can take minutes, and giving up would not stop the API storing them.
+  const opts = { key: true, timeoutMs: null };
   try {
     try {
       // With an ion, the hops are predicted as they are stored.
-      return Response.json((await gql<{ importStructures: Job }>(MUTATION, { s, ion, p: !!ion }, { key: true })).importStructures);
+      return Response.json((await gql<{ importStructures: Job }>(MUTATION, { s, ion, p: !!ion }, opts)).importStructures);
     } catch (e) {
       if (!(ion && e instanceof ApiError && e.code === "MODEL_UNAVAILABLE")) throw e;
       // The API has no model loaded: store the structures and their hops anyway, and say on each file why
       // nothing was predicted (the whole import used to fail).
-      const job = (await gql<{ importStructures: Job }>(MUTATION, { s, ion, p: false }, { key: true })).importStructures;
+      const job = (await gql<{ importStructures: Job }>(MUTATION, { s, ion, p: false }, opts)).importStructures;
       const why = `not predicted: ${e.message}`;
       return Response.json({ ...job, notices: [...job.notices, ...s.map((x, index) => ({ name: x.name, index, kind: "UNPREDICTED", message: why }))] });
     }

@@ -1,8 +1,10 @@
+import type { Metadata } from "next";
 import Link from "next/link";
+import { cache } from "react";
 import { notFound } from "next/navigation";
 import { ApiError, ev, gql } from "@/lib/api";
 import { StructureViewer } from "@/components/StructureViewer";
-import { IONS, symbol } from "@/lib/ranking";
+import { distinctName, IONS, symbol } from "@/lib/ranking";
 
 export const dynamic = "force-dynamic";
 
@@ -44,22 +46,47 @@ const QUERY = `query Material($id: ID!, $ion: String!) {
   }
 }`;
 
-export default async function MaterialPage(props: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const { id } = await props.params;
-  const sp = await props.searchParams;
-  // ?ion=li is Li; repeated or empty, the first non-empty one; none, the material's own mobile ion.
-  const asked = [sp.ion].flat().map((x) => x?.trim()).find((x) => x) ?? null;
-  let m: MaterialData | null;
+const MAX_VIEWER_PATHS = 24;
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+/**
+ * The material and the ion its page is about: ?ion=li is Li; repeated or empty, the first non-empty one; none,
+ * the material's own mobile ion. Cached per request, so the page's title and its body ask the API once.
+ */
+const loadMaterial = cache(async (id: string, asked: string | null): Promise<{ m: MaterialData | null; ion: string }> => {
   let ion = asked ? symbol(asked) : "Li";
-  try {
+  let m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
+  // No ion asked for and no Li hops: show (and rank) the ion this material's hops are of, or (no hops at all)
+  // the first mobile ion it contains, so NaCl's page is not about Li.
+  const own = m?.pathways[0]?.ion ?? IONS.find((i) => m?.elements.includes(i));
+  if (m && !asked && own && own !== ion && !m.pathways.some((p) => p.ion === ion)) {
+    ion = own;
     m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
-    // No ion asked for and no Li hops: show (and rank) the ion this material's hops are of, or (no hops at all)
-    // the first mobile ion it contains, so NaCl's page is not about Li.
-    const own = m?.pathways[0]?.ion ?? IONS.find((i) => m?.elements.includes(i));
-    if (m && !asked && own && own !== ion && !m.pathways.some((p) => p.ion === ion)) {
-      ion = own;
-      m = (await gql<{ material: MaterialData | null }>(QUERY, { id, ion })).material;
-    }
+  }
+  return { m, ion };
+});
+const askedIon = (sp: Record<string, string | string[] | undefined>) => [sp.ion].flat().map((x) => x?.trim()).find((x) => x) ?? null;
+
+export async function generateMetadata(props: { params: Promise<{ id: string }>; searchParams: SearchParams }): Promise<Metadata> {
+  const { id } = await props.params;
+  try {
+    const { m, ion } = await loadMaterial(id, askedIon(await props.searchParams));
+    if (!m) return { title: "Not found" };
+    const name = distinctName(m.name, m.reducedFormula);
+    return { title: `${m.reducedFormula}${name ? ` (${name})` : ""}: ${ion} hops and predicted barriers` };
+  } catch {
+    return { title: "Material (not loaded)" };
+  }
+}
+
+export default async function MaterialPage(props: { params: Promise<{ id: string }>; searchParams: SearchParams }) {
+  const { id } = await props.params;
+  let m: MaterialData | null;
+  let ion: string;
+  const sp = await props.searchParams;
+  try {
+    ({ m, ion } = await loadMaterial(id, askedIon(sp)));
   } catch (e) {
     return (
       <p className="error" role="alert">
@@ -73,11 +100,22 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
   const absent = !m.elements.includes(ion) && hops.length === 0;
   const perc = m.ranking?.percolationEm ?? null;
   const l = m.lattice;
+  // Back to the ranking view the material was opened from (its filters and page), else this ion's ranking. Re-encoded:
+  // whatever ?view= holds, the link stays a query on the ranking page.
+  const view = [sp.view].flat().find((x) => x);
+  const back = view ? `/?${new URLSearchParams(view)}` : `/?${new URLSearchParams({ ion })}`;
+  // Hundreds of hops (a large, low-symmetry cell) drawn at once hid the structure and froze the page: the viewer
+  // highlights the lowest predicted barriers (the ones that matter for conduction), and says how many it shows.
+  const shown = hops
+    .map((h, i) => ({ label: `hop ${i + 1}`, images: h.images, em: h.prediction?.emPredicted ?? Infinity }))
+    .sort((a, b) => a.em - b.em)
+    .slice(0, MAX_VIEWER_PATHS)
+    .map(({ label, images }) => ({ label, images }));
   // A hypothetical dataset pathway lives in a supercell: show it where it is, with the host's sites.
   return (
     <>
       <p>
-        <Link href={`/?ion=${ion}`}>« Ranking</Link>
+        <Link href={back}>« Ranking</Link>
       </p>
       <h1>
         {m.reducedFormula} <small style={{ color: "var(--muted)", fontWeight: 400 }}>{m.name}</small>
@@ -123,7 +161,7 @@ export default async function MaterialPage(props: { params: Promise<{ id: string
         </section>
         <section aria-labelledby="view">
           <h2 id="view">Unit cell and migration paths</h2>
-          <StructureViewer lattice={l.matrix} sites={m.sites} paths={hops.map((h, i) => ({ label: `hop ${i + 1}`, images: h.images }))} />
+          <StructureViewer lattice={l.matrix} sites={m.sites} paths={shown} totalPaths={hops.length} />
         </section>
       </div>
       <h2>{ion} hops</h2>
