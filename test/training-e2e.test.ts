@@ -66,9 +66,13 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     expect(preds[0]!.modelVersion).toBe("tiny@0.0.1");
     await model.release();
 
-    // Rerunning resumes: every stage's output exists, so nothing is retrained.
-    const again = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
-    expect(again.status).toBe(0);
+    // The same command again would overwrite the model it wrote: refused without --replace, before any work.
+    const refused = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('already holds a model named "tiny"');
+    // With --replace it resumes: every stage's output exists, so nothing is retrained.
+    const again = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), [...args, "--replace"], { cwd: ROOT, encoding: "utf8" });
+    expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toContain("epoch 1/");
   });
 
