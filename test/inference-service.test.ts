@@ -303,9 +303,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     const real = card.ensemble.members[0];
     copyFileSync(join(ROOT, "models", real.file), join(dir, real.file));
     for (const kind of ["nan", "inf"] as const) {
-      const bytes = brokenEmModel(kind);
-      writeFileSync(join(dir, `${kind}.onnx`), bytes);
-      card.ensemble.members = [real, { file: `${kind}.onnx`, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 1 }];
+      card.ensemble.members = [real, writeMember(dir, `${kind}.onnx`, brokenEmModel(kind), 1)];
       writeFileSync(join(dir, `${kind}.card.json`), JSON.stringify(card));
       const svc = await EmPredictor.load(join(dir, `${kind}.card.json`), { workers: 1, log: () => {} });
       try {
@@ -323,9 +321,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
   it("a member whose em output has more numbers than graphs fails its runs by name instead of reading the first ones as Em", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ionrank-wide-"));
     const card = JSON.parse(readFileSync(MODEL, "utf8"));
-    const bytes = brokenEmModel("wide");
-    writeFileSync(join(dir, "wide.onnx"), bytes);
-    card.ensemble.members = [{ file: "wide.onnx", sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 0 }];
+    card.ensemble.members = [writeMember(dir, "wide.onnx", brokenEmModel("wide"), 0)];
     writeFileSync(join(dir, "wide.card.json"), JSON.stringify(card));
     const svc = await EmPredictor.load(join(dir, "wide.card.json"), { workers: 1, log: () => {} });
     try {
@@ -346,9 +342,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
     copyFileSync(join(ROOT, "models", real.file), join(dir, real.file));
     const graphs = [pathwayGraphOf(pathInput(path(0))), pathwayGraphOf(pathInput(path(1)))];
     for (const kind of ["nan", "inf"] as const) {
-      const bytes = brokenEmModel(kind);
-      writeFileSync(join(dir, `${kind}.onnx`), bytes);
-      card.ensemble.members = [real, { file: `${kind}.onnx`, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 1 }];
+      card.ensemble.members = [real, writeMember(dir, `${kind}.onnx`, brokenEmModel(kind), 1)];
       writeFileSync(join(dir, `${kind}.card.json`), JSON.stringify(card));
       const direct = await EmModel.load(join(dir, `${kind}.card.json`));
       try {
@@ -367,9 +361,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
   it("refuses at load time an em output that is not float32, even when the card and its members agree on it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ionrank-int64-"));
     const card = JSON.parse(readFileSync(MODEL, "utf8"));
-    const bytes = brokenEmModel("int64");
-    writeFileSync(join(dir, "m.onnx"), bytes);
-    card.ensemble.members = [{ file: "m.onnx", sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 0 }];
+    card.ensemble.members = [writeMember(dir, "m.onnx", brokenEmModel("int64"), 0)];
     const cardPath = join(dir, "m.card.json");
     // The member really declares an int64 em: with the card's float32 it is refused, by name.
     writeFileSync(cardPath, JSON.stringify(card));
@@ -424,9 +416,7 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
   it("refuses at load time an input rank other than the one fed, even when the card and its members agree on it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ionrank-rank-"));
     const card = JSON.parse(readFileSync(MODEL, "utf8"));
-    const bytes = brokenEmModel("nan", { atomic_number: ["atoms", 1] });
-    writeFileSync(join(dir, "m.onnx"), bytes);
-    card.ensemble.members = [{ file: "m.onnx", sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold: 0 }];
+    card.ensemble.members = [writeMember(dir, "m.onnx", brokenEmModel("nan", { atomic_number: ["atoms", 1] }), 0)];
     const load = (shape: (string | number)[]) => {
       card.inputs.atomic_number.shape = shape;
       writeFileSync(join(dir, "m.card.json"), JSON.stringify(card));
@@ -542,6 +532,12 @@ describe("EmPredictor: batching, isolation, cache, providers", () => {
 function pathwayGraphOf(x: PathInput) {
   const n = x.isImage.reduce((a, b) => a + b, 0);
   return pathwayGraph(Pathway.fromImageStructure(x.structure, n), CARD_CONFIG);
+}
+
+/** Writes an ONNX member into dir and returns its card entry (file, SHA-256, size, fold). */
+function writeMember(dir: string, file: string, bytes: Uint8Array, fold = 0) {
+  writeFileSync(join(dir, file), bytes);
+  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length, fold };
 }
 
 /**

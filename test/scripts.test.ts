@@ -129,21 +129,15 @@ async function ports() {
 }
 
 describe("npm start (scripts/start.sh)", () => {
-  it("refuses a taken API port at once, naming the port and IONRANK_API_PORT, and leaves nothing running", async () => {
-    const dir = fresh("api-port");
-    const api = await takenPort();
-    const s = start(dir, { ...(await ports()), IONRANK_API_PORT: String(api) });
+  it.each([
+    ["API", "IONRANK_API_PORT"],
+    ["dashboard", "IONRANK_WEB_PORT"],
+  ])("refuses a taken %s port at once, naming the port and %s, and leaves nothing running", async (what, variable) => {
+    const dir = fresh(`${what}-port`);
+    const taken = await takenPort();
+    const s = start(dir, { ...(await ports()), [variable]: String(taken) });
     expect(await exitWithin(s, 30_000)).toBe(1);
-    expect(s.log()).toMatch(new RegExp(`error: port ${api} .*in use.*IONRANK_API_PORT`));
-    expect(await noneLeft(dir)).toEqual([]);
-  }, 60_000);
-
-  it("refuses a taken dashboard port at once, naming the port and IONRANK_WEB_PORT", async () => {
-    const dir = fresh("web-port");
-    const web = await takenPort();
-    const s = start(dir, { ...(await ports()), IONRANK_WEB_PORT: String(web) });
-    expect(await exitWithin(s, 30_000)).toBe(1);
-    expect(s.log()).toMatch(new RegExp(`error: port ${web} .*in use.*IONRANK_WEB_PORT`));
+    expect(s.log()).toMatch(new RegExp(`error: port ${taken} .*in use.*${variable}`));
     expect(await noneLeft(dir)).toEqual([]);
   }, 60_000);
 
