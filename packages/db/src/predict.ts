@@ -7,7 +7,7 @@ import type { IonRankDb } from "./open.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import { currentOwner, startHeartbeat } from "./job-owner.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
-import { isBusy, isForeignKeyViolation, isUniqueViolation } from "./repository.js";
+import { isBusy, isForeignKeyViolation, isUniqueViolation, retryWrite } from "./repository.js";
 
 /** Why a listed pathway got no prediction when it was deleted (deleteMaterials) while the job ran. */
 const DELETED = "the pathway was deleted while the job ran";
@@ -66,32 +66,28 @@ export async function predictPathways(db: IonRankDb, predict: PredictFn, model: 
 async function predictAll(db: IonRankDb, predict: PredictFn, model: string, o: PredictOptions): Promise<PredictOutcome> {
   if (!/^[^@\s]+@[^@\s]+$/.test(model)) throw new ValidationError("model", `must be "name@version", got "${model}"`);
   const skip = o.skipPredicted ?? true;
-  const unpredicted = skip ? { predictions: { none: { model } } } : {};
+  const failed: PredictOutcome["failed"] = [];
   let ids: string[];
   if (o.pathwayIds) {
     // In slices: Prisma allows SQLite at most 999 parameters in a query like this one (an import batch of 250
-    // structures with a few hops each, or a long pathwayIds list, is more), and does not split it itself.
+    // structures with a few hops each, or a long pathwayIds list, is more), and does not split it itself. One read
+    // tells both whether each id exists and whether this model predicted it.
     const asked = [...new Set(o.pathwayIds)];
-    ids = [];
+    const found = new Map<string, boolean>(); // id → already predicted by this model
     for (let i = 0; i < asked.length; i += IDS_PER_QUERY) {
-      const where = { id: { in: asked.slice(i, i + IDS_PER_QUERY) }, ...unpredicted };
-      ids.push(...(await db.prisma.pathway.findMany({ where, select: { id: true } })).map((p) => p.id));
+      const rows = await db.prisma.pathway.findMany({
+        where: { id: { in: asked.slice(i, i + IDS_PER_QUERY) } },
+        select: { id: true, predictions: { where: { model }, select: { id: true }, take: 1 } },
+      });
+      for (const r of rows) found.set(r.id, r.predictions.length > 0);
     }
-    ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  } else {
-    ids = (await db.prisma.pathway.findMany({ where: unpredicted, select: { id: true }, orderBy: { id: "asc" } })).map((p) => p.id);
-  }
-  const failed: PredictOutcome["failed"] = [];
-  if (o.pathwayIds) {
+    ids = asked.filter((id) => found.has(id) && !(skip && found.get(id))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     // A listed id that is not there (deleted between the caller's check and this read, or never stored) is named as
     // failed: left out of `ids`, it would end as a DONE job that predicted nothing and said nothing of it.
-    const listed = new Set(ids);
-    const unlisted = [...new Set(o.pathwayIds)].filter((id) => !listed.has(id));
-    const present = new Set<string>();
-    for (let i = 0; i < unlisted.length; i += IDS_PER_QUERY) {
-      for (const p of await db.prisma.pathway.findMany({ where: { id: { in: unlisted.slice(i, i + IDS_PER_QUERY) } }, select: { id: true } })) present.add(p.id);
-    }
-    for (const id of unlisted) if (!present.has(id)) failed.push({ pathwayId: id, reason: MISSING });
+    for (const id of asked) if (!found.has(id)) failed.push({ pathwayId: id, reason: MISSING });
+  } else {
+    const where = skip ? { predictions: { none: { model } } } : {};
+    ids = (await db.prisma.pathway.findMany({ where, select: { id: true }, orderBy: { id: "asc" } })).map((p) => p.id);
   }
   if (o.jobId) await db.prisma.importJob.update({ where: { id: o.jobId }, data: { status: "RUNNING", total: ids.length + failed.length, processed: failed.length, failed: failed.length } });
   const chunk = o.chunk ?? 256;
@@ -128,10 +124,12 @@ async function predictAll(db: IonRankDb, predict: PredictFn, model: string, o: P
     // One row per (pathway, model): replace what this model stored before. Jobs racing on the same pathways
     // on PostgreSQL can both find nothing to delete and both insert; the unique key refuses the second
     // transaction whole, and its retry deletes the winner's rows and writes its own (same model, same numbers).
-    let stored = data;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        stored = await db.prisma.$transaction(async (tx) => {
+    // A unique clash (a concurrent job on the same pathways), a foreign-key refusal (a pathway deleted after the check
+    // inside, on PostgreSQL) or SQLite refusing a snapshot another process wrote past (a delete or an import there)
+    // rolls the transaction back whole: run it again.
+    const stored = await retryWrite(
+      () =>
+        db.prisma.$transaction(async (tx) => {
           // Only pathways that still exist: one deleted while it was predicted has no row to hang a prediction on.
           const present = new Set(data.length ? (await tx.pathway.findMany({ where: { id: { in: data.map((d) => d.pathwayId) } }, select: { id: true } })).map((p) => p.id) : []);
           const keep = data.filter((d) => present.has(d.pathwayId));
@@ -143,16 +141,10 @@ async function predictAll(db: IonRankDb, predict: PredictFn, model: string, o: P
             await tx.importJob.update({ where: { id: o.jobId }, data: { processed: { increment: slice.length }, imported: { increment: keep.length }, failed: { increment: slice.length - keep.length } } });
           }
           return keep;
-        });
-        break;
-      } catch (error) {
-        // A unique clash (a concurrent job on the same pathways), a foreign-key refusal (a pathway deleted after
-        // the check above, on PostgreSQL) or SQLite refusing a snapshot another process wrote past (a delete or an
-        // import there) rolled the transaction back whole: run it again.
-        if (!(isUniqueViolation(error) || isForeignKeyViolation(error) || isBusy(error)) || attempt === 5) throw error;
-        if (isBusy(error)) await new Promise((r) => setTimeout(r, 20 * attempt));
-      }
-    }
+        }),
+      (error) => isUniqueViolation(error) || isForeignKeyViolation(error) || isBusy(error),
+      (error, attempt) => (isBusy(error) ? 20 * attempt : 0),
+    );
     if (stored.length < data.length) {
       const kept = new Set(stored.map((d) => d.pathwayId));
       for (const d of data) if (!kept.has(d.pathwayId)) failed.push({ pathwayId: d.pathwayId, reason: DELETED });
