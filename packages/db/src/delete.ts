@@ -31,9 +31,9 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
  * ranking rows — in one transaction: all of them, or (an unknown id, a running job) none.
  *
  * Refused while an import or predict job is running: such a job holds pathway ids it read earlier, and its next
- * write would refer to rows that no longer exist. Jobs whose process is gone (no heartbeat for a minute) do not
- * block. On PostgreSQL the delete takes the material-write lock, so an import commit never plans against a
- * material that is half deleted.
+ * write would refer to rows that no longer exist. Jobs whose process is gone (its pid on this host, else no heartbeat
+ * for a minute) do not block. On PostgreSQL the delete takes the material-write lock, so an import commit never
+ * plans against a material that is half deleted.
  */
 export async function deleteMaterials(db: IonRankDb, ids: readonly string[]): Promise<DeleteOutcome> {
   if (!Array.isArray(ids) || ids.length === 0) throw new ValidationError("ids", "name at least one material");
