@@ -409,7 +409,11 @@ const resolvers = {
         // predictPathways hands the path structure to EmPredictor, whose DataLoader batches the concurrent
         // calls of every pathway in this response into shared ONNX runs.
         const r = await predictPathways(ctx.db, predictFn(predictor), model, { pathwayIds: [p.id] });
-        if (r.failed.length) throw apiError(ErrorCode.BadUserInput, `pathway ${p.id} could not be predicted: ${r.failed[0]!.reason}`);
+        if (r.failed.length) {
+          // Deleted by another client while it was predicted: gone, which is no fault of this request.
+          if (!(await ctx.db.prisma.pathway.findUnique({ where: { id: p.id }, select: { id: true } }))) throw apiError(ErrorCode.NotFound, `Pathway ${p.id} not found`);
+          throw apiError(ErrorCode.BadUserInput, `pathway ${p.id} could not be predicted: ${r.failed[0]!.reason}`);
+        }
         return ctx.db.prisma.prediction.findFirst({ where: { pathwayId: p.id, model }, orderBy: { createdAt: "desc" } });
       })();
       // Registered before the first await, so this pathway's `predictions` field waits for it.
