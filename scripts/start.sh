@@ -120,20 +120,21 @@ export IONRANK_WEB_API_KEY="$(cat "$key_file")"
 export IONRANK_API_URL="http://127.0.0.1:$API_PORT/graphql"
 export IONRANK_CORS_ORIGINS="http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT"
 
-# Whether URL answers (2xx for the API's health; any HTTP answer for the dashboard), within 2 s.
+# Whether URL answers (2xx for the API's health; any HTTP answer for the dashboard) within 5 s; prints why not.
 answers() {
-  node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
-    .then((r) => process.exit(r.ok || process.argv[2] === "any" ? 0 : 1), () => process.exit(1))' "$@"
+  node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then(
+    (r) => { if (r.ok || process.argv[2] === "any") process.exit(0); console.log(`HTTP ${r.status}`); process.exit(1); },
+    (e) => { console.log(e?.cause?.code ?? e?.name ?? String(e)); process.exit(1); })' "$@"
 }
-# Wait (up to 120 s) until PID answers on URL; fail with a message if it exits or never answers.
+# Wait (up to 120 s) until PID answers on URL; fail with a message (and the last try's error) if it exits or never answers.
 await_up() { # PID WHAT URL [any]
-  local deadline=$((SECONDS + 120)) rc=0
-  until answers "$3" "${4:-ok}"; do
+  local deadline=$((SECONDS + 120)) rc=0 why=
+  until why=$(answers "$3" "${4:-ok}"); do
     if ! kill -0 "$1" 2>/dev/null; then
       wait "$1" || rc=$?
       die "the $2 did not start (exit status $rc; see above)"
     fi
-    [ $SECONDS -lt $deadline ] || die "the $2 did not answer on $3 within 120 s"
+    [ $SECONDS -lt $deadline ] || die "the $2 did not answer on $3 within 120 s (last try: ${why:-no answer})"
     sleep 0.5
   done
 }
