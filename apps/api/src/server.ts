@@ -13,6 +13,7 @@ import {
   DbError,
   deleteMaterials,
   importStructureTexts,
+  IN_LIST_MAX,
   isBarrier,
   JobRunningError,
   labelPathway,
@@ -75,11 +76,11 @@ function predictFn(p: EmPredictor): PredictFn {
 }
 
 /**
- * Keys per DataLoader query. Prisma allows SQLite at most 999 parameters in a query that orders or nests (it splits
- * only plain `in` lookups): a ranking page of 400 materials with 3 hops each asked 1,200 pathways' predictions at
- * once and failed with a 500. Bigger batches become several queries.
+ * Keys per DataLoader query: @ionrank/db's IN_LIST_MAX. Prisma allows SQLite at most 999 parameters in a query that
+ * orders or nests: a ranking page of 400 materials with 3 hops each asked 1,200 pathways' predictions at once and
+ * failed with a 500. Bigger batches become several queries.
  */
-const MAX_BATCH = 500;
+const MAX_BATCH = IN_LIST_MAX;
 
 function loaders(db: IonRankDb, service: Service) {
   // One query per level of the tree (per MAX_BATCH parents), however many parents a page has.

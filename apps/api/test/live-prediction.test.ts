@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteMaterials, importStructureTexts, openDatabase } from "@ionrank/db";
+import { importStructureTexts, openDatabase } from "@ionrank/db";
 import { readEnv } from "../src/env.js";
 import { startApi, type StartedApi } from "../src/server.js";
+import { deletedAfterRead } from "./helpers.js";
 
 // A real server with the bundled model on a real SQLite file.
 const FIXTURES = new URL("../../../packages/crystal/test/fixtures/", import.meta.url).pathname;
@@ -33,32 +34,12 @@ describe("a live prediction", () => {
       await importStructureTexts(db, [{ name: "LiCoO2.POSCAR", content: readFileSync(join(FIXTURES, "LiCoO2.POSCAR"), "utf8") }], { ion: "Li" });
       const material = await db.prisma.material.findFirstOrThrow({ include: { pathways: true } });
       const pathwayId = material.pathways[0]!.id;
-      // The other client deletes the material right after the live prediction has listed the pathway: the server's
-      // client is wrapped to make that moment happen every time.
-      const real = api.db.prisma;
-      const served = api.db as { prisma: typeof real };
-      let deleted = false;
-      served.prisma = real.$extends({
-        query: {
-          pathway: {
-            async findMany({ args, query }) {
-              const rows = await query(args);
-              if (!deleted && rows.some((r: { id?: string }) => r.id === pathwayId)) {
-                deleted = true;
-                await deleteMaterials(db, [material.id]);
-              }
-              return rows;
-            },
-          },
-        },
-      }) as unknown as typeof real;
-      try {
-        const r = await gql(`query ($id: ID!) { pathway(id: $id) { id prediction(live: true) { emPredicted } } }`, { id: pathwayId });
-        expect(deleted).toBe(true);
-        expect([r.status, r.body.errors?.[0]?.extensions.code, r.body.errors?.[0]?.message]).toEqual([404, "NOT_FOUND", `Pathway ${pathwayId} not found`]);
-      } finally {
-        served.prisma = real;
-      }
+      // The other client deletes the material right after the live prediction has listed the pathway.
+      const { result: r, deleted } = await deletedAfterRead(api, db, "findMany", { pathwayId, materialId: material.id }, () =>
+        gql(`query ($id: ID!) { pathway(id: $id) { id prediction(live: true) { emPredicted } } }`, { id: pathwayId }),
+      );
+      expect(deleted).toBe(true);
+      expect([r.status, r.body.errors?.[0]?.extensions.code, r.body.errors?.[0]?.message]).toEqual([404, "NOT_FOUND", `Pathway ${pathwayId} not found`]);
       // Unraced, the same query predicts a stored pathway live.
       await importStructureTexts(db, [{ name: "LiCoO2.POSCAR", content: readFileSync(join(FIXTURES, "LiCoO2.POSCAR"), "utf8") }], { ion: "Li" });
       const again = (await db.prisma.pathway.findFirstOrThrow()).id;

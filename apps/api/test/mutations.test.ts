@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiKey, deleteMaterials, openDatabase } from "@ionrank/db";
+import { createApiKey, openDatabase } from "@ionrank/db";
 import { readEnv } from "../src/env.js";
 import { startApi, type StartedApi } from "../src/server.js";
+import { deletedAfterRead } from "./helpers.js";
 
 // A real server on a real SQLite file; no model is needed to write and read back.
 const FIXTURES = new URL("../../../packages/crystal/test/fixtures/", import.meta.url).pathname;
@@ -70,31 +71,15 @@ describe("writes racing a delete by another client", () => {
     const m = (await gql(`{ materials(sort: DATE, first: 1) { edges { node { id pathways { id } } } } }`)).body.data.materials.edges[0].node;
     const pathwayId = m.pathways[0].id as string;
     // Another API process (its own connection to the file) deletes the material right after the label's
-    // transaction has read the pathway: the server's client is wrapped to make that moment happen every time.
+    // transaction has read the pathway.
     const other = await openDatabase({ url: `file:${api.db.file}` });
-    const real = api.db.prisma;
-    const served = api.db as { prisma: typeof real }; // the object every request's context holds
-    let deleted = false;
-    served.prisma = real.$extends({
-      query: {
-        pathway: {
-          async findUnique({ args, query }) {
-            const row = await query(args);
-            if (!deleted && row?.id === pathwayId) {
-              deleted = true;
-              await deleteMaterials(other, [m.id]);
-            }
-            return row;
-          },
-        },
-      },
-    }) as unknown as typeof real;
     try {
-      const r = await gql(`mutation ($id: ID!) { labelPathway(id: $id, label: { emDft: 0.3, citation: "10.1000/x", functional: "PBE" }) { id emDft } }`, { id: pathwayId });
+      const { result: r, deleted } = await deletedAfterRead(api, other, "findUnique", { pathwayId, materialId: m.id }, () =>
+        gql(`mutation ($id: ID!) { labelPathway(id: $id, label: { emDft: 0.3, citation: "10.1000/x", functional: "PBE" }) { id emDft } }`, { id: pathwayId }),
+      );
       expect(deleted).toBe(true);
       expect([r.status, r.body.errors?.[0]?.extensions.code, r.body.errors?.[0]?.message]).toEqual([404, "NOT_FOUND", `Pathway ${pathwayId} not found`]);
     } finally {
-      served.prisma = real;
       await other.close();
     }
     expect(await api.db.prisma.pathway.count({ where: { materialId: m.id } })).toBe(0);

@@ -24,7 +24,7 @@ import { currentOwner, IMPORT_STALE_MS, jobLiveness, startHeartbeat } from "./jo
 import type { ImportJob } from "./generated/prisma/client.js";
 import type { IonRankDb } from "./open.js";
 import { structureOf } from "./rankings.js";
-import { contentHash, isBarrier, isBusy, isUniqueViolation, lockMaterialWrites, MAX_BARRIER_EV, pathwayHash, retryWrite, type StoredStructure } from "./repository.js";
+import { contentHash, inSlices, isBarrier, isBusy, isUniqueViolation, lockMaterialWrites, MAX_BARRIER_EV, pathwayHash, retryWrite, type StoredStructure } from "./repository.js";
 import { STRUCTURE_KEY_STEPS, structureKey } from "./structure-key.js";
 import { parseProvenance, provenanceKey, readSource, type SourceItem } from "./sources.js";
 
@@ -287,9 +287,6 @@ function samePath(a: readonly (readonly number[])[], b: readonly (readonly numbe
   return a.length === b.length && a.every((p, i) => p.every((x, k) => Math.abs(x - b[i]![k]!) < STRUCTURE_KEY_STEPS.fractional));
 }
 
-/** Structure keys per lookup (SQLite's parameter limit, 999 through Prisma). */
-const KEYS_PER_QUERY = 500;
-
 /**
  * An item whose structure has another content hash than a stored material's (or an earlier item's of the batch) but
  * the same structure key — the same crystal from another file format, site order or float digits — is that
@@ -308,10 +305,10 @@ async function adoptStoredStructures(db: IonRankDb, batch: Prepared[], ion: Elem
   // keys: Prisma allows SQLite 999 parameters in an ordered query (a CIF of 1,000 blocks failed the whole import), and
   // a key's rows all come from one slice, in the order that picks its holder.
   const stored: { contentHash: string; structureKey: string | null; structure?: string }[] = [];
-  for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+  for (const slice of inSlices(keys)) {
     stored.push(
       ...(await db.prisma.material.findMany({
-        where: { structureKey: { in: keys.slice(i, i + KEYS_PER_QUERY) } },
+        where: { structureKey: { in: slice } },
         select: { contentHash: true, structureKey: true },
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
       })),

@@ -1,7 +1,7 @@
 import { JobRunningError, NotFoundError, ValidationError } from "./errors.js";
 import { jobLiveness } from "./job-owner.js";
 import type { IonRankDb } from "./open.js";
-import { isBusy, lockMaterialWrites, retryWrite } from "./repository.js";
+import { inSlices, isBusy, lockMaterialWrites, retryWrite } from "./repository.js";
 
 /** What deleteMaterials removed. */
 export interface DeleteOutcome {
@@ -16,15 +16,6 @@ export interface DeleteOutcome {
 
 /** Most materials one call deletes: a mistaken import is undone in a few calls, a whole database is not one typo away. */
 export const MAX_DELETE = 1000;
-
-/** Ids per statement: Prisma allows SQLite at most 999 parameters in one query, and MAX_DELETE ids would be 1000. */
-const IDS_PER_QUERY = 500;
-
-function chunks<T>(xs: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
 
 /**
  * Deletes materials with everything stored for them — pathways (and their DFT labels), every model's predictions,
@@ -47,7 +38,7 @@ export async function deleteMaterials(db: IonRankDb, ids: readonly string[]): Pr
         const jobs = await tx.importJob.findMany({ where: { status: { in: ["QUEUED", "RUNNING"] } }, orderBy: { createdAt: "asc" } });
         const live = jobs.find((j) => jobLiveness(j).alive);
         if (live) throw new JobRunningError(live.id, live.kind, "deleting materials");
-        const parts = chunks(unique, IDS_PER_QUERY);
+        const parts = inSlices(unique); // MAX_DELETE ids would pass SQLite's 999 parameters
         const found = new Set<string>();
         for (const part of parts) for (const m of await tx.material.findMany({ where: { id: { in: part } }, select: { id: true } })) found.add(m.id);
         const missing = unique.find((id) => !found.has(id));

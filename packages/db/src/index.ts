@@ -32,6 +32,7 @@ export type {
 export { structureKey, structureKeyOfJson, backfillStructureKeys, STRUCTURE_KEY_STEPS, UNKEYABLE } from "./structure-key.js";
 export { DbError, DatabaseOpenError, MigrationError, ValidationError, NotFoundError, ConcurrentWriteError, JobClaimedError, JobRunningError } from "./errors.js";
 export { deleteMaterials, MAX_DELETE, type DeleteOutcome } from "./delete.js";
+export { IN_LIST_MAX } from "./repository.js";
 export { currentOwner, jobLiveness, parseOwner, formatOwner, IMPORT_HEARTBEAT_MS, IMPORT_STALE_MS } from "./job-owner.js";
 export type { JobOwner, Liveness } from "./job-owner.js";
 export { PrismaClient } from "./generated/prisma/client.js";

@@ -7,15 +7,12 @@ import type { IonRankDb } from "./open.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import { currentOwner, startHeartbeat } from "./job-owner.js";
 import { pathStructureOf, refreshRankings } from "./rankings.js";
-import { isBusy, isForeignKeyViolation, isUniqueViolation, retryWrite } from "./repository.js";
+import { inSlices, isBusy, isForeignKeyViolation, isUniqueViolation, retryWrite } from "./repository.js";
 
 /** Why a listed pathway got no prediction when it was deleted (deleteMaterials) while the job ran. */
 const DELETED = "the pathway was deleted while the job ran";
 /** Why a listed pathway got no prediction when it was not there when the job started. */
 const MISSING = "no such pathway (deleted before the job started, or never stored)";
-
-/** Ids per listing query (SQLite's parameter limit, 999 through Prisma). */
-const IDS_PER_QUERY = 500;
 
 /** What the inference service returns per pathway (EmPredictor.predictMany). */
 export interface PredictedEm {
@@ -74,9 +71,9 @@ async function predictAll(db: IonRankDb, predict: PredictFn, model: string, o: P
     // tells both whether each id exists and whether this model predicted it.
     const asked = [...new Set(o.pathwayIds)];
     const found = new Map<string, boolean>(); // id → already predicted by this model
-    for (let i = 0; i < asked.length; i += IDS_PER_QUERY) {
+    for (const slice of inSlices(asked)) {
       const rows = await db.prisma.pathway.findMany({
-        where: { id: { in: asked.slice(i, i + IDS_PER_QUERY) } },
+        where: { id: { in: slice } },
         select: { id: true, predictions: { where: { model }, select: { id: true }, take: 1 } },
       });
       for (const r of rows) found.set(r.id, r.predictions.length > 0);

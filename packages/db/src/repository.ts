@@ -136,6 +136,19 @@ export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
 
+/**
+ * Values per `in` list in one query. Prisma allows SQLite at most 999 parameters in a query that orders, nests or
+ * deletes (it splits only plain `in` lookups itself), so longer lists go in slices of this many.
+ */
+export const IN_LIST_MAX = 500;
+
+/** `xs` in consecutive slices of at most `n` (IN_LIST_MAX by default): one query each. */
+export function inSlices<T>(xs: readonly T[], n = IN_LIST_MAX): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
 /** Prisma's P2003: a foreign key refused the write (the row it refers to is gone, e.g. deleted meanwhile). */
 export function isForeignKeyViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2003";
