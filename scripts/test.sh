@@ -13,11 +13,16 @@ bash scripts/system-deps.sh postgresql chromium
 # A throw-away PostgreSQL on 127.0.0.1 for the database and API tests (stopped and removed on exit).
 PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ionrank-pg.XXXXXX")
 chmod 755 "$PG_DIR"
-trap 'bash scripts/postgres.sh stop "$PG_DIR/pg"; rmdir "$PG_DIR" 2>/dev/null || true' EXIT
+# Every test's temporary files go into one folder, removed on exit: tests that make folders need not each clean up,
+# and a killed test leaves nothing behind in the system's temp folder.
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ionrank-test.XXXXXX")
+chmod 755 "$TEST_TMP" # PostgreSQL servers the tests start run as the postgres user when root
+trap 'bash scripts/postgres.sh stop "$PG_DIR/pg"; rmdir "$PG_DIR" 2>/dev/null || true; rm -rf "$TEST_TMP"' EXIT
 # A free port unless one is given: a server left by a killed run, or another checkout's, must not break this one.
 PG_PORT=${IONRANK_TEST_POSTGRES_PORT:-$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')}
 IONRANK_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$PG_DIR/pg" "$PG_PORT")
 export IONRANK_TEST_POSTGRES_URL
+export TMPDIR="$TEST_TMP"
 npx turbo run build lint typecheck test --output-logs=new-only
 # Cross-package and end-to-end tests (test/): type-check, lint, run.
 npx tsc -p test/tsconfig.json

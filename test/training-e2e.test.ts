@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { Pathway, pathClearance, readJsonStructures } from "@ionrank/crystal";
 import { pathwayGraph } from "@ionrank/featurize";
 import { EmModel } from "@ionrank/inference";
@@ -14,6 +14,7 @@ const SHARED = join(ROOT, "../shared/data");
 describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-node", () => {
   it("trains a tiny pre-trained + fine-tuned ensemble, exports it, and ONNX Runtime reproduces PyTorch within 1e-4 eV", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ionrank-train-e2e-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const train = JSON.parse(readFileSync(join(SHARED, "em/train.json"), "utf8")) as { sys_name: string }[];
     writeFileSync(join(dir, "em.json"), JSON.stringify(train.slice(0, 12)));
     const pz = JSON.parse(gunzipSync(readFileSync(join(SHARED, "pretrain/pz.json.gz"))).toString("utf8"));
@@ -30,10 +31,16 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     ];
     const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
-    for (const stage of ["featurize", "pretrain", "finetune", "scratch", "export"]) expect(r.stderr).toContain(`train: ${stage}`);
+    for (const stage of ["featurize", "pretrain", "finetune", "members", "scratch", "export"]) expect(r.stderr).toContain(`train: ${stage}`);
     const cardPath = JSON.parse(r.stdout.trim()).card as string;
     const card = JSON.parse(readFileSync(cardPath, "utf8"));
-    expect(card.ensemble.members).toHaveLength(3);
+    // The shipped ensemble: 5 members trained on all 12 entries, their spread calibrated on 3 cross-validation runs.
+    expect(card.ensemble.members.map((m: { seed: number }) => m.seed)).toEqual([0, 1, 2, 3, 4]);
+    expect(card.cv.seed_runs.init_seeds).toEqual([0, 100, 200]);
+    expect(card.cv.seed_runs.metrics.n).toBe(12);
+    expect(card.calibration.runs).toBe(3);
+    expect(card.calibration.nested).toHaveLength(3);
+    expect(card.evaluation.metrics.n).toBe(12);
     expect(card.architecture.readout).toBe("path"); // the default head reads the moving ion's images
     expect(card.architecture).toMatchObject({ target: "log1p", dropout: 0.1 });
     expect(card.hyperparameters.position_noise).toBe(0.05);
@@ -62,7 +69,7 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     const onnx = await model.memberPredictions(graphs);
     onnx.forEach((member, k) => member.forEach((v, g) => expect(Math.abs(v - card.parity.pytorch_member_predictions[k][g])).toBeLessThan(1e-4)));
     const preds = await model.predict(graphs.slice(0, 2));
-    expect(preds[0]!.members).toHaveLength(3);
+    expect(preds[0]!.members).toHaveLength(5);
     expect(preds[0]!.modelVersion).toBe("tiny@0.0.1");
     await model.release();
 
@@ -94,6 +101,7 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
 
   it("a stage run alone without what the earlier stages write names the stage to run first; only an export reports a card", () => {
     const work = mkdtempSync(join(tmpdir(), "ionrank-stages-"));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
     const run = (...flags: string[]) =>
       spawnSync(join(ROOT, "node_modules/.bin/ionrank"), ["train", "--em", join(SHARED, "em/train.json"), "--work", work, "--out", join(work, "out"), "--limit", "4", ...flags], { cwd: ROOT, encoding: "utf8" });
     const exportAlone = run("--stage", "export");
@@ -104,5 +112,14 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     expect(featurize.status, featurize.stderr).toBe(0);
     expect(JSON.parse(featurize.stdout)).toEqual({ card: null });
     expect(existsSync(join(work, "data-em", "manifest.json"))).toBe(true);
+    // Members trained on every entry need two or more cross-validation seeds to calibrate their spread.
+    const uncalibrated = run("--stage", "members", "--cv-seeds", "1");
+    expect(uncalibrated.status).toBe(1);
+    expect(uncalibrated.stderr).toContain("error: 5 members trained on every entry need 2 or more cross-validation seeds (got 1)");
+    const membersAlone = run("--stage", "export", "--members", "5");
+    expect(membersAlone.stderr).toContain(`error: stage export needs ${join(work, "cv-pretrained", "cv.json")}`);
+    const one = run("--members", "1");
+    expect(one.status).toBe(1);
+    expect(one.stderr).toContain("an ensemble of 1 member has no spread");
   });
 });

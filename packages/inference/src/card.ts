@@ -23,13 +23,24 @@ export interface ModelCard {
   inputs: Record<string, { dtype: string; shape: (string | number)[]; meaning: string }>;
   outputs: Record<string, { dtype: string; shape: (string | number)[]; meaning: string }>;
   architecture: Record<string, unknown> & { parameters: number };
-  ensemble: { members: { file: string; sha256: string; bytes: number; fold: number }[]; combine: "mean"; uncertainty: string };
-  calibration: { scale: number; raw: { within1sigma: number; within2sigma: number }; calibrated: { within1sigma: number; within2sigma: number } };
+  /** Members are fold models of the cross-validation (`fold`) or networks trained on every entry (`seed`, em@2.4.0 on). */
+  ensemble: { members: { file: string; sha256: string; bytes: number; fold?: number; seed?: number }[]; combine: "mean"; uncertainty: string; trained_on?: string };
+  calibration: {
+    scale: number;
+    raw: { within1sigma: number; within2sigma: number };
+    calibrated: { within1sigma: number; within2sigma: number };
+    /** How the scale was fitted; seed-calibrated cards also give the coverage on each fold of a scale fitted on the others. */
+    method?: string;
+    nested_within1sigma?: number;
+    nested_within2sigma?: number;
+  };
   threshold: { good_conductor_below_ev: number };
   cv: {
     folds: number;
     stratified_by: string;
     pretrained: { metrics: RegressionMetrics; epochs: number; seconds: number };
+    /** The same recipe with other seeds on the same folds: metrics of every entry's held-out predictions averaged over the runs. */
+    seed_runs?: { init_seeds: number[]; metrics: RegressionMetrics; per_run: RegressionMetrics[] } | null;
     scratch: { metrics: RegressionMetrics; epochs: number; seconds: number } | null;
   };
   parity: { entries: string[]; pytorch_member_predictions: number[][]; tolerance_ev: number };

@@ -1,4 +1,4 @@
-"""Command line of the training core: python3 -m ionrank_training {pretrain,cv,export} …
+"""Command line of the training core: python3 -m ionrank_training {check,pretrain,cv,members,export} …
 (`npx ionrank train` drives these stages from TypeScript)."""
 import argparse
 import json
@@ -12,7 +12,7 @@ import traceback
 from .data import check_em_entries, check_folds, load_dataset, require_labels
 from .errors import ERROR_PREFIX, OptionError, TrainingCoreError, read_json
 from .model import READOUTS, TARGETS
-from .train import cross_validate, pretrain, set_threads
+from .train import cross_validate, pretrain, set_threads, train_members
 
 
 def log(msg: str):
@@ -63,9 +63,20 @@ def main(argv=None):
     cv.add_argument("--weight-decay", type=float, default=1e-5, help="AdamW weight decay")
     cv.add_argument("--noise", type=float, default=0.0, help="training-time jitter of atom positions, standard deviation in Å (0 = none)")
     cv.add_argument("--init-seed", type=int, default=None, help="seed of initialisation and data order (default: --seed, which fixes the folds)")
-    ex = sub.add_parser("export", help="export CV members to ONNX and write the model card")
+    mb = sub.add_parser("members", help="the shipped ensemble: members fine-tuned on every entry, the cv stage's recipe")
+    common(mb)
+    mb.add_argument("--pretrained", default=None, help="pretrained.pt, or omit to train from scratch")
+    mb.add_argument("--members", type=int, default=5, help="how many (member j: seed --init-seed + j)")
+    mb.add_argument("--weight-decay", type=float, default=1e-5, help="AdamW weight decay")
+    mb.add_argument("--noise", type=float, default=0.0, help="training-time jitter of atom positions, standard deviation in Å (0 = none)")
+    mb.add_argument("--init-seed", type=int, default=None, help="seed of member 0 (default: --seed)")
+    ex = sub.add_parser("export", help="export the ensemble to ONNX and write the model card")
     ex.add_argument("--data", required=True)
-    ex.add_argument("--cv", required=True)
+    ex.add_argument("--cv", required=True, action="append",
+                    help="cross-validation folder; give it again for each run with another --init-seed on the same folds (the first is the main one)")
+    ex.add_argument("--members", default=None,
+                    help="folder of the members stage: they are the ensemble, calibrated on the spread of the --cv runs (needs two or more); "
+                         "without it the first run's fold models are")
     ex.add_argument("--scratch", default=None)
     ex.add_argument("--pretrain", default=None)
     ex.add_argument("--out", required=True)
@@ -112,7 +123,7 @@ def write_traceback(path):
 # Option ranges, checked before any work: out of range, each failed deep inside torch as an "unexpected error"
 # (--epochs 0, --batch-size 0, --lr -1) or, worse, ran (--hidden 0 trained a constant model, --limit -3 used no data).
 INT_OPTIONS = {"epochs": 1, "batch_size": 1, "hidden": 1, "alignn_layers": 0, "gcn_layers": 0, "line_k": 0, "limit": 0, "seed": 0,
-               "init_seed": 0, "folds": 2, "freeze": 0, "parity": 0}
+               "init_seed": 0, "folds": 2, "members": 1, "freeze": 0, "parity": 0}
 FLOAT_OPTIONS = {"lr": (lambda v: v > 0, "a learning rate > 0"), "weight_decay": (lambda v: v >= 0, "≥ 0"),
                  "dropout": (lambda v: 0 <= v < 1, "a probability in [0, 1)"), "noise": (lambda v: v >= 0, "a distance in Å ≥ 0"),
                  "budget_seconds": (lambda v: v >= 0, "a number of seconds ≥ 0")}
@@ -121,7 +132,7 @@ FLOAT_OPTIONS = {"lr": (lambda v: v > 0, "a learning rate > 0"), "weight_decay":
 def check_options(a):
     for name, least in INT_OPTIONS.items():
         v = getattr(a, name, None)
-        if v is not None and v < least:
+        if isinstance(v, int) and v < least:  # (export's --members is a folder)
             raise OptionError("--" + name.replace("_", "-"), f"must be an integer ≥ {least} (got {v})")
     for name, (ok, what) in FLOAT_OPTIONS.items():
         v = getattr(a, name, None)
@@ -150,6 +161,10 @@ def run(a):
                            lr=a.lr, seed=a.seed, freeze=a.freeze, log=log, weight_decay=a.weight_decay,
                            init_seed=a.init_seed, noise=a.noise)
         print(json.dumps({"metrics": r["metrics"], "calibration": r["calibration"], "seconds": r["seconds"]}))
+    elif a.cmd == "members":
+        r = train_members(ds, a.out, model_cfg(a), pretrained=a.pretrained, members=a.members, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+                          init_seed=a.seed if a.init_seed is None else a.init_seed, log=log, weight_decay=a.weight_decay, noise=a.noise)
+        print(json.dumps({"members": r["members"], "metrics_in_sample": r["metrics_in_sample"], "seconds": r["seconds"]}))
     else:
         from .export import export_ensemble
 
@@ -162,7 +177,8 @@ def run(a):
         if a.design_notes and not os.path.isfile(a.design_notes):
             raise OptionError(a.design_notes, "missing (--design-notes)")
         notes = open(a.design_notes).read() if a.design_notes else None
-        card = export_ensemble(ds, a.cv, a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes, limit=a.limit)
+        card = export_ensemble(ds, a.cv[0], a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes, limit=a.limit,
+                               seed_runs=a.cv[1:], members_dir=a.members)
         print(json.dumps({"card": f"{a.out}/{a.name}.card.json", "members": [m["file"] for m in card["ensemble"]["members"]]}))
 
 

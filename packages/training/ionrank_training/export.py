@@ -9,7 +9,7 @@ import torch
 from .data import MODEL_INPUTS, GraphDataset, make_batch
 from .model import EmNet, model_inputs, parameter_count, to_tensors
 from .errors import CheckpointError, OptionError, read_json, write_json
-from .train import file_sha256, load_checkpoint, predict, regression_metrics
+from .train import file_sha256, load_checkpoint, predict, regression_metrics, seed_calibration
 
 OPSET = 17
 
@@ -190,16 +190,32 @@ CV_KEYS = ("members", "folds", "fold_seed", "heldout_predictions", "metrics", "p
 
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
                     pretrain_dir: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None,
-                    limit: int = 0) -> dict:
-    cv_path = os.path.join(cv_dir, "cv.json")
-    cv = read_json(cv_path, "the finetune stage")
-    missing = [k for k in CV_KEYS if not isinstance(cv, dict) or k not in cv]
-    if missing:
-        raise CheckpointError(cv_path, f"malformed (no {', '.join(missing)}): delete it to redo the finetune stage")
-    if len(cv["folds"]) != ds.count or len(cv["heldout_predictions"]) != ds.count:
-        raise CheckpointError(cv_path, f"covers {len(cv['folds'])} entries; the dataset has {ds.count}: export with the --limit and data the cv stage used")
-    if cv.get("featurizer", ds.featurizer_version) != ds.featurizer_version:
-        raise CheckpointError(cv_path, f"was trained on featurizer {cv['featurizer']}; the dataset uses {ds.featurizer_version}")
+                    limit: int = 0, seed_runs: list | None = None, members_dir: str | None = None) -> dict:
+    """Export the ensemble and write its card. With `members_dir` the ensemble is the members stage's networks
+    (trained on every entry) and their spread is calibrated on the held-out spread of the cross-validation runs
+    cv_dir + seed_runs (same folds, other seeds); without it, the fold models of cv_dir are the ensemble."""
+    cv = read_cv(cv_dir, ds)
+    runs = [cv] + [read_cv(d, ds) for d in seed_runs or []]
+    for d, r in zip(seed_runs or [], runs[1:]):
+        for key in ("folds", "fold_seed", "model", "hyperparameters", "epochs", "pretrained"):
+            if r.get(key) != cv.get(key):
+                raise CheckpointError(os.path.join(d, "cv.json"), f"differs from {os.path.join(cv_dir, 'cv.json')} in {key}: "
+                                                                  "seed runs must be the same recipe on the same folds, with another --init-seed")
+    seeds = [r.get("init_seed", r.get("fold_seed")) for r in runs]
+    if len(set(seeds)) != len(seeds):
+        raise OptionError("--cv", f"the cross-validation runs must have different init seeds (they have {seeds})")
+    members = None
+    if members_dir is not None:
+        if len(runs) < 2:
+            raise OptionError("--members", "needs two or more --cv runs (other --init-seed, same folds): their held-out spread calibrates the members")
+        members = read_json(os.path.join(members_dir, "members.json"), "the members stage")
+        for key in ("model", "hyperparameters", "epochs", "pretrained"):
+            if members.get(key) != cv.get(key):
+                raise CheckpointError(os.path.join(members_dir, "members.json"), f"differs from {os.path.join(cv_dir, 'cv.json')} in {key}: "
+                                                                                 "the members must be trained with the cross-validated recipe")
+        if members.get("featurizer") != ds.featurizer_version or members.get("entries") != ds.count:
+            raise CheckpointError(os.path.join(members_dir, "members.json"), f"was trained on {members.get('entries')} entries of featurizer "
+                                                                             f"{members.get('featurizer')}; the dataset has {ds.count} of {ds.featurizer_version}")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise OptionError(out_dir, "is a file: give a folder for the model")
     # Everything is written into a folder beside out_dir and moved in only when all succeeded, the card
@@ -212,7 +228,8 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
     try:
-        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, pretrain_dir, parity_count, variants, design_notes, limit)
+        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, pretrain_dir, parity_count, variants, design_notes, limit,
+                          runs=runs, members=members, members_dir=members_dir)
         os.makedirs(out_dir, exist_ok=True)
         files = [m["file"] for m in card["ensemble"]["members"]] + [f"{name}.card.json"]
         for file in files:
@@ -225,6 +242,19 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
         os.remove(os.path.join(out_dir, f"{name}.member{k}.onnx"))
         k += 1
     return card
+
+
+def read_cv(cv_dir: str, ds: GraphDataset) -> dict:
+    cv_path = os.path.join(cv_dir, "cv.json")
+    cv = read_json(cv_path, "the finetune stage")
+    missing = [k for k in CV_KEYS if not isinstance(cv, dict) or k not in cv]
+    if missing:
+        raise CheckpointError(cv_path, f"malformed (no {', '.join(missing)}): delete it to redo the finetune stage")
+    if len(cv["folds"]) != ds.count or len(cv["heldout_predictions"]) != ds.count:
+        raise CheckpointError(cv_path, f"covers {len(cv['folds'])} entries; the dataset has {ds.count}: export with the --limit and data the cv stage used")
+    if cv.get("featurizer", ds.featurizer_version) != ds.featurizer_version:
+        raise CheckpointError(cv_path, f"was trained on featurizer {cv['featurizer']}; the dataset uses {ds.featurizer_version}")
+    return cv
 
 
 def remove_stale_stages(parent: str, prefix: str):
@@ -244,24 +274,35 @@ def remove_stale_stages(parent: str, prefix: str):
 
 
 def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
-               pretrain_dir: str | None, parity_count: int, variants: dict | None, design_notes: str | None, limit: int = 0) -> dict:
+               pretrain_dir: str | None, parity_count: int, variants: dict | None, design_notes: str | None, limit: int = 0,
+               runs: list | None = None, members: dict | None = None, members_dir: str | None = None) -> dict:
     """Export every member into out_dir and write the card there."""
-    members = []
+    runs = runs or [cv]
+    y = ds.targets()[:, 0].astype(np.float64)
+    if members is not None:
+        paths = [os.path.join(members_dir, m) for m in members["members"]]
+        records = [{"seed": members["init_seed"] + j, "trained_on": "all entries"} for j in range(len(paths))]
+        calibration = seed_calibration(y, runs, len(set(cv["folds"])))
+    else:
+        paths = [os.path.join(cv_dir, m) for m in cv["members"]]
+        records = [{"fold": k} for k in range(len(paths))]
+        calibration = {**cv["calibration"], "method": "fold models' spread at every entry (4 of 5 saw it): optimistic, see seed_calibration"}
+    members_out = []
     parity_idx = list(range(min(parity_count, ds.count)))
     parity_preds = []
     params = None
-    for k, member in enumerate(cv["members"]):
-        model = load_member(os.path.join(cv_dir, member), ds)
+    for k, member_path in enumerate(paths):
+        model = load_member(member_path, ds)
         params = parameter_count(model)
         file = f"{name}.member{k}.onnx"
         path = os.path.join(out_dir, file)
         export_member(model, ds, path)
         with torch.no_grad():
             parity_preds.append(model(*model_inputs(to_tensors(make_batch(ds, parity_idx))))[:, 0].numpy().tolist())
-        members.append({"file": file, "sha256": file_sha256(path), "bytes": os.path.getsize(path), "fold": k})
+        members_out.append({"file": file, "sha256": file_sha256(path), "bytes": os.path.getsize(path), **records[k]})
     # In-sample figures of the shipped ensemble on its own training file: `ionrank evaluate` must reproduce them.
     everything = list(range(ds.count))
-    ensemble = np.mean([predict(load_member(os.path.join(cv_dir, m), ds), ds, everything, [0])[:, 0] for m in cv["members"]], axis=0)
+    ensemble = np.mean([predict(load_member(p, ds), ds, everything, [0])[:, 0] for p in paths], axis=0)
     evaluation = {"data": ds.sha256_of_sources(), "metrics": regression_metrics(ds.targets()[:, 0].astype(np.float64), ensemble.astype(np.float64)),
                   "note": "ensemble mean on the training data itself (in-sample); the cross-validated figures are under cv"}
     scratch = None
@@ -282,11 +323,14 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
         "opset": OPSET,
         "architecture": {"family": "ALIGNN-style edge-gated convolutions, dense fixed-k layout, LayerNorm", **cv["model"],
                          "parameters": params},
-        "ensemble": {"members": members, "combine": "mean", "uncertainty": "sample standard deviation of members × calibration.scale"},
-        "calibration": cv["calibration"],
+        "ensemble": {"members": members_out, "combine": "mean", "uncertainty": "sample standard deviation of members × calibration.scale",
+                     "trained_on": "every entry of the training data (the cross-validation measures the recipe)" if members is not None
+                     else "the fold models of the cross-validation (each saw 4 of 5 folds)",
+                     **({"seconds": members["seconds"], "device": members.get("device")} if members is not None else {})},
+        "calibration": calibration,
         "threshold": {"good_conductor_below_ev": 0.65},
         "cv": {
-            "folds": len(cv["members"]),
+            "folds": len(set(cv["folds"])),
             "stratified_by": "moving ion",
             "fold_seed": cv["fold_seed"],
             "fold_of_entry": dict(zip(ds.ids(), cv["folds"])),
@@ -295,6 +339,11 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
             # Held-out prediction of every entry by the member that did not see it (parity and calibration plots).
             "heldout": {"em_dft": ds.targets()[:, 0].astype(float).tolist(), "em_predicted": cv["heldout_predictions"],
                         "clearance_angstrom": clearances},
+            # The same recipe with other seeds on the same folds: every entry's held-out predictions averaged over the runs.
+            "seed_runs": None if len(runs) < 2 else {
+                "init_seeds": [r.get("init_seed", r.get("fold_seed")) for r in runs],
+                "metrics": regression_metrics(y, np.mean([r["heldout_predictions"] for r in runs], axis=0)),
+                "per_run": [r["metrics"] for r in runs], "seconds": [r["seconds"] for r in runs], "devices": [r.get("device") for r in runs]},
             "scratch": None if scratch is None else {"metrics": scratch["metrics"], "per_fold": scratch["per_fold"],
                                                     "epochs": scratch["epochs"], "seconds": scratch["seconds"], "device": scratch.get("device")},
             # Other designs measured on the same folds (e.g. freezing early layers).

@@ -4,8 +4,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, featurizerVersion, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
 import { runTrainingCore, TrainingError } from "./python.js";
 
-export type Stage = "featurize" | "pretrain" | "finetune" | "scratch" | "export";
-export const STAGES: readonly Stage[] = ["featurize", "pretrain", "finetune", "scratch", "export"];
+export type Stage = "featurize" | "pretrain" | "finetune" | "members" | "scratch" | "export";
+export const STAGES: readonly Stage[] = ["featurize", "pretrain", "finetune", "members", "scratch", "export"];
 
 export interface ModelSize {
   hidden: number;
@@ -50,6 +50,18 @@ export interface TrainOptions {
   /** Training-time jitter of atom positions while fine-tuning, Å standard deviation (0 or omitted = none). */
   positionNoise?: number;
   folds: number;
+  /**
+   * Cross-validation runs on the same folds, run r with initialisation seed `seed + 100·r` (default 3). With two or
+   * more, every entry has that many held-out predictions from models that never saw it: their spread calibrates the
+   * members' spread.
+   */
+  cvSeeds?: number;
+  /**
+   * The shipped ensemble: this many members fine-tuned on every entry with the cross-validated recipe, member j with
+   * seed `seed + j` (default 5; needs cvSeeds ≥ 2). 0 ships the fold models of the first cross-validation run instead,
+   * with a spread calibrated on entries 4 of 5 of them saw (optimistic).
+   */
+  members?: number;
   batchSize: number;
   seed: number;
   /** Only the first N graphs of each dataset (CI-sized runs). */
@@ -59,7 +71,8 @@ export interface TrainOptions {
 }
 
 /**
- * featurize → pretrain → fine-tune with k-fold CV → the same from scratch → export + model card.
+ * featurize → pretrain → fine-tune with k-fold CV (several seeds) → the ensemble's members on every entry → the same
+ * CV from scratch → export + model card.
  * Every stage writes into `work`; a stage whose output exists is skipped, and the Python stages resume
  * from their per-epoch checkpoints, so a killed pipeline continues where it stopped. Each stage's inputs
  * (file SHA-256s, featurizer config, hyper-parameters) are recorded beside its output: a rerun that
@@ -89,7 +102,18 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   const preDir = join(o.work, "data-pretrain");
   const pre = join(o.work, "pretrain");
   const pretrained = preInputs.length > 0 ? join(pre, "pretrained.pt") : null;
+  const cvSeeds = o.cvSeeds ?? 3;
+  const memberCount = o.members ?? 5;
+  if (!Number.isInteger(cvSeeds) || cvSeeds < 1) throw new TrainingError(`cvSeeds ${cvSeeds} must be an integer ≥ 1`);
+  if (!Number.isInteger(memberCount) || memberCount < 0) throw new TrainingError(`members ${memberCount} must be an integer ≥ 0`);
+  if (memberCount > 0 && cvSeeds < 2) {
+    throw new TrainingError(`${memberCount} members trained on every entry need 2 or more cross-validation seeds (got ${cvSeeds}): their held-out spread calibrates the members' spread; or give 0 members to ship the fold models`);
+  }
+  if (memberCount === 1) throw new TrainingError("an ensemble of 1 member has no spread: give 0 (the fold models), or 2 or more members");
   const cv = join(o.work, "cv-pretrained");
+  // Run r of the cross-validation: the first keeps the folder name it always had.
+  const cvRuns = Array.from({ length: cvSeeds }, (_, r) => ({ dir: r === 0 ? cv : `${cv}-seed${r}`, initSeed: o.seed + 100 * r }));
+  const membersDir = join(o.work, "members");
   const scratch = join(o.work, "cv-scratch");
   const errorLog = ["--error-log", join(o.work, "error.log")];
   const core = (args: string[]) => runTrainingCore([...errorLog, ...args], log);
@@ -106,7 +130,12 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   needs("finetune", join(emDir, "manifest.json"), "featurize");
   if (pretrained) needs("finetune", pretrained, "pretrain");
   needs("scratch", join(emDir, "manifest.json"), "featurize");
-  needs("export", join(cv, "cv.json"), "finetune");
+  for (const r of cvRuns) needs("export", join(r.dir, "cv.json"), "finetune");
+  if (memberCount > 0) {
+    needs("members", join(emDir, "manifest.json"), "featurize");
+    if (pretrained) needs("members", pretrained, "pretrain");
+    needs("export", join(membersDir, "members.json"), "members");
+  }
   if (pretrained) needs("export", join(scratch, "cv.json"), "scratch");
 
   // What each stage's output depends on. Stages this run runs or reads from are checked against what their
@@ -118,14 +147,21 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   const preRecord = preData && { "pre-training data": preData.files, "pretrain featurizer": preData.config, ...net, "batch-size": 2 * o.batchSize, "pretrain-epochs": o.pretrainEpochs };
   const cvRecord = { "Em data": emData.files, featurizer: emData.config, ...net, readout: o.size.readout, target: o.size.target ?? "identity", dropout: o.size.dropout ?? 0,
     folds: o.folds, epochs: o.finetuneEpochs, noise: o.positionNoise ?? 0 };
-  const reads: Record<Stage, Stage[]> = { featurize: [], pretrain: ["featurize"], finetune: ["featurize", "pretrain"], scratch: ["featurize"], export: ["featurize", "pretrain", "finetune", "scratch"] };
+  const reads: Record<Stage, Stage[]> = {
+    featurize: [], pretrain: ["featurize"], finetune: ["featurize", "pretrain"], members: ["featurize", "pretrain"], scratch: ["featurize"],
+    export: ["featurize", "pretrain", "finetune", "members", "scratch"],
+  };
   const checked = new Set([...stages, ...[...stages].flatMap((s) => reads[s])]);
   if (checked.has("featurize")) {
     checkData(emDir, emData);
     if (preData) checkData(preDir, preData);
   }
   if (preRecord && (checked.has("pretrain") || checked.has("finetune"))) checkRecord(pre, preRecord, log);
-  if (checked.has("finetune")) checkRecord(cv, { ...cvRecord, "pre-trained": preRecord ?? "none" }, log);
+  const runRecord = (initSeed: number) => ({ ...cvRecord, "pre-trained": preRecord ?? "none", ...(initSeed !== o.seed ? { "init seed": initSeed } : {}) });
+  if (checked.has("finetune")) for (const r of cvRuns) checkRecord(r.dir, runRecord(r.initSeed), log);
+  const membersRecord = { ...cvRecord, "pre-trained": preRecord ?? "none", members: memberCount };
+  delete (membersRecord as Fields).folds;
+  if (memberCount > 0 && checked.has("members")) checkRecord(membersDir, membersRecord, log);
   if (preRecord && checked.has("scratch")) checkRecord(scratch, cvRecord, log);
 
   if (stage("featurize")) {
@@ -150,7 +186,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
     }
   }
   // Labels, kind and fold count of the Em data, before hours of pre-training that it would waste.
-  if ((stage("finetune") && !existsSync(join(cv, "cv.json"))) || (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json")))) {
+  if ((stage("finetune") && cvRuns.some((r) => !existsSync(join(r.dir, "cv.json")))) || (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json")))) {
     await core(["check", "--data", emDir, "--folds", String(o.folds), ...limit]);
   }
   if (stage("pretrain") && preRecord && pretrained && !existsSync(pretrained)) {
@@ -161,10 +197,18 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
     await core(["pretrain", "--data", preDir, "--out", pre, "--epochs", String(o.pretrainEpochs), ...preCommon]);
   }
   const folds = ["--folds", String(o.folds), "--epochs", String(o.finetuneEpochs), "--noise", String(o.positionNoise ?? 0)];
-  if (stage("finetune") && !existsSync(join(cv, "cv.json"))) {
-    log(`finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}`);
-    writeRecord(cv, { ...cvRecord, "pre-trained": preRecord ?? "none" });
-    await core(["cv", "--data", emDir, "--out", cv, ...folds, ...common, ...(pretrained ? ["--pretrained", pretrained] : [])]);
+  const from = pretrained ? ["--pretrained", pretrained] : [];
+  for (const [r, run] of cvRuns.entries()) {
+    if (!stage("finetune") || existsSync(join(run.dir, "cv.json"))) continue;
+    log(`finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}${cvSeeds > 1 ? `, run ${r + 1}/${cvSeeds} (seed ${run.initSeed})` : ""}`);
+    writeRecord(run.dir, runRecord(run.initSeed));
+    await core(["cv", "--data", emDir, "--out", run.dir, ...folds, ...common, "--init-seed", String(run.initSeed), ...from]);
+  }
+  if (stage("members") && memberCount > 0 && !existsSync(join(membersDir, "members.json"))) {
+    log(`members: ${memberCount} networks fine-tuned on every entry (the shipped ensemble)`);
+    writeRecord(membersDir, membersRecord);
+    await core(["members", "--data", emDir, "--out", membersDir, "--members", String(memberCount), "--epochs", String(o.finetuneEpochs),
+      "--noise", String(o.positionNoise ?? 0), ...common, "--init-seed", String(o.seed), ...from]);
   }
   if (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json"))) {
     log(`scratch: the same network and folds without pre-training`);
@@ -173,7 +217,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   }
   if (!stage("export")) return { card: null }; // no card was written by this run
   log(`export: ONNX members and ${card}`);
-  await core(["export", "--data", emDir, "--cv", cv, "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version,
+  await core(["export", "--data", emDir, ...cvRuns.flatMap((r) => ["--cv", r.dir]), ...(memberCount > 0 ? ["--members", membersDir] : []), "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version,
     ...limit, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])]);
   return { card };
 }

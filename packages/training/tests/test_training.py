@@ -9,7 +9,8 @@ import torch
 
 from ionrank_training.data import load_dataset, make_batch
 from ionrank_training.model import EmNet, model_inputs, to_tensors
-from ionrank_training.train import calibrate, cross_validate, fit, jitter_positions, pretrain, regression_metrics, set_threads, stratified_folds
+from ionrank_training.train import (calibrate, cross_validate, fit, jitter_positions, pretrain, regression_metrics, seed_calibration, set_threads,
+                                   stratified_folds, train_members)
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
 
@@ -183,6 +184,57 @@ class TrainingCore(unittest.TestCase):
         self.assertEqual(runs["a"]["init_seed"], 3)
         self.assertEqual(runs["a"]["heldout_predictions"], runs["b"]["heldout_predictions"])  # reproducible
         self.assertNotEqual(runs["a"]["heldout_predictions"], runs["c"]["heldout_predictions"])
+
+    def test_members_train_on_every_entry_and_ship_with_a_seed_calibrated_spread(self):
+        from ionrank_training.errors import CheckpointError, OptionError
+        from ionrank_training.export import export_ensemble
+
+        ds = self.ds.subset(range(8))
+        cfg = {"hidden": 8, "alignn_layers": 1, "gcn_layers": 1, "line_k": 6, "readout": "path", "target": "identity", "dropout": 0.0}
+        quiet = {"epochs": 2, "batch_size": 4, "lr": 1e-3, "log": lambda m: None}
+        with tempfile.TemporaryDirectory() as d:
+            cvs = [os.path.join(d, f"cv{r}") for r in range(3)]
+            for r, out in enumerate(cvs):
+                cross_validate(ds, out, cfg, pretrained=None, folds=2, seed=0, init_seed=100 * r, freeze=0, **quiet)
+            m = train_members(ds, os.path.join(d, "mb"), cfg, pretrained=None, members=3, init_seed=0, **quiet)
+            self.assertEqual(m["members"], ["member0.pt", "member1.pt", "member2.pt"])
+            for j in range(3):  # every member saw every entry, with its own seed
+                run = torch.load(os.path.join(d, "mb", f"member{j}.pt"), weights_only=False)["run"]
+                self.assertEqual((run["train_size"], run["validation_size"], run["seed"]), (8, 0, j))
+            self.assertEqual(m["seconds"], m["seconds"])  # a number, not NaN
+            # Rerun: every member is complete, so nothing is trained again and the record is the same.
+            again = train_members(ds, os.path.join(d, "mb"), cfg, pretrained=None, members=3, init_seed=0, **quiet)
+            self.assertEqual(again["metrics_in_sample"], m["metrics_in_sample"])
+            card = export_ensemble(ds, cvs[0], os.path.join(d, "model"), "em", "0.0.1", None, None, 4, seed_runs=cvs[1:],
+                                   members_dir=os.path.join(d, "mb"))
+            self.assertEqual([x["seed"] for x in card["ensemble"]["members"]], [0, 1, 2])
+            self.assertTrue(all(os.path.exists(os.path.join(d, "model", x["file"])) for x in card["ensemble"]["members"]))
+            self.assertEqual(card["calibration"]["runs"], 3)
+            self.assertEqual(card["cv"]["seed_runs"]["init_seeds"], [0, 100, 200])
+            self.assertEqual(card["evaluation"]["metrics"], m["metrics_in_sample"])  # the shipped members, not the fold models
+            # The members need two or more runs to be calibrated, and the cross-validated recipe.
+            with self.assertRaises(OptionError):
+                export_ensemble(ds, cvs[0], os.path.join(d, "m2"), "em", "0.0.1", None, None, 4, members_dir=os.path.join(d, "mb"))
+            train_members(ds, os.path.join(d, "mb-other"), cfg, pretrained=None, members=2, init_seed=0, **{**quiet, "epochs": 1})
+            with self.assertRaisesRegex(CheckpointError, "differs .* in epochs"):
+                export_ensemble(ds, cvs[0], os.path.join(d, "m3"), "em", "0.0.1", None, None, 4, seed_runs=cvs[1:], members_dir=os.path.join(d, "mb-other"))
+            # Two runs with the same seed are one run counted twice.
+            with self.assertRaises(OptionError):
+                export_ensemble(ds, cvs[0], os.path.join(d, "m4"), "em", "0.0.1", None, None, 4, seed_runs=[cvs[0]], members_dir=os.path.join(d, "mb"))
+
+    def test_seed_calibration_uses_held_out_spread_only(self):
+        # Entries 0-3 (fold 0) and 4-7 (fold 1); three runs whose held-out predictions disagree more where they err more.
+        y = np.zeros(8)
+        spread = np.array([0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4])
+        runs = [{"folds": [0, 0, 0, 0, 1, 1, 1, 1], "heldout_predictions": (2 * spread + d * spread).tolist()} for d in (-1.0, 0.0, 1.0)]
+        c = seed_calibration(y, runs, 2)
+        # Spread (ddof 1) is exactly `spread`, the error of the mean 2 x spread: the scale is 2 and covers everything at 1 sigma.
+        self.assertAlmostEqual(c["scale"], 2.0)
+        self.assertGreaterEqual(c["calibrated"]["within1sigma"], 0.6827)
+        self.assertEqual(c["raw"]["within1sigma"], 0.0)
+        self.assertGreater(c["spearman_spread_vs_error"], 0.9)
+        self.assertEqual([n["fold"] for n in c["nested"]], [0, 1])
+        self.assertEqual(len(c["scale_from_pairs"]), 3)
 
     def test_clearance_summary_bins_the_heldout_errors(self):
         from ionrank_training.export import CLEARANCE_CAP, clearance_summary, path_clearances, path_steps

@@ -12,12 +12,21 @@ interface Card {
   date: string;
   featurizer: { version: string; config: Record<string, unknown> };
   architecture: { hidden: number; alignn_layers: number; gcn_layers: number; line_k: number; readout?: "mean" | "path"; parameters: number };
-  ensemble: { members: { file: string }[] };
-  calibration: { scale: number; raw: { within1sigma: number; within2sigma: number }; calibrated: { within1sigma: number; within2sigma: number } };
+  ensemble: { members: { file: string; seed?: number }[]; trained_on?: string };
+  calibration: {
+    scale: number;
+    raw: { within1sigma: number; within2sigma: number };
+    calibrated: { within1sigma: number; within2sigma: number };
+    method?: string;
+    runs?: number;
+    nested_within1sigma?: number;
+    nested_within2sigma?: number;
+  };
   threshold: { good_conductor_below_ev: number };
   cv: {
     folds: number;
     pretrained: Partial<Variant> & { metrics: Metrics };
+    seed_runs?: { init_seeds: number[]; metrics: Metrics } | null;
     scratch: (Partial<Variant> & { metrics: Metrics }) | null;
     heldout?: { em_dft: number[]; em_predicted: number[] };
     variants?: Record<string, Partial<Variant> & { metrics: Metrics }>;
@@ -41,6 +50,8 @@ export default async function ModelPage() {
   if (!card) return <p className="empty">No model is active. Start the API with a model card (IONRANK_MODEL).</p>;
   const pre = card.cv.pretrained.metrics;
   const scr = card.cv.scratch?.metrics ?? null;
+  const seeds = card.cv.seed_runs ?? null;
+  const wholeData = card.ensemble.members.every((m) => m.seed !== undefined);
   const h = card.cv.heldout;
   const cal = card.calibration;
   const designs = designRows(card.cv, tag, {
@@ -67,6 +78,11 @@ export default async function ModelPage() {
         {card.architecture.parameters.toLocaleString("en")} parameters per member; featurizer <code>{card.featurizer.version}</code>; trained {card.date}. Good conductor: Em &lt;{" "}
         {card.threshold.good_conductor_below_ev} eV.
       </p>
+      <p>
+        {wholeData
+          ? `The members are trained on all ${pre.n} labelled pathways; the cross-validation below measures the same recipe on 4 of 5 folds at a time${seeds ? `, run with ${seeds.init_seeds.length} seeds` : ""}.`
+          : `The members are the ${card.cv.folds} fold models of the cross-validation below.`}
+      </p>
       <div className="grid2">
         <section aria-labelledby="cv">
           <h2 id="cv">
@@ -78,6 +94,7 @@ export default async function ModelPage() {
                 <tr>
                   <th />
                   <th className="num">pre-trained + fine-tuned</th>
+                  {seeds ? <th className="num">mean of {seeds.init_seeds.length} seeds</th> : null}
                   <th className="num">same network from scratch</th>
                 </tr>
               </thead>
@@ -86,6 +103,7 @@ export default async function ModelPage() {
                   <tr key={name}>
                     <td>{name}</td>
                     <td className="num">{f(pre)}</td>
+                    {seeds ? <td className="num">{f(seeds.metrics)}</td> : null}
                     <td className="num">{scr ? f(scr) : "—"}</td>
                   </tr>
                 ))}
@@ -136,6 +154,12 @@ export default async function ModelPage() {
             ]}
           />
           <Legend items={[{ name: "raw spread", color: "#b3261e" }, { name: `calibrated (× ${cal.scale.toFixed(2)})`, color: "#16794c" }, { name: "ideal (normal)", color: "#9aa4b1" }]} />
+          {cal.method ? <p className="note">Fitted on the {cal.method}.</p> : null}
+          {cal.nested_within1sigma !== undefined && cal.nested_within2sigma !== undefined ? (
+            <p className="note" data-testid="calibration-check">
+              Checked out of sample (scale fitted on 4 folds, tested on the fifth): {(cal.nested_within1sigma * 100).toFixed(1)} % within ±1σ, {(cal.nested_within2sigma * 100).toFixed(1)} % within ±2σ.
+            </p>
+          ) : null}
         </section>
       </div>
       {card.pretraining ? (
