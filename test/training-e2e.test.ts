@@ -27,11 +27,14 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
       "--hidden", "16", "--alignn-layers", "1", "--gcn-layers", "1", "--line-k", "6",
       "--pretrain-epochs", "1", "--epochs", "2", "--folds", "3", "--batch-size", "8",
       // The shipped model's parity test covers the default loss space; this one covers exp(head) − 1 in ONNX.
-      "--target", "log1p", "--dropout", "0.1", "--noise", "0.05",
+      "--target", "log1p", "--dropout", "0.1", "--noise", "0.05", "--jobs", "2",
     ];
     const r = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), args, { cwd: ROOT, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     for (const stage of ["featurize", "pretrain", "finetune", "members", "scratch", "export"]) expect(r.stderr).toContain(`train: ${stage}`);
+    // --jobs 2: the five training runs after pre-training go two at a time, each line tagged with its run.
+    expect(r.stderr).toMatch(/train: \[finetune 2\/3\] \[[0-9:]+\] fold 1\/3/);
+    expect(r.stderr).toMatch(/train: \[members\] \[[0-9:]+\] member 5\/5/);
     const cardPath = JSON.parse(r.stdout.trim()).card as string;
     const card = JSON.parse(readFileSync(cardPath, "utf8"));
     // The shipped ensemble: 5 members trained on all 12 entries, their spread calibrated on 3 cross-validation runs.

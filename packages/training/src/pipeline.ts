@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, featurizerVersion, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
-import { runTrainingCore, TrainingError } from "./python.js";
+import { runTrainingCore, sharedThreads, TrainingError } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "members" | "scratch" | "export";
 export const STAGES: readonly Stage[] = ["featurize", "pretrain", "finetune", "members", "scratch", "export"];
@@ -64,6 +65,13 @@ export interface TrainOptions {
   members?: number;
   batchSize: number;
   seed: number;
+  /**
+   * Training runs after pre-training (each cross-validation run, the members, the scratch run) are independent: run
+   * this many at once, each with cores / jobs torch threads (default: 2 where there are 2 or more cores). Training is
+   * memory-bound, so two 1-thread runs get more done on 2 cores than one 2-thread run. Each run computes the same
+   * thing whatever the number of jobs; only its thread count, which can move results at float rounding, follows it.
+   */
+  jobs?: number;
   /** Only the first N graphs of each dataset (CI-sized runs). */
   limit?: number;
   /** Run only these stages (default: all, skipping finished ones). */
@@ -109,6 +117,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   if (memberCount > 0 && cvSeeds < 2) {
     throw new TrainingError(`${memberCount} members trained on every entry need 2 or more cross-validation seeds (got ${cvSeeds}): their held-out spread calibrates the members' spread; or give 0 members to ship the fold models`);
   }
+  if (o.jobs !== undefined && (!Number.isInteger(o.jobs) || o.jobs < 1)) throw new TrainingError(`jobs ${o.jobs} must be an integer ≥ 1`);
   if (memberCount === 1) throw new TrainingError("an ensemble of 1 member has no spread: give 0 (the fold models), or 2 or more members");
   const cv = join(o.work, "cv-pretrained");
   // Run r of the cross-validation: the first keeps the folder name it always had.
@@ -198,23 +207,48 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   }
   const folds = ["--folds", String(o.folds), "--epochs", String(o.finetuneEpochs), "--noise", String(o.positionNoise ?? 0)];
   const from = pretrained ? ["--pretrained", pretrained] : [];
+  // The training runs left to do; each writes only its own folder.
+  const runs: { tag: string; start: string; dir: string; record: Fields; args: string[] }[] = [];
   for (const [r, run] of cvRuns.entries()) {
     if (!stage("finetune") || existsSync(join(run.dir, "cv.json"))) continue;
-    log(`finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}${cvSeeds > 1 ? `, run ${r + 1}/${cvSeeds} (seed ${run.initSeed})` : ""}`);
-    writeRecord(run.dir, runRecord(run.initSeed));
-    await core(["cv", "--data", emDir, "--out", run.dir, ...folds, ...common, "--init-seed", String(run.initSeed), ...from]);
+    runs.push({
+      tag: cvSeeds > 1 ? `finetune ${r + 1}/${cvSeeds}` : "finetune",
+      start: `finetune: ${o.folds}-fold cross-validation${pretrained ? " from the pre-trained trunk" : " (no pre-training data given)"}${cvSeeds > 1 ? `, run ${r + 1}/${cvSeeds} (seed ${run.initSeed})` : ""}`,
+      dir: run.dir, record: runRecord(run.initSeed),
+      args: ["cv", "--data", emDir, "--out", run.dir, ...folds, ...common, "--init-seed", String(run.initSeed), ...from],
+    });
   }
   if (stage("members") && memberCount > 0 && !existsSync(join(membersDir, "members.json"))) {
-    log(`members: ${memberCount} networks fine-tuned on every entry (the shipped ensemble)`);
-    writeRecord(membersDir, membersRecord);
-    await core(["members", "--data", emDir, "--out", membersDir, "--members", String(memberCount), "--epochs", String(o.finetuneEpochs),
-      "--noise", String(o.positionNoise ?? 0), ...common, "--init-seed", String(o.seed), ...from]);
+    runs.push({
+      tag: "members", start: `members: ${memberCount} networks fine-tuned on every entry (the shipped ensemble)`, dir: membersDir, record: membersRecord,
+      args: ["members", "--data", emDir, "--out", membersDir, "--members", String(memberCount), "--epochs", String(o.finetuneEpochs), "--noise", String(o.positionNoise ?? 0), ...common, "--init-seed", String(o.seed), ...from],
+    });
   }
   if (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json"))) {
-    log(`scratch: the same network and folds without pre-training`);
-    writeRecord(scratch, cvRecord);
-    await core(["cv", "--data", emDir, "--out", scratch, ...folds, ...common]);
+    runs.push({ tag: "scratch", start: "scratch: the same network and folds without pre-training", dir: scratch, record: cvRecord, args: ["cv", "--data", emDir, "--out", scratch, ...folds, ...common] });
   }
+  const cores = availableParallelism();
+  const jobs = Math.max(1, Math.min(o.jobs ?? Math.min(2, cores), runs.length));
+  const threads = sharedThreads(Math.max(1, Math.floor(cores / jobs)));
+  let next = 0;
+  let stop = false; // after a failure no further run starts
+  const worker = async () => {
+    while (!stop && next < runs.length) {
+      const run = runs[next++]!;
+      log(run.start);
+      writeRecord(run.dir, run.record);
+      try {
+        await runTrainingCore([...errorLog, ...run.args], jobs > 1 ? (line) => log(`[${run.tag}] ${line}`) : log, jobs > 1 ? threads : {});
+      } catch (e) {
+        stop = true;
+        throw e;
+      }
+    }
+  };
+  // Every run ends (or fails) before the pipeline returns: none keeps writing into --work behind its caller's back.
+  const settled = await Promise.allSettled(Array.from({ length: jobs }, worker));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   if (!stage("export")) return { card: null }; // no card was written by this run
   log(`export: ONNX members and ${card}`);
   await core(["export", "--data", emDir, ...cvRuns.flatMap((r) => ["--cv", r.dir]), ...(memberCount > 0 ? ["--members", membersDir] : []), "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version,
