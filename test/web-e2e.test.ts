@@ -134,6 +134,21 @@ describe("the dashboard (npm start, real browser)", () => {
     await page.goto(`${page.url()}&from=999`);
     await shown();
     expect((await page.getByTestId("ranking-row").first().locator("td").first().textContent())?.trim()).toBe("4");
+    // Forwards two pages and back again: the API pages forwards only, so the way back travels in the URL.
+    const firstCell = async () => (await page.getByTestId("ranking-row").first().locator("td").first().textContent())?.trim();
+    await page.getByRole("link", { name: "Next page »" }).click();
+    await page.waitForURL((u) => u.searchParams.getAll("back").length === 2);
+    await shown();
+    expect(await firstCell()).toBe("7");
+    await page.getByRole("link", { name: "‹ Previous page" }).click();
+    await page.waitForURL((u) => u.searchParams.getAll("back").length === 1);
+    await shown();
+    expect(await firstCell()).toBe("4");
+    await page.getByRole("link", { name: "‹ Previous page" }).click();
+    await page.waitForURL((u) => !u.searchParams.has("after") && !u.searchParams.has("back"));
+    await shown();
+    expect(await firstCell()).toBe("1");
+    expect(await page.getByRole("link", { name: "‹ Previous page" }).count()).toBe(0);
     await page.goto(`${BASE}/?ion=Li&emMin=0.5&emMax=0.2`);
     await page.getByText(/the Em range's minimum 0\.5 eV is above its maximum 0\.2 eV/).waitFor();
     // Only that message: the API (which refuses such a range) is not asked, and the form keeps its models.

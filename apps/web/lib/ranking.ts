@@ -17,6 +17,11 @@ export interface RankingQuery {
   sort: (typeof SORTS)[number];
   first: number;
   after: string | null;
+  /**
+   * The `after` of each page before this one, oldest first ("" for the first page): what "Previous page" goes back
+   * to. The API pages forwards only, so the way back travels in the URL (at most MAX_BACK pages of it).
+   */
+  back: string[];
   /** URL parameters that are not valid values (e.g. first=abc): the view is not shown, rather than a different one. */
   invalid: string[];
 }
@@ -35,6 +40,8 @@ export const distinctName = (name: string, reducedFormula: string) => (name.repl
 /** A parameter's value as a message quotes it: cut, so a pasted blob does not fill the page. */
 const quote = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 const MAX_FIRST = 200;
+/** Pages of history a URL keeps for "Previous page"; further back, "First page" still goes to the start. */
+export const MAX_BACK = 50;
 
 export function parseRanking(p: Params): RankingQuery {
   const invalid: string[] = [];
@@ -75,6 +82,7 @@ export function parseRanking(p: Params): RankingQuery {
     sort: sort ?? "EM",
     first: whole("first", 1, MAX_FIRST, 25, `a page size (a whole number 1 … ${MAX_FIRST})`),
     after: one(p, "after"),
+    back: ([] as string[]).concat(p.back ?? []).slice(-MAX_BACK),
     invalid,
   };
 }
@@ -102,8 +110,20 @@ export function rankingSearch(q: RankingQuery, patch: Partial<RankingQuery> = {}
   if (v.model) s.set("model", v.model);
   s.set("sort", v.sort);
   if (v.first !== 25) s.set("first", String(v.first));
-  if (v.after) s.set("after", v.after);
+  if (v.after) {
+    s.set("after", v.after);
+    for (const b of v.back) s.append("back", b); // without `after` this is the first page: nothing to go back to
+  }
   return s.toString();
+}
+
+/** The view of the next page (this page joins the way back) and of the previous one, when known. */
+export function nextPage(q: RankingQuery, endCursor: string): string {
+  return rankingSearch(q, { after: endCursor, back: [...q.back, q.after ?? ""].slice(-MAX_BACK) });
+}
+export function previousPage(q: RankingQuery): string | null {
+  if (!q.after || q.back.length === 0) return null;
+  return rankingSearch(q, { after: q.back.at(-1) || null, back: q.back.slice(0, -1) });
 }
 
 export interface RankingRow {

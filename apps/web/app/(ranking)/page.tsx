@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { ApiError, ev, gql } from "@/lib/api";
-import { distinctName, fetchRanking, IONS, parseRanking, rankingProblems, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
+import { distinctName, fetchRanking, IONS, nextPage, parseRanking, previousPage, rankingProblems, rankingSearch, SORTS, type RankingPage } from "@/lib/ranking";
 import { EmRange } from "@/components/EmRange";
 
 export const dynamic = "force-dynamic";
@@ -195,7 +195,8 @@ export default async function RankingPage(props: { searchParams: SearchParams })
           </div>
           <nav className="pager" aria-label="Pages">
             {q.after ? <Link href={`/?${rankingSearch(q, { after: null })}`}>« First page</Link> : null}
-            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${rankingSearch(q, { after: page.pageInfo.endCursor })}`}>Next page »</Link> : null}
+            {previousPage(q) !== null ? <Link href={`/?${previousPage(q)}`}>‹ Previous page</Link> : null}
+            {page.pageInfo.hasNextPage && page.pageInfo.endCursor ? <Link href={`/?${nextPage(q, page.pageInfo.endCursor)}`}>Next page »</Link> : null}
           </nav>
         </>
       )}
