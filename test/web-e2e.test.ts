@@ -295,6 +295,11 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.getByTestId("em-histogram").locator("rect").count()).toBeGreaterThan(10);
     expect(await page.getByTestId("bars").count()).toBe(2);
     expect(await page.getByText("same network from scratch").count()).toBe(1);
+    // The members are trained on every entry; the cross-validation measures their recipe, run with 3 seeds, and the
+    // spread's calibration is checked on folds it was not fitted on.
+    expect(await page.getByText(/^The members are trained on all 559 labelled pathways; .* run with 3 seeds\.$/).count()).toBe(1);
+    expect(await page.getByRole("columnheader", { name: "mean of 3 seeds" }).count()).toBe(1);
+    expect(await page.getByTestId("calibration-check").textContent()).toMatch(/^Checked out of sample \(scale fitted on 4 folds, tested on the fifth\): \d+\.\d % within ±1σ, \d+\.\d % within ±2σ\.$/);
     // Each design says what it was, not only its lab shorthand; the shipped model sits among them by its MAE.
     const designs = page.getByTestId("design-row");
     const card = JSON.parse(readFileSync(join(ROOT, "models/em.card.json"), "utf8")) as { version: string; cv: { variants: object } };
