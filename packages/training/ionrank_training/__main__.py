@@ -142,7 +142,7 @@ def check_options(a):
 
 def run(a):
     check_options(a)
-    set_threads()
+    set_threads(1 if a.cmd in ("cv", "members") else None)
     ds = load_dataset(a.data, kind=None if a.cmd == "pretrain" else "pathway")
     if getattr(a, "limit", 0):
         ds = ds.subset(range(a.limit))
