@@ -55,7 +55,7 @@ def main(argv=None):
     pt = sub.add_parser("pretrain", help="multi-property pre-training")
     common(pt)
     pt.add_argument("--budget-seconds", type=float, default=0, help="choose the number of epochs to fit this time (overrides --epochs)")
-    cv = sub.add_parser("cv", help="k-fold cross-validated fine-tuning (members of the ensemble)")
+    cv = sub.add_parser("cv", help="k-fold cross-validated fine-tuning: the recipe's figures (and, with export's --members omitted, the ensemble)")
     common(cv)
     cv.add_argument("--pretrained", default=None, help="pretrained.pt, or omit to train from scratch")
     cv.add_argument("--folds", type=int, default=5)

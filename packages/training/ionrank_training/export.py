@@ -281,7 +281,7 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
     y = ds.targets()[:, 0].astype(np.float64)
     if members is not None:
         paths = [os.path.join(members_dir, m) for m in members["members"]]
-        records = [{"seed": members["init_seed"] + j, "trained_on": "all entries"} for j in range(len(paths))]
+        records = [{"seed": members["init_seed"] + j} for j in range(len(paths))]
         calibration = seed_calibration(y, runs, len(set(cv["folds"])))
     else:
         paths = [os.path.join(cv_dir, m) for m in cv["members"]]
@@ -336,7 +336,7 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
             "fold_of_entry": dict(zip(ds.ids(), cv["folds"])),
             "pretrained": {"metrics": cv["metrics"], "per_fold": cv["per_fold"], "epochs": cv["epochs"], "seconds": cv["seconds"],
                            "device": cv.get("device")},
-            # Held-out prediction of every entry by the member that did not see it (parity and calibration plots).
+            # Held-out prediction of every entry by the first run's fold model that did not see it (parity plot).
             "heldout": {"em_dft": ds.targets()[:, 0].astype(float).tolist(), "em_predicted": cv["heldout_predictions"],
                         "clearance_angstrom": clearances},
             # The same recipe with other seeds on the same folds: every entry's held-out predictions averaged over the runs.

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { DEFAULT_FEATURIZER_CONFIG, featurizeDataset, featurizerVersion, type DatasetInput, type FeaturizerConfig, type ImageBonds } from "@ionrank/featurize";
-import { runTrainingCore, sharedThreads, TrainingError } from "./python.js";
+import { runTrainingCore, TrainingError } from "./python.js";
 
 export type Stage = "featurize" | "pretrain" | "finetune" | "members" | "scratch" | "export";
 export const STAGES: readonly Stage[] = ["featurize", "pretrain", "finetune", "members", "scratch", "export"];
@@ -227,9 +227,8 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   if (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json"))) {
     runs.push({ tag: "scratch", start: "scratch: the same network and folds without pre-training", dir: scratch, record: cvRecord, args: ["cv", "--data", emDir, "--out", scratch, ...folds, ...common] });
   }
-  const cores = availableParallelism();
-  const jobs = Math.max(1, Math.min(o.jobs ?? cores, runs.length));
-  const threads = sharedThreads(1);
+  // The core fine-tunes on 1 torch thread unless IONRANK_TORCH_THREADS says otherwise.
+  const jobs = Math.max(1, Math.min(o.jobs ?? availableParallelism(), runs.length));
   let next = 0;
   let stop = false; // after a failure no further run starts
   const worker = async () => {
@@ -238,7 +237,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
       log(run.start);
       writeRecord(run.dir, run.record);
       try {
-        await runTrainingCore([...errorLog, ...run.args], jobs > 1 ? (line) => log(`[${run.tag}] ${line}`) : log, threads);
+        await runTrainingCore([...errorLog, ...run.args], jobs > 1 ? (line) => log(`[${run.tag}] ${line}`) : log);
       } catch (e) {
         stop = true;
         throw e;

@@ -28,9 +28,9 @@ const ERROR_PREFIX = "IONRANK_ERROR ";
  * line (the stage's JSON summary). A failure rejects with a TrainingError carrying the core's one-line
  * report. tcmalloc is preloaded when installed: it makes training steps 2–2.7× faster here.
  */
-export function runTrainingCore(args: readonly string[], onLine: (line: string) => void = () => {}, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+export function runTrainingCore(args: readonly string[], onLine: (line: string) => void = () => {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, PYTHONPATH: TRAINING_ROOT, PYTHONUNBUFFERED: "1" };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: TRAINING_ROOT, PYTHONUNBUFFERED: "1" };
     if (existsSync(TCMALLOC) && !env.LD_PRELOAD) env.LD_PRELOAD = TCMALLOC;
     // cwd stays the package root (python -m puts cwd first on sys.path): callers pass absolute paths.
     const child = spawn(PYTHON, ["-m", "ionrank_training", ...args], { cwd: TRAINING_ROOT, env });
@@ -68,9 +68,4 @@ export function runTrainingCore(args: readonly string[], onLine: (line: string) 
       else reject(new TrainingError(`training core ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? ` (last output: ${last.slice(0, 200)})` : ""}`));
     });
   });
-}
-
-/** Environment giving a training core `threads` torch threads, unless the user set IONRANK_TORCH_THREADS: theirs wins. */
-export function sharedThreads(threads: number): NodeJS.ProcessEnv {
-  return process.env.IONRANK_TORCH_THREADS ? {} : { IONRANK_TORCH_THREADS: String(threads) };
 }
