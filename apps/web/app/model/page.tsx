@@ -12,13 +12,12 @@ interface Card {
   date: string;
   featurizer: { version: string; config: Record<string, unknown> };
   architecture: { hidden: number; alignn_layers: number; gcn_layers: number; line_k: number; readout?: "mean" | "path"; parameters: number };
-  ensemble: { members: { file: string; seed?: number }[]; trained_on?: string };
+  ensemble: { members: { file: string; seed?: number }[] };
   calibration: {
     scale: number;
     raw: { within1sigma: number; within2sigma: number };
     calibrated: { within1sigma: number; within2sigma: number };
     method?: string;
-    runs?: number;
     nested_within1sigma?: number;
     nested_within2sigma?: number;
   };
