@@ -201,7 +201,7 @@ class TrainingCore(unittest.TestCase):
             for j in range(3):  # every member saw every entry, with its own seed
                 run = torch.load(os.path.join(d, "mb", f"member{j}.pt"), weights_only=False)["run"]
                 self.assertEqual((run["train_size"], run["validation_size"], run["seed"]), (8, 0, j))
-            self.assertEqual(m["seconds"], m["seconds"])  # a number, not NaN
+            self.assertGreater(m["seconds"], 0)  # the members' training time, summed from their checkpoints
             # Rerun: every member is complete, so nothing is trained again and the record is the same.
             again = train_members(ds, os.path.join(d, "mb"), cfg, pretrained=None, members=3, init_seed=0, **quiet)
             self.assertEqual(again["metrics_in_sample"], m["metrics_in_sample"])
