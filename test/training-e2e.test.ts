@@ -84,6 +84,29 @@ describe("CI-sized end-to-end training: ionrank train → ONNX → onnxruntime-n
     const again = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), [...args, "--replace"], { cwd: ROOT, encoding: "utf8" });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toContain("epoch 1/");
+
+    // The trunk ships beside the members (byte for byte the one they started from, with its pre-training record), and
+    // --trunk reruns the fine-tuning from it without pre-training: the same folds, members and figures.
+    expect(card.pretraining.trunk).toMatchObject({ file: "tiny.trunk.pt", record: "tiny.trunk.json" });
+    const trunk = join(dir, "models", "tiny.trunk.pt");
+    expect(readFileSync(trunk).equals(readFileSync(join(dir, "work", "pretrain", "pretrained.pt")))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, "models", "tiny.trunk.json"), "utf8")).validation_mae).toEqual(card.pretraining.validation_mae);
+    const fromTrunk = [...args.filter((a, i) => a !== "--pretrain" && args[i - 1] !== "--pretrain"), "--trunk", trunk];
+    fromTrunk[fromTrunk.indexOf("--work") + 1] = join(dir, "work2");
+    fromTrunk[fromTrunk.indexOf("--out") + 1] = join(dir, "models2");
+    const rerun = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), fromTrunk, { cwd: ROOT, encoding: "utf8" });
+    expect(rerun.status, rerun.stderr).toBe(0);
+    expect(rerun.stderr).not.toContain("train: pretrain");
+    const card2 = JSON.parse(readFileSync(join(dir, "models2", "tiny.card.json"), "utf8"));
+    expect(card2.pretraining.trunk.sha256).toBe(card.pretraining.trunk.sha256);
+    expect(card2.pretraining.validation_mae).toEqual(card.pretraining.validation_mae);
+    expect(card2.cv.heldout.em_predicted).toEqual(card.cv.heldout.em_predicted);
+    expect(card2.parity.pytorch_member_predictions).toEqual(card.parity.pytorch_member_predictions);
+    expect(card2.cv.scratch.metrics).toEqual(card.cv.scratch.metrics);
+    // A trunk and pre-training data together are ambiguous: refused before any work.
+    const both = spawnSync(join(ROOT, "node_modules/.bin/ionrank"), [...fromTrunk, "--pretrain", join(dir, "pz.json")], { cwd: ROOT, encoding: "utf8" });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("give either --pretrain FILE … (pre-train a trunk) or --trunk FILE");
   });
 
   it("refuses an unknown readout, loss space, dropout or noise before doing any work", () => {

@@ -78,7 +78,9 @@ def main(argv=None):
                     help="folder of the members stage: they are the ensemble, calibrated on the spread of the --cv runs (needs two or more); "
                          "without it the first run's fold models are")
     ex.add_argument("--scratch", default=None)
-    ex.add_argument("--pretrain", default=None)
+    ex.add_argument("--pretrain", default=None, help="the pretrain stage's folder: its pretrained.pt is the trunk (as --trunk)")
+    ex.add_argument("--trunk", default=None, help="the pre-trained checkpoint the networks started from (its record FILE.json beside it); "
+                                                 "it ships as NAME.trunk.pt")
     ex.add_argument("--out", required=True)
     ex.add_argument("--name", default="em")
     ex.add_argument("--version", default="1.0.0")
@@ -177,7 +179,10 @@ def run(a):
         if a.design_notes and not os.path.isfile(a.design_notes):
             raise OptionError(a.design_notes, "missing (--design-notes)")
         notes = open(a.design_notes).read() if a.design_notes else None
-        card = export_ensemble(ds, a.cv[0], a.out, a.name, a.version, a.scratch, a.pretrain, a.parity, variants, notes, limit=a.limit,
+        if a.pretrain and a.trunk:
+            raise OptionError("--trunk", "give either --pretrain (the pretrain stage's folder) or --trunk (a trunk file), not both")
+        trunk = a.trunk or (os.path.join(a.pretrain, "pretrained.pt") if a.pretrain else None)
+        card = export_ensemble(ds, a.cv[0], a.out, a.name, a.version, a.scratch, trunk, a.parity, variants, notes, limit=a.limit,
                                seed_runs=a.cv[1:], members_dir=a.members)
         print(json.dumps({"card": f"{a.out}/{a.name}.card.json", "members": [m["file"] for m in card["ensemble"]["members"]]}))
 

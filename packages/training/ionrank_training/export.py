@@ -189,11 +189,13 @@ CV_KEYS = ("members", "folds", "fold_seed", "heldout_predictions", "metrics", "p
 
 
 def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
-                    pretrain_dir: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None,
+                    trunk: str | None, parity_count: int = 24, variants: dict | None = None, design_notes: str | None = None,
                     limit: int = 0, seed_runs: list | None = None, members_dir: str | None = None) -> dict:
     """Export the ensemble and write its card. With `members_dir` the ensemble is the members stage's networks
     (trained on every entry) and their spread is calibrated on the held-out spread of the cross-validation runs
-    cv_dir + seed_runs (same folds, other seeds); without it, the fold models of cv_dir are the ensemble."""
+    cv_dir + seed_runs (same folds, other seeds); without it, the fold models of cv_dir are the ensemble.
+    `trunk`: the pre-trained checkpoint the networks were fine-tuned from (None: from scratch); it ships beside the
+    members as NAME.trunk.pt with its pre-training record NAME.trunk.json, so the fine-tuning can be rerun from it."""
     cv = read_cv(cv_dir, ds)
     runs = [cv] + [read_cv(d, ds) for d in seed_runs or []]
     for d, r in zip(seed_runs or [], runs[1:]):
@@ -228,10 +230,11 @@ def export_ensemble(ds: GraphDataset, cv_dir: str, out_dir: str, name: str, vers
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
     try:
-        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, pretrain_dir, parity_count, variants, design_notes, limit,
+        card = build_card(ds, cv, cv_dir, stage, name, version, scratch_dir, trunk, parity_count, variants, design_notes, limit,
                           runs=runs, members=members, members_dir=members_dir)
         os.makedirs(out_dir, exist_ok=True)
-        files = [m["file"] for m in card["ensemble"]["members"]] + [f"{name}.card.json"]
+        shipped = card["pretraining"]["trunk"] if card["pretraining"] else {}
+        files = [m["file"] for m in card["ensemble"]["members"]] + [shipped[k] for k in ("file", "record") if k in shipped] + [f"{name}.card.json"]
         for file in files:
             os.replace(os.path.join(stage, file), os.path.join(out_dir, file))
     finally:
@@ -273,8 +276,34 @@ def remove_stale_stages(parent: str, prefix: str):
             continue  # alive, but another user's
 
 
+def trunk_record_path(trunk: str) -> str:
+    """Where a trunk's pre-training record is: pretrain.json beside the pretrain stage's pretrained.pt, NAME.trunk.json
+    beside a shipped NAME.trunk.pt (any other FILE.pt: FILE.json)."""
+    if os.path.basename(trunk) == "pretrained.pt":
+        return os.path.join(os.path.dirname(trunk), "pretrain.json")
+    return os.path.splitext(trunk)[0] + ".json"
+
+
+def ship_trunk(trunk: str, paths: list, out_dir: str, name: str) -> dict:
+    """Copy the trunk the networks started from (and its record) into out_dir as NAME.trunk.pt / NAME.trunk.json,
+    after checking that it is the one: each network's checkpoint names its starting trunk by SHA-256 prefix."""
+    if not os.path.isfile(trunk):
+        raise OptionError(trunk, "missing (--trunk: the pre-trained checkpoint the networks were fine-tuned from)")
+    sha = file_sha256(trunk)
+    for p in paths:
+        started = str((load_checkpoint(p, map_location="cpu").get("run") or {}).get("pretrained", ""))
+        if started.rpartition("@")[2] != sha[:16]:
+            raise CheckpointError(p, f"was fine-tuned from {started or 'an unrecorded start'}, not from {trunk} (SHA-256 {sha[:16]}): "
+                                     "give the trunk the networks started from")
+    record = trunk_record_path(trunk)
+    pre = read_json(record, "the trunk's pre-training record")
+    shutil.copyfile(trunk, os.path.join(out_dir, f"{name}.trunk.pt"))
+    shutil.copyfile(record, os.path.join(out_dir, f"{name}.trunk.json"))
+    return {**pre, "trunk": {"file": f"{name}.trunk.pt", "sha256": sha, "bytes": os.path.getsize(trunk), "record": f"{name}.trunk.json"}}
+
+
 def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str, version: str, scratch_dir: str | None,
-               pretrain_dir: str | None, parity_count: int, variants: dict | None, design_notes: str | None, limit: int = 0,
+               trunk: str | None, parity_count: int, variants: dict | None, design_notes: str | None, limit: int = 0,
                runs: list | None = None, members: dict | None = None, members_dir: str | None = None) -> dict:
     """Export every member into out_dir and write the card there."""
     runs = runs or [cv]
@@ -308,9 +337,7 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
     scratch = None
     if scratch_dir and os.path.exists(os.path.join(scratch_dir, "cv.json")):
         scratch = read_json(os.path.join(scratch_dir, "cv.json"), "the scratch stage")
-    pre = None
-    if pretrain_dir and os.path.exists(os.path.join(pretrain_dir, "pretrain.json")):
-        pre = read_json(os.path.join(pretrain_dir, "pretrain.json"), "the pretrain stage")
+    pre = ship_trunk(trunk, paths, out_dir, name) if trunk else None
     clearances = path_clearances(ds, path_steps(ds))
     card = {
         "name": name,
@@ -353,7 +380,7 @@ def build_card(ds: GraphDataset, cv: dict, cv_dir: str, out_dir: str, name: str,
                          for k, v in (variants or {}).items()},
             "design_notes": design_notes,
         },
-        "pretraining": None if pre is None else {k: pre.get(k) for k in ("properties", "validation_mae", "epochs", "seconds", "device", "train_size", "validation_size", "sources", "entries", "limit", "subset")},
+        "pretraining": None if pre is None else {k: pre.get(k) for k in ("properties", "validation_mae", "epochs", "seconds", "device", "train_size", "validation_size", "sources", "entries", "limit", "subset", "trunk")},
         # The sources name whole files; with --limit only their first entries trained the model, and the card must say so.
         "training_data": {"finetune": ds.sha256_of_sources(), **ds.subset_record(limit)},
         "hyperparameters": cv["hyperparameters"],

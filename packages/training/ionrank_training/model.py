@@ -49,6 +49,17 @@ class EdgeGatedConv(nn.Module):
         e = e + F.silu(self.norm_edges(m)) * mask.unsqueeze(-1)
         return x, e
 
+    def forward_edges(self, x, e, centre, nbr):
+        """The same convolution on an edge list (training's layout): edge p joins centre[p] to nbr[p], both rows
+        of x; e is [P, H]. Sums over a centre's edges are index_add (exact on CPU; never exported)."""
+        m = self.src_gate(x).index_select(0, centre) + self.dst_gate(x).index_select(0, nbr) + self.edge_gate(e)
+        s = torch.sigmoid(m)
+        num = torch.zeros_like(x).index_add(0, centre, s * self.dst_update(x).index_select(0, nbr))
+        den = torch.zeros_like(x).index_add(0, centre, s)
+        x = x + F.silu(self.norm_nodes(self.src_update(x) + num / (den + 1e-6)))
+        e = e + F.silu(self.norm_edges(m))
+        return x, e
+
 
 class AtomConv(nn.Module):
     def __init__(self, h):
@@ -62,6 +73,9 @@ class AtomConv(nn.Module):
         value = self.conv.dst_update(x).index_select(0, flat).reshape(n, k, -1)
         return self.conv(x, gate, value, e, mask)
 
+    def forward_edges(self, x, e, src, dst):
+        return self.conv.forward_edges(x, e, src, dst)
+
 
 class LineConv(nn.Module):
     """Bonds of one centre exchange messages; triplet features t are [N, K, K, H]."""
@@ -74,6 +88,9 @@ class LineConv(nn.Module):
         gate = self.conv.dst_gate(y).unsqueeze(1)  # partner b of bond a: [N, 1, K, H] broadcast over a
         value = self.conv.dst_update(y).unsqueeze(1)
         return self.conv(y, gate, value, t, tmask)
+
+    def forward_edges(self, y, t, trip_a, trip_b):
+        return self.conv.forward_edges(y, t, trip_a, trip_b)
 
 
 # Readouts and the width of what each hands the head, in multiples of the hidden size.
@@ -145,6 +162,30 @@ class EmNet(nn.Module):
                 x, e = atom(x, e, nbr_index, nbr_mask)
         for atom in self.gcn:
             x, e = atom(x, e, nbr_index, nbr_mask)
+        return self.readout(x, is_image, graph_index, atom_counts)
+
+    def trunk_edges(self, atomic_number, is_image, edge_src, edge_dst, edge_vector, near, trip_a, trip_b, graph_index, atom_counts):
+        """`trunk` on edge and triplet lists (data.make_edge_batch): the same network and weights, computed on the
+        real bonds and triplets only — the dense layout's padded slots are masked out there, so both give the same
+        outputs and gradients up to summation order. Training uses this; export and inference use `trunk`."""
+        feats = self.element_features.index_select(0, atomic_number - 1)
+        x = self.atom_embed(torch.cat([feats, is_image.unsqueeze(-1)], dim=-1))
+        length = torch.sqrt((edge_vector * edge_vector).sum(-1) + 1e-12)  # [E]
+        e = self.edge_embed(self.rbf(length))
+        if len(self.alignn) > 0:
+            unit = (edge_vector / length.unsqueeze(-1)).index_select(0, near)
+            cos = torch.clamp((unit.index_select(0, trip_a) * unit.index_select(0, trip_b)).sum(-1), -1.0, 1.0)  # [T]
+            t = self.angle_embed(self.abf(cos))
+            everything = near.shape[0] == e.shape[0]  # line_k ≤ 0: every bond is in the line graph
+            for line, atom in self.alignn:
+                y, t = line.forward_edges(e if everything else e.index_select(0, near), t, trip_a, trip_b)
+                e = y if everything else e.index_copy(0, near, y)
+                x, e = atom.forward_edges(x, e, edge_src, edge_dst)
+        for atom in self.gcn:
+            x, e = atom.forward_edges(x, e, edge_src, edge_dst)
+        return self.readout(x, is_image, graph_index, atom_counts)
+
+    def readout(self, x, is_image, graph_index, atom_counts):
         # Mean pooling per graph as a one-hot matmul (exact and export-friendly).
         g = atom_counts.shape[0]
         onehot = (graph_index.unsqueeze(0) == torch.arange(g, device=x.device).unsqueeze(1)).to(x.dtype)
@@ -160,7 +201,13 @@ class EmNet(nn.Module):
         return torch.cat([pooled, xi.mean(1), xi.max(1).values, xi[:, n // 2]], dim=-1)
 
     def forward(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
-        out = self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts))
+        return self.output(self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts)))
+
+    def forward_edges(self, *edge_inputs):
+        """`forward` on the edge-list layout (inputs in data.EDGE_INPUTS order)."""
+        return self.output(self.head(self.trunk_edges(*edge_inputs)))
+
+    def output(self, out):
         # exp − 1 rather than expm1: ONNX has no Expm1 (the absolute error is ~1e-7 eV).
         return torch.exp(out) - 1.0 if self.config["target"] == "log1p" else out
 
@@ -180,4 +227,9 @@ def to_tensors(batch: dict, device="cpu") -> dict:
 
 def model_inputs(t: dict) -> tuple:
     return (t["atomic_number"], t["is_image"], t["nbr_index"], t["nbr_vector"], t["nbr_mask"], t["graph_index"], t["atom_counts"])
+
+
+def edge_inputs(t: dict) -> tuple:
+    return (t["atomic_number"], t["is_image"], t["edge_src"], t["edge_dst"], t["edge_vector"], t["near"], t["trip_a"], t["trip_b"],
+            t["graph_index"], t["atom_counts"])
 

@@ -10,9 +10,9 @@ import time
 import numpy as np
 import torch
 
-from .data import GraphDataset, check_em_entries, check_folds, make_batch, require_labels
+from .data import GraphDataset, check_em_entries, check_folds, make_edge_batch, require_labels
 from .errors import CheckpointError, DivergedError, OptionError, read_json, save_torch, write_json
-from .model import EmNet, model_inputs, to_tensors
+from .model import EmNet, edge_inputs, to_tensors
 
 GOOD_CONDUCTOR_EV = 0.65
 
@@ -95,14 +95,20 @@ def masked_l1(pred, target, mask):
     return ((pred - target).abs() * mask).sum() / mask.sum().clamp(min=1.0)
 
 
+def training_batch(model, ds: GraphDataset, b, props, dev) -> dict:
+    """Tensors of graphs `b` in the edge-list layout training runs on (EmNet.forward_edges; ~1.7x faster than the
+    dense layout on cropped path structures, which pads atoms to 19 bond slots for a mean of 8.2)."""
+    return to_tensors(make_edge_batch(ds, b, props, model.config["line_k"]), dev)
+
+
 def predict(model, ds: GraphDataset, indices, props=None, batch_size=32) -> np.ndarray:
     model.eval()
     out = []
     dev = next(model.parameters()).device
     with torch.no_grad():
         for b in batches(indices, batch_size):
-            t = to_tensors(make_batch(ds, b, props), dev)
-            out.append(model(*model_inputs(t)).cpu().numpy())
+            t = training_batch(model, ds, b, props, dev)
+            out.append(model.forward_edges(*edge_inputs(t)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config["outputs"]), dtype=np.float32)
 
 
@@ -110,8 +116,13 @@ def jitter_positions(t: dict, sigma: float) -> torch.Tensor:
     """Bond vectors of the batch with every atom displaced by N(0, sigma²) Å per axis: a bond's vector moves by
     the difference of its two atoms' displacements, so lengths and angles stay those of one perturbed
     structure (a periodic image moves with its atom). Drawn on the CPU from torch's seeded generator, so a
-    resumed or GPU run of the same torch build draws the same noise (other torch versions draw other noise)."""
-    d = (torch.randn(t["atomic_number"].shape[0], 3) * sigma).to(t["nbr_vector"].device)
+    resumed or GPU run of the same torch build draws the same noise (other torch versions draw other noise).
+    Takes either layout (edge lists: returns edge_vector; dense: nbr_vector); both draw the same displacements."""
+    d = (torch.randn(t["atomic_number"].shape[0], 3) * sigma)
+    if "edge_vector" in t:
+        d = d.to(t["edge_vector"].device)
+        return t["edge_vector"] + d.index_select(0, t["edge_dst"]) - d.index_select(0, t["edge_src"])
+    d = d.to(t["nbr_vector"].device)
     return t["nbr_vector"] + (d[t["nbr_index"]] - d.unsqueeze(1)) * t["nbr_mask"].unsqueeze(-1)
 
 
@@ -156,10 +167,10 @@ def fit(model, ds, train_idx, val_idx, props, *, epochs, batch_size, lr, seed, c
         rng = np.random.default_rng([seed, epoch])
         total, n = 0.0, 0
         for b in batches(train_idx, batch_size, rng):
-            t = to_tensors(make_batch(ds, b, props), dev)
+            t = training_batch(model, ds, b, props, dev)
             if noise > 0:
-                t["nbr_vector"] = jitter_positions(t, noise)
-            pred = model(*model_inputs(t))
+                t["edge_vector"] = jitter_positions(t, noise)
+            pred = model.forward_edges(*edge_inputs(t))
             # Padding targets are NaN-free zeros where masked, so the transform is safe everywhere.
             loss = masked_l1(model.to_target_space(pred), model.to_target_space(t["targets"]), t["target_mask"])
             opt.zero_grad()
@@ -259,8 +270,8 @@ def epochs_for_budget(model, ds, train_idx, props, *, batch_size: int, budget_se
             if dev.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.time()
-        t = to_tensors(make_batch(ds, b, props), dev)
-        loss = masked_l1(probe(*model_inputs(t)), t["targets"], t["target_mask"])
+        t = training_batch(probe, ds, b, props, dev)
+        loss = masked_l1(probe.forward_edges(*edge_inputs(t)), t["targets"], t["target_mask"])
         opt.zero_grad()
         loss.backward()
         opt.step()

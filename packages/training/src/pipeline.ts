@@ -33,8 +33,13 @@ export const TARGET_SPACES: readonly TargetSpace[] = ["identity", "log1p"];
 export interface TrainOptions {
   /** Em dataset files (5-image form), e.g. ../shared/data/em/train.json. */
   em: DatasetInput[];
-  /** Pre-training files (omit to skip pre-training: the model is then trained from scratch). */
+  /** Pre-training files (omit to skip pre-training: the model is then trained from scratch, unless `trunk` is given). */
   pretrain: DatasetInput[];
+  /**
+   * A trunk pre-trained earlier to fine-tune from instead of pre-training (e.g. the bundled models/em.trunk.pt, with its
+   * record em.trunk.json beside it): reruns the shipped model's fine-tuning without its pre-training. Not with `pretrain`.
+   */
+  trunk?: string;
   /** Working folder for datasets, checkpoints and CV results (resumable); relative paths are from the cwd. */
   work: string;
   /** Where the ONNX members and the model card go. */
@@ -92,10 +97,15 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   const o = { ...options, work: resolve(options.work), out: resolve(options.out) };
   const emInputs = options.em.map((i) => ({ ...i, file: resolve(i.file) }));
   const preInputs = options.pretrain.map((i) => ({ ...i, file: resolve(i.file) }));
+  const givenTrunk = options.trunk === undefined ? null : resolve(options.trunk);
   const stages = new Set(o.stages ?? STAGES);
   const stage = (s: Stage) => stages.has(s);
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 2 ** 32) throw new TrainingError(`seed ${o.seed} must be an integer in [0, 2^32)`);
-  if (preInputs.length === 0) {
+  if (givenTrunk) {
+    if (preInputs.length > 0) throw new TrainingError("give either --pretrain files (pre-train a trunk) or --trunk FILE (fine-tune from one pre-trained earlier), not both");
+    if (!existsSync(givenTrunk) || !statSync(givenTrunk).isFile()) throw new TrainingError(`--trunk ${options.trunk}: no such file (a pretrained.pt, or a model's NAME.trunk.pt)`);
+    if (o.stages?.includes("pretrain")) throw new TrainingError(`stage pretrain: --trunk ${options.trunk} is the trunk; there is nothing to pre-train`);
+  } else if (preInputs.length === 0) {
     for (const s of ["pretrain", "scratch"] as const) {
       if (o.stages?.includes(s)) throw new TrainingError(`stage ${s} needs pre-training data (--pretrain FILE …): without it there is ${s === "pretrain" ? "nothing to pre-train" : "no pre-trained model to compare with"}`);
     }
@@ -109,7 +119,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   const emDir = join(o.work, "data-em");
   const preDir = join(o.work, "data-pretrain");
   const pre = join(o.work, "pretrain");
-  const pretrained = preInputs.length > 0 ? join(pre, "pretrained.pt") : null;
+  const pretrained = givenTrunk ?? (preInputs.length > 0 ? join(pre, "pretrained.pt") : null);
   const cvSeeds = o.cvSeeds ?? 3;
   const memberCount = o.members ?? 5;
   if (!Number.isInteger(cvSeeds) || cvSeeds < 1) throw new TrainingError(`cvSeeds ${cvSeeds} must be an integer ≥ 1`);
@@ -137,12 +147,12 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   };
   needs("pretrain", join(preDir, "manifest.json"), "featurize");
   needs("finetune", join(emDir, "manifest.json"), "featurize");
-  if (pretrained) needs("finetune", pretrained, "pretrain");
+  if (pretrained && !givenTrunk) needs("finetune", pretrained, "pretrain");
   needs("scratch", join(emDir, "manifest.json"), "featurize");
   for (const r of cvRuns) needs("export", join(r.dir, "cv.json"), "finetune");
   if (memberCount > 0) {
     needs("members", join(emDir, "manifest.json"), "featurize");
-    if (pretrained) needs("members", pretrained, "pretrain");
+    if (pretrained && !givenTrunk) needs("members", pretrained, "pretrain");
     needs("export", join(membersDir, "members.json"), "members");
   }
   if (pretrained) needs("export", join(scratch, "cv.json"), "scratch");
@@ -153,7 +163,8 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   const emData = dataInputs(emInputs, emConfig);
   const preData = preInputs.length > 0 ? dataInputs(preInputs, DEFAULT_FEATURIZER_CONFIG) : null;
   const net = { hidden: o.size.hidden, "alignn-layers": o.size.alignnLayers, "gcn-layers": o.size.gcnLayers, "line-k": o.size.lineK, "batch-size": o.batchSize, seed: o.seed, limit: o.limit ?? 0 };
-  const preRecord = preData && { "pre-training data": preData.files, "pretrain featurizer": preData.config, ...net, "batch-size": 2 * o.batchSize, "pretrain-epochs": o.pretrainEpochs };
+  const preRecord = givenTrunk ? { trunk: `${basename(givenTrunk)}@${fileSha256(givenTrunk).slice(0, 16)}` }
+    : preData && { "pre-training data": preData.files, "pretrain featurizer": preData.config, ...net, "batch-size": 2 * o.batchSize, "pretrain-epochs": o.pretrainEpochs };
   const cvRecord = { "Em data": emData.files, featurizer: emData.config, ...net, readout: o.size.readout, target: o.size.target ?? "identity", dropout: o.size.dropout ?? 0,
     folds: o.folds, epochs: o.finetuneEpochs, noise: o.positionNoise ?? 0 };
   const reads: Record<Stage, Stage[]> = {
@@ -165,7 +176,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
     checkData(emDir, emData);
     if (preData) checkData(preDir, preData);
   }
-  if (preRecord && (checked.has("pretrain") || checked.has("finetune"))) checkRecord(pre, preRecord, log);
+  if (preRecord && !givenTrunk && (checked.has("pretrain") || checked.has("finetune"))) checkRecord(pre, preRecord, log);
   const runRecord = (initSeed: number) => ({ ...cvRecord, "pre-trained": preRecord ?? "none", ...(initSeed !== o.seed ? { "init seed": initSeed } : {}) });
   if (checked.has("finetune")) for (const r of cvRuns) checkRecord(r.dir, runRecord(r.initSeed), log);
   const membersRecord = { ...cvRecord, "pre-trained": preRecord ?? "none", members: memberCount };
@@ -198,7 +209,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   if ((stage("finetune") && cvRuns.some((r) => !existsSync(join(r.dir, "cv.json")))) || (stage("scratch") && pretrained && !existsSync(join(scratch, "cv.json")))) {
     await core(["check", "--data", emDir, "--folds", String(o.folds), ...limit]);
   }
-  if (stage("pretrain") && preRecord && pretrained && !existsSync(pretrained)) {
+  if (stage("pretrain") && preRecord && !givenTrunk && pretrained && !existsSync(pretrained)) {
     log("pretrain: multi-property trunk");
     writeRecord(pre, preRecord);
     // Pre-training runs twice the fine-tuning batch at twice the peak LR (the settings of the shipped trunk).
@@ -250,7 +261,7 @@ export async function trainPipeline(options: TrainOptions, log: (line: string) =
   if (failed) throw failed.reason;
   if (!stage("export")) return { card: null }; // no card was written by this run
   log(`export: ONNX members and ${card}`);
-  await core(["export", "--data", emDir, ...cvRuns.flatMap((r) => ["--cv", r.dir]), ...(memberCount > 0 ? ["--members", membersDir] : []), "--scratch", scratch, "--pretrain", pre, "--out", o.out, "--name", o.name, "--version", o.version,
+  await core(["export", "--data", emDir, ...cvRuns.flatMap((r) => ["--cv", r.dir]), ...(memberCount > 0 ? ["--members", membersDir] : []), "--scratch", scratch, ...(givenTrunk ? ["--trunk", givenTrunk] : pretrained ? ["--pretrain", pre] : []), "--out", o.out, "--name", o.name, "--version", o.version,
     ...limit, ...(o.limit ? ["--parity", String(Math.min(24, o.limit))] : [])]);
   return { card };
 }
@@ -279,6 +290,10 @@ function firstEntry(dir: string, index: number): string {
 }
 
 type Fields = { [key: string]: unknown };
+
+function fileSha256(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
 
 /** A dataset's inputs as its manifest records them: each file's name and SHA-256, the featurizer config and version. */
 function dataInputs(inputs: readonly DatasetInput[], config: FeaturizerConfig): { files: string; config: Fields; version: string } {

@@ -1,5 +1,6 @@
 """Unit tests of the training core (run by `npm test -w @ionrank/training`). They need a featurized
 dataset; the test script writes one with `ionrank featurize` and passes its path in IONRANK_TEST_DATASET."""
+import json
 import os
 import tempfile
 import unittest
@@ -7,9 +8,10 @@ import unittest
 import numpy as np
 import torch
 
-from ionrank_training.data import load_dataset, make_batch
-from ionrank_training.model import EmNet, model_inputs, to_tensors
-from ionrank_training.train import (calibrate, cross_validate, fit, jitter_positions, pretrain, regression_metrics, seed_calibration, set_threads,
+from ionrank_training.data import load_dataset, make_batch, make_edge_batch
+from ionrank_training.model import EmNet, edge_inputs, model_inputs, to_tensors
+from ionrank_training.errors import CheckpointError
+from ionrank_training.train import (calibrate, cross_validate, file_sha256, fit, jitter_positions, pretrain, regression_metrics, seed_calibration, set_threads,
                                    stratified_folds, train_members)
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
@@ -57,6 +59,47 @@ class TrainingCore(unittest.TestCase):
         # Images are the first atoms of each graph; a batch must not hand one graph another's images.
         self.assertAlmostEqual(alone, together, places=5)
         self.assertFalse(torch.allclose(pooled[:, :16], pooled[:, 16:32]))
+
+    def test_edge_layout_computes_the_dense_network(self):
+        # Training runs on edge lists, export and inference on the dense layout: the same weights must give the same
+        # outputs and gradients in both (exactly, up to summation order: compared in float64).
+        def double(t):
+            return {k: v.double() if v.is_floating_point() else v for k, v in t.items()}
+
+        for line_k, readout in ((6, "path"), (0, "mean")):
+            torch.manual_seed(0)
+            m = EmNet(self.ds.arrays["element_features"], hidden=16, alignn_layers=2, gcn_layers=1, line_k=line_k, readout=readout).double()
+            b = [0, 3, 4, 7, 9]
+            dense, edges = double(to_tensors(make_batch(self.ds, b, [0]))), double(to_tensors(make_edge_batch(self.ds, b, [0], line_k)))
+            # The dense batch pads: the edge batch holds exactly the real bonds.
+            self.assertEqual(edges["edge_src"].shape[0], int(dense["nbr_mask"].sum()))
+            self.assertLess(edges["edge_src"].shape[0], dense["nbr_mask"].numel())
+            p_dense, p_edges = m(*model_inputs(dense)), m.forward_edges(*edge_inputs(edges))
+            torch.testing.assert_close(p_edges, p_dense, atol=1e-12, rtol=0)
+            params = [p for p in m.parameters()]
+            g_dense = torch.autograd.grad(p_dense.sum(), params, allow_unused=True)
+            g_edges = torch.autograd.grad(p_edges.sum(), params, allow_unused=True)
+            for (name, _), gd, ge in zip(m.named_parameters(), g_dense, g_edges):
+                self.assertEqual(gd is None, ge is None, name)
+                if gd is not None:
+                    torch.testing.assert_close(ge, gd, atol=1e-12, rtol=1e-9, msg=name)
+
+    def test_edge_batch_triplets_pair_the_nearest_bonds_of_one_centre(self):
+        a = self.ds.arrays
+        t = make_edge_batch(self.ds, [1, 2], [0], 6)
+        deg = np.bincount(t["edge_src"], minlength=len(t["atomic_number"]))
+        np.testing.assert_array_equal(deg, np.diff(a["edge_offsets"])[a["atom_offsets"][1]:a["atom_offsets"][3]])
+        near = t["near"]
+        m = np.minimum(deg, 6)
+        self.assertEqual(len(near), int(m.sum()))
+        self.assertEqual(len(t["trip_a"]), int((m * (m - 1)).sum()))
+        src = t["edge_src"][near]
+        self.assertTrue(np.all(src[t["trip_a"]] == src[t["trip_b"]]))  # partners share their centre
+        self.assertTrue(np.all(t["trip_a"] != t["trip_b"]))  # a bond is not its own partner
+        # Each centre's near bonds are its first 6 slots: the bond slot within its centre is below 6.
+        first = np.searchsorted(t["edge_src"], src)
+        self.assertTrue(np.all(near - first < 6))
+        self.assertEqual(len(set(zip(t["trip_a"].tolist(), t["trip_b"].tolist()))), len(t["trip_a"]))  # no pair twice
 
     def test_onnx_export_avoids_the_approximate_sigmoid(self):
         import onnx
@@ -142,8 +185,22 @@ class TrainingCore(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             quiet = {"epochs": 1, "batch_size": 4, "lr": 1e-3, "seed": 0, "log": lambda m: None}
             pretrain(ds, os.path.join(d, "pre"), cfg, limit=6, **quiet)
-            cross_validate(ds, os.path.join(d, "cv"), cfg, pretrained=None, folds=2, freeze=0, **quiet)
-            card = export_ensemble(ds, os.path.join(d, "cv"), os.path.join(d, "m"), "em", "0.0.1", None, os.path.join(d, "pre"), 2, limit=6)
+            trunk = os.path.join(d, "pre", "pretrained.pt")
+            cross_validate(ds, os.path.join(d, "cv"), cfg, pretrained=trunk, folds=2, freeze=0, **quiet)
+            card = export_ensemble(ds, os.path.join(d, "cv"), os.path.join(d, "m"), "em", "0.0.1", None, trunk, 2, limit=6)
+            # The trunk ships beside the members, byte for byte, with its pre-training record: fine-tuning can be rerun from it.
+            shipped = card["pretraining"]["trunk"]
+            self.assertEqual((shipped["file"], shipped["record"]), ("em.trunk.pt", "em.trunk.json"))
+            with open(trunk, "rb") as a, open(os.path.join(d, "m", "em.trunk.pt"), "rb") as b:
+                self.assertEqual(a.read(), b.read())
+            self.assertEqual(shipped["sha256"], file_sha256(trunk))
+            with open(os.path.join(d, "m", "em.trunk.json")) as f:
+                self.assertEqual(json.load(f)["validation_mae"], card["pretraining"]["validation_mae"])
+            # Another trunk than the one the networks started from is refused, naming a checkpoint.
+            pretrain(ds, os.path.join(d, "pre2"), cfg, limit=6, **{**quiet, "seed": 1})
+            with self.assertRaisesRegex(CheckpointError, "fold0.pt: was fine-tuned from pretrained.pt@.*not from"):
+                export_ensemble(ds, os.path.join(d, "cv"), os.path.join(d, "m4"), "em", "0.0.1", None, os.path.join(d, "pre2", "pretrained.pt"), 2, limit=6)
+            self.assertFalse(os.path.exists(os.path.join(d, "m4")))
             whole = sum(s["entries"] for s in ds.sha256_of_sources())
             self.assertGreater(whole, 6)
             self.assertEqual({k: card["training_data"][k] for k in ("entries", "limit", "subset")}, {"entries": 6, "limit": 6, "subset": True})
@@ -172,6 +229,10 @@ class TrainingCore(unittest.TestCase):
         self.assertGreater(pairs, 100)
         torch.manual_seed(0)
         self.assertTrue(torch.equal(jitter_positions(t, 0.1), jittered))  # seeded
+        # The edge layout training uses draws the same displacements: its bonds move exactly as their dense slots.
+        e = to_tensors(make_edge_batch(self.ds, [0, 1, 2], None, 6))
+        torch.manual_seed(0)
+        torch.testing.assert_close(jitter_positions(e, 0.1), jittered[mask], atol=1e-6, rtol=0)
 
     def test_init_seed_keeps_the_folds_and_changes_the_members(self):
         cfg = {"hidden": 16, "alignn_layers": 1, "gcn_layers": 1, "line_k": 6, "readout": "path"}

@@ -5,7 +5,7 @@ import { MODEL_NAME, READOUTS, TARGET_SPACES, type TargetSpace, STAGES, trainPip
 import { numberFlag, parseArgs } from "../args.js";
 import { UsageError, type Output } from "../io.js";
 
-export const trainHelp = `ionrank train --em FILE [--pretrain FILE ...] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
+export const trainHelp = `ionrank train --em FILE [--pretrain FILE ... | --trunk FILE] [--work DIR] [--out models] [--name em] [--model-version 1.0.0]
               [--hidden 64] [--alignn-layers 2] [--gcn-layers 2] [--line-k 8] [--readout path|mean]
               [--target identity|log1p] [--dropout 0] [--noise 0.05] [--crop-radius 3.5] [--image-bonds all|host|probe]
               [--pretrain-epochs 4] [--epochs 60] [--folds 5] [--cv-seeds 3] [--members 5] [--batch-size 32] [--seed 0]
@@ -16,7 +16,9 @@ The whole Em pipeline: featurize → pre-train on the --pretrain files (multi-pr
 fine-tune with k-fold cross-validation, --cv-seeds runs on the same folds with other seeds (the model card's
 figures) → --members networks fine-tuned the same way on every entry (the shipped ensemble; the spread of the
 runs' held-out predictions calibrates theirs; --members 0 ships the first run's fold models instead) → the
-same cross-validation from scratch → export each member to ONNX with a model card in --out. The training runs
+same cross-validation from scratch → export each member to ONNX with a model card in --out, the trunk beside
+them (NAME.trunk.pt, its pre-training record NAME.trunk.json). --trunk FILE fine-tunes from a trunk pre-trained
+earlier instead of pre-training (models/em.trunk.pt reruns the bundled model's fine-tuning). The training runs
 after pre-training go --jobs at a time (default: one per core), each on 1 torch thread (faster for these small
 graphs than 2; IONRANK_TORCH_THREADS overrides). Path structures are cropped to the atoms within
 --crop-radius Å of the path (0 = keep all); the Em head reads the mean over all atoms and, with
@@ -29,7 +31,7 @@ continues where it stopped. A model already in --out under --name (the bundled m
 default) is only overwritten with --replace. Needs Debian's python3-torch.`;
 
 export async function train(argv: readonly string[], out: Output): Promise<number> {
-  const values = ["em", "pretrain", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "target", "dropout", "noise", "crop-radius", "image-bonds", "pretrain-epochs", "epochs", "folds", "cv-seeds", "members", "jobs", "batch-size", "seed", "limit", "stage"];
+  const values = ["em", "pretrain", "trunk", "work", "out", "name", "model-version", "hidden", "alignn-layers", "gcn-layers", "line-k", "readout", "target", "dropout", "noise", "crop-radius", "image-bonds", "pretrain-epochs", "epochs", "folds", "cv-seeds", "members", "jobs", "batch-size", "seed", "limit", "stage"];
   const args = parseArgs(argv, { values, booleans: ["replace"], repeatable: ["em", "pretrain", "stage"] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const em = args.lists.get("em") ?? [];
@@ -40,8 +42,11 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   const stages = (args.lists.get("stage") ?? []) as Stage[];
   for (const s of stages) if (!STAGES.includes(s)) throw new UsageError(`unknown --stage ${s}; stages are ${STAGES.join(", ")}`);
   const pretrain = args.lists.get("pretrain") ?? [];
+  const trunk = args.flags.get("trunk") as string | undefined;
+  if (trunk !== undefined && pretrain.length > 0) throw new UsageError("give either --pretrain FILE … (pre-train a trunk) or --trunk FILE (fine-tune from one pre-trained earlier), not both");
+  if (trunk !== undefined && stages.includes("pretrain")) throw new UsageError(`--stage pretrain: with --trunk ${trunk} there is nothing to pre-train`);
   for (const s of ["pretrain", "scratch"] as const) {
-    if (stages.includes(s) && pretrain.length === 0) throw new UsageError(`--stage ${s} needs --pretrain FILE (the pre-training data)${s === "scratch" ? ": scratch is the comparison with a pre-trained model" : ""}`);
+    if (stages.includes(s) && pretrain.length === 0 && trunk === undefined) throw new UsageError(`--stage ${s} needs --pretrain FILE (the pre-training data)${s === "scratch" ? ": scratch is the comparison with a pre-trained model" : ""}`);
   }
   const str = (name: string, dflt: string) => (args.flags.get(name) as string | undefined) ?? dflt;
   const oneOf = <T extends string>(name: string, dflt: T, allowed: readonly T[]): T => {
@@ -65,6 +70,7 @@ export async function train(argv: readonly string[], out: Output): Promise<numbe
   const options = {
     em: em.map((file) => ({ file, property: "em" })),
     pretrain: pretrain.map((file) => ({ file })),
+    ...(trunk !== undefined ? { trunk } : {}),
     work: str("work", join(".data", "training")),
     out: str("out", "models"),
     name,
