@@ -14,7 +14,7 @@ import torch
 
 from .data import load_dataset, make_batch, make_edge_batch
 from .model import EmNet, edge_inputs, model_inputs, to_tensors
-from .train import batches, masked_l1
+from .train import batches, masked_l1, set_blas_threads
 
 
 def time_epoch(model, opt, ds, bs, props, layout: str) -> float:
@@ -72,6 +72,7 @@ def main():
     p.add_argument("--graphs", type=int, default=447, help="graphs per timed pass (447 = one cross-validation fold's training set)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    set_blas_threads(a.threads)  # as training sets it
     results = [bench(a.data, "Em path structures (fine-tuning)", a.graphs, 32, "path", a.rounds)]
     if a.bulk:
         results.append(bench(a.bulk, "bulk crystals (pre-training)", 4 * a.graphs, 64, "mean", a.rounds))

@@ -1,5 +1,6 @@
 """Training loops: masked multi-property pre-training, fine-tuning with k-fold cross-validation,
 resumable checkpoints, metrics and ensemble calibration."""
+import ctypes
 import hashlib
 import json
 import math
@@ -21,7 +22,28 @@ def set_threads(default: int | None = None):
     """Torch threads: IONRANK_TORCH_THREADS, else `default`, else 2 where there are 2 cores. Fine-tuning on cropped
     path structures (~29 atoms) is faster on 1 thread: two such runs took 62.7 s one after the other at 2 threads,
     35.3 s at 1 thread and 23.6 s side by side at 1 thread each on this project's 2-core machine."""
-    torch.set_num_threads(int(os.environ.get("IONRANK_TORCH_THREADS", str(default or min(2, os.cpu_count() or 1)))))
+    n = int(os.environ.get("IONRANK_TORCH_THREADS", str(default or min(2, os.cpu_count() or 1))))
+    torch.set_num_threads(n)
+    set_blas_threads(n)
+
+
+def set_blas_threads(n: int) -> str | None:
+    """Debian's torch multiplies matrices with OpenBLAS, which keeps its own thread pool (one thread per core) whatever
+    torch.set_num_threads says: a "1-thread" fine-tuning run still split its GEMMs over 2 threads, and two runs side by
+    side (--jobs 2) put 4 busy threads on 2 cores (measured: each run's OpenBLAS worker used ~30 % of a core). Returns
+    the library set, or None where torch does not use OpenBLAS (MKL builds set their threads with torch's)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "openblas" in line}
+    except OSError:
+        return None
+    for path in sorted(libs):
+        try:
+            ctypes.CDLL(path).openblas_set_num_threads(ctypes.c_int(n))
+            return path
+        except (OSError, AttributeError):
+            continue
+    return None
 
 
 def device() -> str:

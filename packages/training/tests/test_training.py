@@ -11,7 +11,7 @@ import torch
 from ionrank_training.data import load_dataset, make_batch, make_edge_batch
 from ionrank_training.model import EmNet, edge_inputs, model_inputs, to_tensors
 from ionrank_training.errors import CheckpointError
-from ionrank_training.train import (calibrate, cross_validate, file_sha256, fit, jitter_positions, pretrain, regression_metrics, seed_calibration, set_threads,
+from ionrank_training.train import (calibrate, cross_validate, file_sha256, fit, jitter_positions, pretrain, regression_metrics, seed_calibration, set_blas_threads, set_threads,
                                    stratified_folds, train_members)
 
 DATA = os.environ.get("IONRANK_TEST_DATASET")
@@ -59,6 +59,26 @@ class TrainingCore(unittest.TestCase):
         # Images are the first atoms of each graph; a batch must not hand one graph another's images.
         self.assertAlmostEqual(alone, together, places=5)
         self.assertFalse(torch.allclose(pooled[:, :16], pooled[:, 16:32]))
+
+    def test_blas_threads_follow_torchs(self):
+        # OpenBLAS keeps its own pool: without this a 1-thread run still multiplies on every core.
+        import ctypes
+
+        before = os.environ.get("IONRANK_TORCH_THREADS")
+        try:
+            os.environ["IONRANK_TORCH_THREADS"] = "1"
+            set_threads()
+            path = set_blas_threads(1)
+            if path is None:
+                self.skipTest("this torch does not use OpenBLAS")
+            self.assertEqual(ctypes.CDLL(path).openblas_get_num_threads(), 1)
+            self.assertEqual(torch.get_num_threads(), 1)
+        finally:
+            if before is None:
+                del os.environ["IONRANK_TORCH_THREADS"]
+            else:
+                os.environ["IONRANK_TORCH_THREADS"] = before
+            set_threads()
 
     def test_edge_layout_computes_the_dense_network(self):
         # Training runs on edge lists, export and inference on the dense layout: the same weights must give the same
