@@ -224,6 +224,35 @@ def check_folds(ds: GraphDataset, folds: int):
         raise OptionError(ds.path, f"--folds {folds} needs at least {folds} labelled entries (each fold holds out one or more); the dataset has {ds.count}")
 
 
+def batch_bonds(ds: GraphDataset, indices) -> dict:
+    """What both batch layouts share: graphs ``indices`` laid end to end, every batch atom's dataset index and degree,
+    and every bond's centre row, slot among its centre's bonds and dataset index (bonds in (centre, slot) order)."""
+    a = ds.arrays
+    ao, eo = a["atom_offsets"], a["edge_offsets"]
+    indices = np.asarray(indices, dtype=np.int64)
+    counts = (ao[indices + 1] - ao[indices]).astype(np.int64)
+    N = int(counts.sum())
+    first = np.repeat(ao[indices], counts)  # dataset index of each graph's first atom
+    base = np.repeat(np.cumsum(counts) - counts, counts)  # batch index of each graph's first atom
+    atoms = first + (np.arange(N) - base)  # dataset index of every batch atom
+    deg = (eo[atoms + 1] - eo[atoms]).astype(np.int64)
+    slots = np.arange(int(deg.sum())) - np.repeat(np.cumsum(deg) - deg, deg)
+    return {"indices": indices, "counts": counts, "N": N, "base": base, "atoms": atoms, "deg": deg, "rows": np.repeat(np.arange(N), deg),
+            "slots": slots, "eids": np.repeat(eo[atoms], deg) + slots, "graph_index": np.repeat(np.arange(len(indices)), counts)}
+
+
+def batch_atoms_and_targets(ds: GraphDataset, b: dict, props) -> tuple:
+    """The per-atom and per-graph arrays both layouts hand the model, and the targets and their mask."""
+    a = ds.arrays
+    atoms = {"atomic_number": a["atomic_number"][b["atoms"]].astype(np.int64), "is_image": a["is_image"][b["atoms"]].astype(np.float32),
+             "graph_index": b["graph_index"].astype(np.int64), "atom_counts": b["counts"].astype(np.float32)}
+    t = a["targets"][b["indices"]]
+    m = a["target_mask"][b["indices"]].astype(np.float32)
+    if props is not None:
+        t, m = t[:, props], m[:, props]
+    return atoms, {"targets": np.nan_to_num(t, nan=0.0).astype(np.float32), "target_mask": m}
+
+
 def make_batch(ds: GraphDataset, indices, props=None, line_k: int = 0) -> dict:
     """Dense batch of graphs ``indices``.
 
@@ -235,41 +264,18 @@ def make_batch(ds: GraphDataset, indices, props=None, line_k: int = 0) -> dict:
     The line graph is implicit: bond (i, a) pairs with every other bond (i, b) of the same centre.
     """
     a = ds.arrays
-    ao, eo = a["atom_offsets"], a["edge_offsets"]
-    indices = np.asarray(indices, dtype=np.int64)
-    counts = (ao[indices + 1] - ao[indices]).astype(np.int64)
-    N = int(counts.sum())
-    gidx = np.repeat(np.arange(len(indices)), counts)
-    first = np.repeat(ao[indices], counts)  # dataset index of each graph's first atom
-    base = np.repeat(np.cumsum(counts) - counts, counts)  # batch index of each graph's first atom
-    atoms = first + (np.arange(N) - base)  # dataset index of every batch atom
-    deg = (eo[atoms + 1] - eo[atoms]).astype(np.int64)
+    b = batch_bonds(ds, indices)
+    N, deg, rows, slots, eids = b["N"], b["deg"], b["rows"], b["slots"], b["eids"]
     K = int(deg.max()) if N else 1
-    rows = np.repeat(np.arange(N), deg)
-    slots = np.arange(int(deg.sum())) - np.repeat(np.cumsum(deg) - deg, deg)
-    eids = np.repeat(eo[atoms], deg) + slots
     nbr = np.zeros((N, K), dtype=np.int64)
     vec = np.zeros((N, K, 3), dtype=np.float32)
     msk = np.zeros((N, K), dtype=np.float32)
-    nbr[rows, slots] = a["edge_neighbour"][eids] + np.repeat(base, deg)
+    nbr[rows, slots] = a["edge_neighbour"][eids] + np.repeat(b["base"], deg)
     vec[rows, slots] = a["edge_vector"][eids]
     msk[rows, slots] = 1.0
-    out = {
-        "atomic_number": a["atomic_number"][atoms].astype(np.int64),
-        "is_image": a["is_image"][atoms].astype(np.float32),
-        "nbr_index": nbr,
-        "nbr_vector": vec,
-        "nbr_mask": msk,
-        "graph_index": gidx.astype(np.int64),
-        "atom_counts": counts.astype(np.float32),
-    }
-    t = a["targets"][indices]
-    m = a["target_mask"][indices].astype(np.float32)
-    if props is not None:
-        t, m = t[:, props], m[:, props]
-    out["targets"] = np.nan_to_num(t, nan=0.0).astype(np.float32)
-    out["target_mask"] = m
-    return out
+    atoms, targets = batch_atoms_and_targets(ds, b, props)
+    return {"atomic_number": atoms["atomic_number"], "is_image": atoms["is_image"], "nbr_index": nbr, "nbr_vector": vec, "nbr_mask": msk,
+            "graph_index": atoms["graph_index"], "atom_counts": atoms["atom_counts"], **targets}
 
 
 MODEL_INPUTS = ["atomic_number", "is_image", "nbr_index", "nbr_vector", "nbr_mask", "graph_index", "atom_counts"]
@@ -290,48 +296,24 @@ def make_edge_batch(ds: GraphDataset, indices, props=None, line_k: int = 0) -> d
       atomic_number, is_image, graph_index, atom_counts, targets, target_mask as in make_batch.
     """
     a = ds.arrays
-    ao, eo = a["atom_offsets"], a["edge_offsets"]
-    indices = np.asarray(indices, dtype=np.int64)
-    counts = (ao[indices + 1] - ao[indices]).astype(np.int64)
-    N = int(counts.sum())
-    gidx = np.repeat(np.arange(len(indices)), counts)
-    first = np.repeat(ao[indices], counts)
-    base = np.repeat(np.cumsum(counts) - counts, counts)
-    atoms = first + (np.arange(N) - base)
-    deg = (eo[atoms + 1] - eo[atoms]).astype(np.int64)
-    E = int(deg.sum())
-    src = np.repeat(np.arange(N), deg)
-    slots = np.arange(E) - np.repeat(np.cumsum(deg) - deg, deg)
-    eids = np.repeat(eo[atoms], deg) + slots
-    dst = a["edge_neighbour"][eids].astype(np.int64) + np.repeat(base, deg)
-    near = np.flatnonzero(slots < line_k) if line_k > 0 else np.arange(E)
+    b = batch_bonds(ds, indices)
+    deg, slots, eids = b["deg"], b["slots"], b["eids"]
+    near = np.flatnonzero(slots < line_k) if line_k > 0 else np.arange(len(slots))
     m = np.minimum(deg, line_k) if line_k > 0 else deg  # near bonds per centre, first in its slots
     pairs = m * m
-    P = int(pairs.sum())
-    local = np.arange(P) - np.repeat(np.cumsum(pairs) - pairs, pairs)
-    mm = np.repeat(m, pairs)
+    local = np.arange(int(pairs.sum())) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    mm = np.maximum(np.repeat(m, pairs), 1)
     start = np.repeat(np.cumsum(m) - m, pairs)  # each centre's first bond in `near`
-    ta, tb = local // np.maximum(mm, 1), local % np.maximum(mm, 1)
+    ta, tb = local // mm, local % mm
     keep = ta != tb
-    out = {
-        "atomic_number": a["atomic_number"][atoms].astype(np.int64),
-        "is_image": a["is_image"][atoms].astype(np.float32),
-        "edge_src": src,
-        "edge_dst": dst,
-        "edge_vector": a["edge_vector"][eids].astype(np.float32),
-        "near": near.astype(np.int64),
-        "trip_a": (start + ta)[keep].astype(np.int64),
-        "trip_b": (start + tb)[keep].astype(np.int64),
-        "graph_index": gidx.astype(np.int64),
-        "atom_counts": counts.astype(np.float32),
+    atoms, targets = batch_atoms_and_targets(ds, b, props)
+    return {
+        "atomic_number": atoms["atomic_number"], "is_image": atoms["is_image"],
+        "edge_src": b["rows"], "edge_dst": a["edge_neighbour"][eids].astype(np.int64) + np.repeat(b["base"], deg),
+        "edge_vector": a["edge_vector"][eids].astype(np.float32), "near": near.astype(np.int64),
+        "trip_a": (start + ta)[keep].astype(np.int64), "trip_b": (start + tb)[keep].astype(np.int64),
+        "graph_index": atoms["graph_index"], "atom_counts": atoms["atom_counts"], **targets,
     }
-    t = a["targets"][indices]
-    mk = a["target_mask"][indices].astype(np.float32)
-    if props is not None:
-        t, mk = t[:, props], mk[:, props]
-    out["targets"] = np.nan_to_num(t, nan=0.0).astype(np.float32)
-    out["target_mask"] = mk
-    return out
 
 
 EDGE_INPUTS = ["atomic_number", "is_image", "edge_src", "edge_dst", "edge_vector", "near", "trip_a", "trip_b", "graph_index", "atom_counts"]
