@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -46,6 +47,12 @@ describe("the shipped Em model (models/em.card.json)", () => {
     expect(Object.keys(card.pretraining.validation_mae).sort()).toEqual(["bg", "dc", "ebg", "fe", "gv", "ph", "pz"]);
     expect(card.calibration.calibrated.within1sigma).toBeGreaterThan(0.6);
     expect(card.training_data.finetune[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The trunk the members were fine-tuned from ships beside them (ionrank train --trunk reruns the fine-tuning).
+    const trunk = readFileSync(join(ROOT, "models", card.pretraining.trunk.file));
+    expect(createHash("sha256").update(trunk).digest("hex")).toBe(card.pretraining.trunk.sha256);
+    expect(trunk.length).toBeLessThan(5_000_000);
+    const record = JSON.parse(readFileSync(join(ROOT, "models", card.pretraining.trunk.record), "utf8"));
+    expect(record.validation_mae).toEqual(card.pretraining.validation_mae);
   });
 
   it("records, per training hop, the path clearance the service warns with, and the held-out error by clearance", () => {

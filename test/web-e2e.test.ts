@@ -300,6 +300,8 @@ describe("the dashboard (npm start, real browser)", () => {
     expect(await page.getByText(/^The members are trained on all 559 labelled pathways; .* run with 3 seeds\.$/).count()).toBe(1);
     expect(await page.getByRole("columnheader", { name: "mean of 3 seeds" }).count()).toBe(1);
     expect(await page.getByTestId("calibration-check").textContent()).toMatch(/^Checked out of sample \(scale fitted on 4 folds, tested on the fifth\): \d+\.\d % within ±1σ, \d+\.\d % within ±2σ\.$/);
+    // The trunk the members started from ships beside them, named with its hash and how to fine-tune from it.
+    expect(await page.getByTestId("trunk").textContent()).toMatch(/^The trunk ships with the model as em\.trunk\.pt \(SHA-256 [0-9a-f]{12}…\): ionrank train --trunk models\/em\.trunk\.pt reruns/);
     // Each design says what it was, not only its lab shorthand; the shipped model sits among them by its MAE.
     const designs = page.getByTestId("design-row");
     const card = JSON.parse(readFileSync(join(ROOT, "models/em.card.json"), "utf8")) as { version: string; cv: { variants: object } };

@@ -31,7 +31,7 @@ interface Card {
     variants?: Record<string, Partial<Variant> & { metrics: Metrics }>;
   };
   hyperparameters?: Variant["hyperparameters"] & { freeze?: number };
-  pretraining: { validation_mae: Record<string, number>; epochs: number; device?: string } | null;
+  pretraining: { validation_mae: Record<string, number>; epochs: number; device?: string; trunk?: { file: string; sha256: string } } | null;
 }
 
 export default async function ModelPage() {
@@ -167,6 +167,11 @@ export default async function ModelPage() {
           <p>
             {Object.entries(card.pretraining.validation_mae).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(" · ")} — {card.pretraining.epochs} epochs{card.pretraining.device ? ` on ${card.pretraining.device}` : ""}.
           </p>
+          {card.pretraining.trunk ? (
+            <p className="note" data-testid="trunk">
+              The trunk ships with the model as {card.pretraining.trunk.file} (SHA-256 {card.pretraining.trunk.sha256.slice(0, 12)}…): <code>ionrank train --trunk models/{card.pretraining.trunk.file}</code> reruns the fine-tuning from it, without pre-training.
+            </p>
+          ) : null}
         </>
       ) : null}
       <h2>Designs compared on the same folds</h2>
