@@ -14,7 +14,7 @@ import torch
 
 from .data import load_dataset, make_batch, make_edge_batch
 from .model import EmNet, edge_inputs, model_inputs, to_tensors
-from .train import batches, masked_l1, set_blas_threads
+from .train import batches, masked_l1, set_blas_threads, training_batch
 
 
 def time_epoch(model, opt, ds, bs, props, layout: str) -> float:
@@ -25,7 +25,7 @@ def time_epoch(model, opt, ds, bs, props, layout: str) -> float:
             t = to_tensors(make_batch(ds, b, props))
             pred = model(*model_inputs(t))
         else:
-            t = to_tensors(make_edge_batch(ds, b, props, model.config["line_k"]))
+            t = training_batch(model, ds, b, props, "cpu")
             pred = model.forward_edges(*edge_inputs(t))
         loss = masked_l1(pred, t["targets"], t["target_mask"])
         opt.zero_grad()
@@ -51,15 +51,16 @@ def bench(path: str, label: str, graphs: int, batch_size: int, readout: str, rou
         for layout in ("dense", "edges"):
             times[layout].append(time_epoch(model, opt, ds, bs, props, layout))
     d, e = statistics.median(times["dense"]), statistics.median(times["edges"])
+    k = model.config["line_k"]
     b0 = make_batch(ds, bs[0], props)
-    e0 = make_edge_batch(ds, bs[0], props, 8)
+    e0 = make_edge_batch(ds, bs[0], props, k)
     return {
         "data": label, "graphs": int(len(labelled)), "batch_size": batch_size, "rounds": rounds, "threads": torch.get_num_threads(),
         "dense_seconds": d, "edges_seconds": e, "speedup": d / e,
         "dense_ms_per_graph": 1000 * d / len(labelled), "edges_ms_per_graph": 1000 * e / len(labelled),
         # What the dense layout computes that the edge lists do not (first batch): padded bond slots and triplets.
         "bond_slots_dense": int(b0["nbr_mask"].size), "bonds": int(len(e0["edge_src"])),
-        "triplet_slots_dense": int(b0["nbr_mask"].shape[0] * min(8, b0["nbr_mask"].shape[1]) ** 2), "triplets": int(len(e0["trip_a"])),
+        "triplet_slots_dense": int(b0["nbr_mask"].shape[0] * min(k, b0["nbr_mask"].shape[1]) ** 2), "triplets": int(len(e0["trip_a"])),
     }
 
 

@@ -314,6 +314,3 @@ def make_edge_batch(ds: GraphDataset, indices, props=None, line_k: int = 0) -> d
         "trip_a": (start + ta)[keep].astype(np.int64), "trip_b": (start + tb)[keep].astype(np.int64),
         "graph_index": atoms["graph_index"], "atom_counts": atoms["atom_counts"], **targets,
     }
-
-
-EDGE_INPUTS = ["atomic_number", "is_image", "edge_src", "edge_dst", "edge_vector", "near", "trip_a", "trip_b", "graph_index", "atom_counts"]

@@ -137,9 +137,12 @@ class EmNet(nn.Module):
         self.config["outputs"] = outputs
         self.head = self.make_head(outputs)
 
-    def trunk(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
+    def embed_atoms(self, atomic_number, is_image):
         feats = self.element_features.index_select(0, atomic_number - 1)
-        x = self.atom_embed(torch.cat([feats, is_image.unsqueeze(-1)], dim=-1))
+        return self.atom_embed(torch.cat([feats, is_image.unsqueeze(-1)], dim=-1))
+
+    def trunk(self, atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts):
+        x = self.embed_atoms(atomic_number, is_image)
         length = torch.sqrt((nbr_vector * nbr_vector).sum(-1) + 1e-12)  # [N, K]
         e = self.edge_embed(self.rbf(length)) * nbr_mask.unsqueeze(-1)
         lk = self.config["line_k"]
@@ -168,8 +171,7 @@ class EmNet(nn.Module):
         """`trunk` on edge and triplet lists (data.make_edge_batch): the same network and weights, computed on the
         real bonds and triplets only — the dense layout's padded slots are masked out there, so both give the same
         outputs and gradients up to summation order. Training uses this; export and inference use `trunk`."""
-        feats = self.element_features.index_select(0, atomic_number - 1)
-        x = self.atom_embed(torch.cat([feats, is_image.unsqueeze(-1)], dim=-1))
+        x = self.embed_atoms(atomic_number, is_image)
         length = torch.sqrt((edge_vector * edge_vector).sum(-1) + 1e-12)  # [E]
         e = self.edge_embed(self.rbf(length))
         if len(self.alignn) > 0:
@@ -204,7 +206,7 @@ class EmNet(nn.Module):
         return self.output(self.head(self.trunk(atomic_number, is_image, nbr_index, nbr_vector, nbr_mask, graph_index, atom_counts)))
 
     def forward_edges(self, *edge_inputs):
-        """`forward` on the edge-list layout (inputs in data.EDGE_INPUTS order)."""
+        """`forward` on the edge-list layout (inputs in the order `edge_inputs` gives)."""
         return self.output(self.head(self.trunk_edges(*edge_inputs)))
 
     def output(self, out):
